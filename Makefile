@@ -1,0 +1,47 @@
+# guv — the two commands a newcomer needs are `make demo` and `make test`.
+#
+# Each area of the project (packaging, C tests, drivers, bindings, …) keeps
+# its targets in mk/<area>.mk and adds its test target to TEST_TARGETS, so
+# `make test` runs them all, in the order the fragments are named.
+
+CARGO    ?= cargo
+CC       ?= cc
+CXX      ?= c++
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+PROFILE  ?= debug
+
+ROOT     := $(abspath .)
+TARGET   := $(ROOT)/target/$(PROFILE)
+GUV_A    := $(TARGET)/libguv.a
+GUV_SO   := $(TARGET)/libguv.so
+GUV_CFLAGS := -I$(ROOT)/include -Wall -Wextra -Werror -g -O1
+GUV_LIBS_STATIC := $(GUV_A) -lpthread -ldl -lm -lc -lgcc_s
+CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
+
+TEST_TARGETS :=
+
+.PHONY: all lib header test test-rust deps clean
+all: lib
+
+lib:
+	$(CARGO) build $(CARGO_PROFILE_FLAG)
+
+# Regenerate include/guv.h from the Rust sources (commit the result).
+header:
+	GUV_BLESS=1 $(CARGO) test --test header
+
+test-rust:
+	$(CARGO) test $(CARGO_PROFILE_FLAG)
+
+TEST_TARGETS += test-rust
+
+-include $(sort $(wildcard mk/*.mk))
+
+test: $(TEST_TARGETS)
+	@echo "make test: all suites passed ($(TEST_TARGETS))"
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

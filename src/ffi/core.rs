@@ -1,0 +1,312 @@
+//! Exports of the core runtime: green threads, the hub, timers, fd readiness.
+
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+
+use super::boundary;
+use crate::errno::{Errno, Result};
+use crate::hooks::guv_hooks;
+use crate::reactor::Interest;
+use crate::remote::Shared;
+use crate::{hub, stack};
+
+/// Wait for the fd to be readable (or hung up, or in error).
+pub const GUV_READ: c_int = 1;
+/// Wait for the fd to be writable (or in error).
+pub const GUV_WRITE: c_int = 2;
+
+/// Guard regions are made with madvise(MADV_GUARD_INSTALL): no mapping per stack.
+pub const GUV_GUARD_MADVISE: c_int = 1;
+/// Guard regions are made with mprotect: two mappings per stack, capped by vm.max_map_count.
+pub const GUV_GUARD_MPROTECT: c_int = 2;
+
+/// The body of a green thread or a callback.
+pub type guv_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
+
+/// A thread-safe handle to one OS thread's hub, for handing it work from
+/// other threads. Obtained with guv_hub_self(), released with guv_hub_release().
+pub struct guv_hub {
+    _opaque: [u8; 0],
+}
+
+fn interest(events: c_int) -> Result<Interest> {
+    Interest::from_bits(events).ok_or(Errno::EINVAL)
+}
+
+fn hub_ref<'a>(h: *const guv_hub) -> Result<&'a Shared> {
+    // SAFETY: a non-null guv_hub* comes from guv_hub_self (Arc::into_raw) and
+    // the caller holds it until guv_hub_release.
+    unsafe { h.cast::<Shared>().as_ref() }.ok_or(Errno::EINVAL)
+}
+
+/// Schedule `func(arg)` as a new green thread on this OS thread's hub (created
+/// on first use). It starts at the hub's next turn, not inside this call, on
+/// a stack of the default size (GUV_STACK_SIZE, 256 KiB unless set).
+///
+/// Returns the green thread's id (>= 1, never reused in the process).
+/// On failure returns -1 and sets errno: EINVAL (func is NULL), ENOMEM (no
+/// memory for a stack), EAGAIN (this hub has 2^21 green threads alive).
+/// `arg` is passed as is; guv never dereferences it.
+#[no_mangle]
+pub extern "C" fn guv_spawn(func: guv_fn, arg: *mut c_void) -> i64 {
+    guv_spawn_ex(func, arg, 0)
+}
+
+/// As guv_spawn(), with a stack of `stack_size` bytes (0: the default).
+/// Sizes are rounded up to whole pages; the usable stack sits above a
+/// 64 KiB guard region. Errors as guv_spawn(), plus EINVAL for a size
+/// below 16 KiB.
+#[no_mangle]
+pub extern "C" fn guv_spawn_ex(func: guv_fn, arg: *mut c_void, stack_size: usize) -> i64 {
+    boundary("guv_spawn", || {
+        let f = func.ok_or(Errno::EINVAL)?;
+        let arg = arg as usize;
+        // SAFETY: the caller vouches that fn(arg) may be called on this thread.
+        hub::spawn_with_stack(move || unsafe { f(arg as *mut c_void) }, stack_size)
+    })
+}
+
+/// Run this OS thread's hub until no green thread is left; returns 0.
+///
+/// On failure returns -1 and sets errno: EPERM (called inside a green thread
+/// or a guv_call_on_hub() callback), EDEADLK (every remaining green thread
+/// waits for something no timer, fd or other thread can ever end, such as
+/// joins in a cycle; they stay suspended).
+#[no_mangle]
+pub extern "C" fn guv_run() -> c_int {
+    boundary("guv_run", || hub::run().map(|()| 0))
+}
+
+/// Let every other ready green thread run once, then continue. Called from
+/// main (outside any green thread), it also polls fds and timers once.
+/// Returns 0, or -1 with errno EPERM inside a guv_call_on_hub() callback.
+#[no_mangle]
+pub extern "C" fn guv_yield() -> c_int {
+    boundary("guv_yield", || hub::yield_now().map(|()| 0))
+}
+
+/// Suspend the caller for at least `seconds`; other green threads run
+/// meanwhile. `seconds <= 0` yields. Called from main, it runs the hub.
+///
+/// Returns 0. On failure returns -1 and sets errno: EINVAL (NaN),
+/// ECANCELED (the caller was killed), ETIMEDOUT (a guv_timeout_begin()
+/// deadline passed first), EPERM (inside a guv_call_on_hub() callback),
+/// EDEADLK (hooks' may_switch refused the switch).
+#[no_mangle]
+pub extern "C" fn guv_sleep(seconds: f64) -> c_int {
+    boundary("guv_sleep", || hub::sleep(seconds).map(|()| 0))
+}
+
+/// Id of the running green thread; 0 outside any green thread (in main).
+#[no_mangle]
+pub extern "C" fn guv_current() -> i64 {
+    hub::current()
+}
+
+/// Wait until green thread `id` has ended; 0 at once if it already has.
+/// Called from main, it runs the hub meanwhile.
+///
+/// On failure returns -1 and sets errno: ESRCH (`id` was never issued by
+/// this thread's hub, including ids <= 0 and ids of other threads' hubs),
+/// EDEADLK (`id` is the caller itself, or the wait can never end),
+/// ECANCELED (the caller was killed), ETIMEDOUT (a deadline passed),
+/// EPERM (inside a guv_call_on_hub() callback).
+#[no_mangle]
+pub extern "C" fn guv_join(id: i64) -> c_int {
+    boundary("guv_join", || hub::join(id).map(|()| 0))
+}
+
+/// Cancel green thread `id`: its current blocking guv call (if it is
+/// suspended in one) and every later one return -1 with errno ECANCELED,
+/// so it can unwind by itself. Nothing is unwound by force.
+///
+/// Returns 0, also when `id` has already ended. On failure returns -1 and
+/// sets errno ESRCH (`id` never issued by this thread's hub).
+#[no_mangle]
+pub extern "C" fn guv_kill(id: i64) -> c_int {
+    boundary("guv_kill", || hub::kill(id).map(|()| 0))
+}
+
+/// Suspend the caller until `fd` is ready for any of `events`
+/// (GUV_READ, GUV_WRITE or both). Returns the mask of ready events (both bits
+/// when both were asked and both are ready). Hang-up and error conditions
+/// count as ready, as in poll(2): the next I/O call reports them. An fd that
+/// epoll cannot watch (a regular file) is ready at once.
+///
+/// On failure returns -1 and sets errno: EBADF (fd < 0, or not open),
+/// EINVAL (events not a non-empty subset of GUV_READ|GUV_WRITE), EBUSY
+/// (another green thread already waits for one of these events on this fd;
+/// one reader and one writer are fine), ECANCELED (the caller was killed),
+/// ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
+/// guv_call_on_hub() callback), EDEADLK (may_switch refused).
+#[no_mangle]
+pub extern "C" fn guv_trampoline(fd: c_int, events: c_int) -> c_int {
+    guv_trampoline_timeout(fd, events, -1.0)
+}
+
+/// As guv_trampoline(), giving up after `timeout` seconds with ETIMEDOUT.
+/// `timeout` 0 polls once without suspending; negative waits forever;
+/// NaN fails with EINVAL.
+#[no_mangle]
+pub extern "C" fn guv_trampoline_timeout(fd: c_int, events: c_int, timeout: f64) -> c_int {
+    boundary("guv_trampoline", || {
+        let interest = interest(events)?;
+        hub::trampoline(fd, interest, timeout).map(|ready| ready.bits())
+    })
+}
+
+/// Wake every green thread waiting on `fd` (their trampoline returns -1
+/// with errno EBADF), forget the hub's state for it, then close(2) it.
+/// Close fds that guv has waited on with this call (or under libguv_hook):
+/// epoll silently drops a closed fd, and a waiter would otherwise sleep on.
+///
+/// Returns 0, or -1 with errno EBADF (fd < 0 or not open) or close(2)'s errno.
+#[no_mangle]
+pub extern "C" fn guv_close(fd: c_int) -> c_int {
+    boundary("guv_close", || hub::close(fd).map(|()| 0))
+}
+
+/// The monotonic clock, in seconds.
+#[no_mangle]
+pub extern "C" fn guv_now() -> f64 {
+    crate::now()
+}
+
+/// Number of green threads alive on this OS thread's hub (main not counted).
+/// Returns -1 with errno ESRCH if the thread's hub is already torn down.
+#[no_mangle]
+pub extern "C" fn guv_count() -> i64 {
+    boundary("guv_count", || hub::count().map(|n| n as i64))
+}
+
+/// Set the process-wide default stack size in bytes for green threads
+/// spawned from now on (rounded up to pages). The GUV_STACK_SIZE environment
+/// variable sets the initial default. Returns 0, or -1 with errno EINVAL for
+/// a size below 16 KiB.
+#[no_mangle]
+pub extern "C" fn guv_set_stack_size(size: usize) -> c_int {
+    boundary("guv_set_stack_size", || stack::set_default_size(size).map(|()| 0))
+}
+
+/// The process-wide default stack size in bytes.
+#[no_mangle]
+pub extern "C" fn guv_stack_size() -> usize {
+    stack::default_size()
+}
+
+/// How stack guard regions are made: GUV_GUARD_MADVISE, GUV_GUARD_MPROTECT,
+/// or 0 before the first stack was carved.
+#[no_mangle]
+pub extern "C" fn guv_guard_kind() -> c_int {
+    crate::guard_kind() as c_int
+}
+
+/// Install process-wide per-task hooks (copied), or remove them with NULL.
+/// Green threads started before keep running without hooks. Returns 0.
+/// See guv_hooks for when each callback runs.
+#[no_mangle]
+pub extern "C" fn guv_set_hooks(hooks: *const guv_hooks) -> c_int {
+    // SAFETY: the caller passes NULL or a valid guv_hooks.
+    crate::hooks::set(unsafe { hooks.as_ref() }.copied());
+    0
+}
+
+/// 1 if the caller may switch now (blocking guv calls would suspend rather
+/// than fail), else 0: inside a guv_call_on_hub() callback, or when the
+/// hooks' may_switch says no.
+#[no_mangle]
+pub extern "C" fn guv_can_switch() -> c_int {
+    hub::can_switch() as c_int
+}
+
+/// Run `func(arg)` on the hub's own stack (not the green thread's) and return
+/// when it has. For code that must never run on a green-thread stack (Go
+/// callbacks). `func` must not block: blocking guv calls made inside fail with
+/// EPERM. Returns 0, or -1 with errno EINVAL (func is NULL).
+#[no_mangle]
+pub extern "C" fn guv_call_on_hub(func: guv_fn, arg: *mut c_void) -> c_int {
+    boundary("guv_call_on_hub", || hub::call_on_hub(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+}
+
+/// A new reference to this OS thread's hub (created on first use), usable
+/// from any thread. Release it with guv_hub_release(). Returns NULL with
+/// errno ESRCH if the thread's hub is already torn down.
+#[no_mangle]
+pub extern "C" fn guv_hub_self() -> *mut guv_hub {
+    boundary("guv_hub_self", || hub::shared().map(|s| Arc::into_raw(s) as *mut guv_hub))
+}
+
+/// Drop a reference obtained from guv_hub_self(). NULL is ignored.
+#[no_mangle]
+pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
+    if !hub.is_null() {
+        // SAFETY: `hub` came from Arc::into_raw in guv_hub_self and is released once.
+        drop(unsafe { Arc::from_raw(hub.cast::<Shared>()) });
+    }
+}
+
+/// Thread-safe: start `func(arg)` as a green thread on `hub`, from any OS
+/// thread; the hub wakes up for it. The new green thread learns its id with
+/// guv_current(). `arg` must be usable on the hub's thread.
+///
+/// Returns 0. On failure returns -1 and sets errno: EINVAL (hub or func NULL),
+/// ESRCH (the hub's thread has exited).
+#[no_mangle]
+pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_void) -> c_int {
+    boundary("guv_hub_spawn", || hub::remote_spawn(hub_ref(hub)?, func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+}
+
+/// Thread-safe guv_kill() of green thread `id` on `hub`.
+/// Returns 0. On failure returns -1 and sets errno: EINVAL (hub NULL),
+/// ESRCH (`id` is not of this hub, or the hub's thread has exited).
+#[no_mangle]
+pub extern "C" fn guv_hub_kill(hub: *mut guv_hub, id: i64) -> c_int {
+    boundary("guv_hub_kill", || hub::remote_kill(hub_ref(hub)?, id).map(|()| 0))
+}
+
+/// Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
+/// green thread is left, until a matching guv_hub_unhold(). Holds nest.
+/// Returns 0, or -1 with errno EINVAL (hub NULL).
+#[no_mangle]
+pub extern "C" fn guv_hub_hold(hub: *mut guv_hub) -> c_int {
+    boundary("guv_hub_hold", || hub_ref(hub).map(|h| h.hold()).map(|()| 0))
+}
+
+/// Thread-safe: end one guv_hub_hold(); the hub's guv_run() returns once
+/// no hold and no green thread is left. Returns 0, or -1 with errno EINVAL
+/// (hub NULL, or more unholds than holds).
+#[no_mangle]
+pub extern "C" fn guv_hub_unhold(hub: *mut guv_hub) -> c_int {
+    boundary("guv_hub_unhold", || hub_ref(hub)?.unhold().map(|()| 0))
+}
+
+/// Open a nested deadline `seconds` from now on the calling green thread
+/// (or main): every blocking guv call inside it — sleep, trampoline, join,
+/// the greenified I/O calls, also when made from a driver's wait callback —
+/// fails with ETIMEDOUT once the earliest open deadline has passed.
+/// Returns 0, or -1 with errno EINVAL (NaN). +infinity opens no limit.
+#[no_mangle]
+pub extern "C" fn guv_timeout_begin(seconds: f64) -> c_int {
+    boundary("guv_timeout_begin", || hub::timeout_begin(seconds).map(|()| 0))
+}
+
+/// Close the innermost deadline opened by guv_timeout_begin().
+/// Returns 0, or -1 with errno EPERM when none is open.
+#[no_mangle]
+pub extern "C" fn guv_timeout_end() -> c_int {
+    boundary("guv_timeout_end", || hub::timeout_end().map(|()| 0))
+}
+
+/// Run `func(arg)` on guv's pool of OS threads (GUV_OFFLOAD_THREADS, default
+/// 8) and suspend only the caller until it returns: for getaddrinfo, file
+/// I/O and C calls that can never be cooperative. It cannot be interrupted:
+/// kill and deadlines take effect at the caller's next blocking call, since
+/// `func` may still be using `arg`.
+///
+/// Returns 0. On failure returns -1 and sets errno: EINVAL (func NULL),
+/// EPERM (inside a guv_call_on_hub() callback), EAGAIN (no thread could be
+/// started), EDEADLK (may_switch refused).
+#[no_mangle]
+pub extern "C" fn guv_offload(func: guv_fn, arg: *mut c_void) -> c_int {
+    boundary("guv_offload", || hub::offload(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+}

@@ -1,0 +1,44 @@
+//! The C ABI. Each export converts and checks its arguments, calls one
+//! function of the core, and maps `Err(errno)` to -1 with `errno` set.
+//! `boundary` is the one place that catches panics: none may cross into C.
+#![allow(non_camel_case_types)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::errno::Result;
+
+mod core;
+
+pub use self::core::*;
+
+/// A C return type with an error value.
+pub(crate) trait CReturn: Copy {
+    const ERROR: Self;
+}
+impl CReturn for i32 {
+    const ERROR: i32 = -1;
+}
+impl CReturn for i64 {
+    const ERROR: i64 = -1;
+}
+impl<T> CReturn for *mut T {
+    const ERROR: *mut T = std::ptr::null_mut();
+}
+
+/// Runs `f`; an error becomes `T::ERROR` with errno set. A panic is a bug
+/// in guv that may have left the hub inconsistent: it is reported and the
+/// process aborts rather than unwinding into C.
+pub(crate) fn boundary<T: CReturn>(name: &str, f: impl FnOnce() -> Result<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            e.set();
+            T::ERROR
+        }
+        Err(p) => {
+            let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str()));
+            eprintln!("guv: internal error in {name}: {}", msg.unwrap_or("panic"));
+            std::process::abort()
+        }
+    }
+}

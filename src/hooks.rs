@@ -1,0 +1,65 @@
+//! Per-task hooks: how a binding keeps per-thread state of a foreign runtime
+//! (CPython's PyThreadState and GIL, for one) per green thread, without the
+//! core knowing any language.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// Callbacks run around each green thread's life and each of its switches.
+/// Every member may be NULL. `userdata` is passed to each as its first argument.
+#[repr(C)]
+#[derive(Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct guv_hooks {
+    /// On the new green thread's stack, before its function; returns the
+    /// task's hook data, passed to the other callbacks for this task.
+    pub task_start: Option<unsafe extern "C" fn(userdata: *mut c_void) -> *mut c_void>,
+    /// On the green thread's stack, after its function returned.
+    pub task_end: Option<unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void)>,
+    /// Just before the green thread suspends (GIL release goes here).
+    pub switch_out: Option<unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void)>,
+    /// Just after it is resumed, before the blocking call returns.
+    pub switch_in: Option<unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void)>,
+    /// Asked before every switch: return 0 when the green thread must not
+    /// switch now; its blocking call then fails with EDEADLK instead.
+    pub may_switch: Option<unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void) -> i32>,
+    pub userdata: *mut c_void,
+}
+
+static HOOKS: AtomicPtr<guv_hooks> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Sets the process-wide hooks (None removes them). Green threads started
+/// earlier keep running without hooks. A replaced set is leaked on purpose:
+/// another thread may be inside one of its callbacks.
+pub fn set(h: Option<guv_hooks>) {
+    let new = h.map_or(std::ptr::null_mut(), |h| Box::into_raw(Box::new(h)));
+    HOOKS.store(new, Ordering::Release);
+}
+
+pub(crate) fn get() -> Option<&'static guv_hooks> {
+    // SAFETY: a non-null pointer came from Box::into_raw in `set` and is never freed.
+    unsafe { HOOKS.load(Ordering::Acquire).as_ref() }
+}
+
+impl guv_hooks {
+    pub(crate) fn start(&self) -> *mut c_void {
+        // SAFETY: the binding that installed the hooks vouches for its callbacks.
+        self.task_start.map_or(std::ptr::null_mut(), |f| unsafe { f(self.userdata) })
+    }
+    pub(crate) fn end(&self, data: *mut c_void) {
+        // SAFETY: as above.
+        if let Some(f) = self.task_end { unsafe { f(self.userdata, data) } }
+    }
+    pub(crate) fn out(&self, data: *mut c_void) {
+        // SAFETY: as above.
+        if let Some(f) = self.switch_out { unsafe { f(self.userdata, data) } }
+    }
+    pub(crate) fn into(&self, data: *mut c_void) {
+        // SAFETY: as above.
+        if let Some(f) = self.switch_in { unsafe { f(self.userdata, data) } }
+    }
+    pub(crate) fn may_switch(&self, data: *mut c_void) -> bool {
+        // SAFETY: as above.
+        self.may_switch.is_none_or(|f| unsafe { f(self.userdata, data) } != 0)
+    }
+}

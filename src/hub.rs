@@ -1,0 +1,716 @@
+//! The hub: one per OS thread. It owns the green threads, runs the ready
+//! ones in turn, and between turns polls epoll, fires timers and takes work
+//! handed over by other threads.
+//!
+//! A green thread never touches the hub's books itself: it suspends with a
+//! `Request` (sleep until, wait for fd, join, …) and the loop does all the
+//! bookkeeping in one place, on its own stack. Main is a green thread too
+//! (slot 0, without a coroutine): when it blocks, the loop runs on main's
+//! stack until main is woken.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use corosensei::CoroutineResult;
+
+use crate::clock::{self, Deadline, NEVER};
+use crate::errno::{Errno, Result};
+use crate::hooks::{self, guv_hooks};
+use crate::reactor::{Armed, Interest, Reactor, WAKER};
+use crate::remote::{CCall, Msg, Shared};
+use crate::stack::{self, Pools};
+use crate::sys::overflow::{self, Running};
+use crate::task::{self, Co, Request, Resume, Task, Wait, Yielder};
+
+/// Slot of main, which blocks by running the loop rather than by suspending.
+const MAIN: u32 = 0;
+/// Ready tasks run between two looks at epoll and the timers.
+const BATCH: u32 = 128;
+
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// What the running green thread needs without asking the hub: set by the
+/// loop at every resume, read by every blocking call.
+#[derive(Clone, Copy)]
+struct Current {
+    slot: u32,
+    id: i64,
+    /// Null in main.
+    yielder: *const Yielder,
+    hooks: Option<&'static guv_hooks>,
+    hook_data: *mut c_void,
+    /// Inside guv_call_on_hub: blocking is refused.
+    on_hub_stack: bool,
+}
+
+impl Current {
+    const MAIN: Current = Current {
+        slot: MAIN,
+        id: 0,
+        yielder: std::ptr::null(),
+        hooks: None,
+        hook_data: std::ptr::null_mut(),
+        on_hub_stack: false,
+    };
+}
+
+thread_local! {
+    static HUB: RefCell<Option<Box<Hub>>> = const { RefCell::new(None) };
+    static CUR: Cell<Current> = const { Cell::new(Current::MAIN) };
+}
+
+pub(crate) struct Hub {
+    tasks: Vec<Task>,
+    free: Vec<u32>,
+    runq: VecDeque<u32>,
+    timers: crate::timer::Timers,
+    reactor: Reactor,
+    pools: Pools,
+    shared: Arc<Shared>,
+    /// Green threads alive (main not counted).
+    live: usize,
+    /// Tasks with a timer armed, waiting on an fd, or waiting for an offloaded call.
+    armed: usize,
+    fd_waits: usize,
+    offloads: usize,
+    wakes: Vec<(u32, u32, i32)>,
+    inbox: Vec<Msg>,
+}
+
+/// Runs `f` on this thread's hub, creating it on first use. Never called
+/// while the loop is resuming a task (the loop holds no borrow then).
+fn with<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<R> {
+    HUB.try_with(|cell| {
+        let mut h = cell.borrow_mut();
+        let hub = match &mut *h {
+            Some(hub) => hub,
+            None => h.insert(Box::new(Hub::new()?)),
+        };
+        Ok(f(hub))
+    })
+    .map_err(|_| Errno::ESRCH)?
+}
+
+impl Hub {
+    fn new() -> Result<Hub> {
+        overflow::prepare_thread();
+        let reactor = Reactor::new().map_err(|e| Errno::from_io(&e))?;
+        let waker = mio::Waker::new(reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed) & task::MAX_SERIAL;
+        let mut main = Task::empty();
+        main.in_use = true;
+        Ok(Hub {
+            tasks: vec![main],
+            free: Vec::new(),
+            runq: VecDeque::new(),
+            timers: Default::default(),
+            reactor,
+            pools: Pools::default(),
+            shared: Arc::new(Shared::new(serial.max(1), waker)),
+            live: 0,
+            armed: 0,
+            fd_waits: 0,
+            offloads: 0,
+            wakes: Vec::new(),
+            inbox: Vec::new(),
+        })
+    }
+
+    fn id_of(&self, slot: u32) -> i64 {
+        task::make_id(self.shared.serial, self.tasks[slot as usize].gen, slot)
+    }
+
+    fn spawn<F: FnOnce() + 'static>(&mut self, f: F, stack_size: usize) -> Result<i64> {
+        if self.free.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
+            return Err(Errno::EAGAIN);
+        }
+        let stack = self.pools.take(stack_size)?;
+        let (guard, top) = (stack.guard(), stack.top());
+        let co = Co::with_stack(stack, move |y: &Yielder, _: Resume| body(y, f));
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.tasks.push(Task::empty());
+            (self.tasks.len() - 1) as u32
+        });
+        let t = &mut self.tasks[slot as usize];
+        t.gen += 1;
+        t.in_use = true;
+        t.co = Some(co);
+        (t.guard, t.top) = (guard, top);
+        t.result = 0;
+        self.runq.push_back(slot);
+        self.live += 1;
+        Ok(self.id_of(slot))
+    }
+
+    /// The slot of a live task of this hub; None if it has ended.
+    fn lookup(&self, id: i64) -> Result<Option<u32>> {
+        let (serial, gen, slot) = task::split_id(id).ok_or(Errno::ESRCH)?;
+        let t = self.tasks.get(slot as usize).filter(|_| serial == self.shared.serial).ok_or(Errno::ESRCH)?;
+        if gen > t.gen {
+            return Err(Errno::ESRCH);
+        }
+        Ok((gen == t.gen && t.in_use).then_some(slot))
+    }
+
+    fn arm_timer(&mut self, slot: u32, when: Deadline) {
+        if when == NEVER {
+            return;
+        }
+        let t = &mut self.tasks[slot as usize];
+        self.timers.push(when, slot, t.wait_gen);
+        t.has_timer = true;
+        self.armed += 1;
+    }
+
+    /// Takes a blocking request of `slot`. Some(result) when it is answered at
+    /// once; None when the task now waits (it is woken by `wake`).
+    fn block(&mut self, slot: u32, req: Request) -> Option<Resume> {
+        let t = &mut self.tasks[slot as usize];
+        match req {
+            Request::Yield => {
+                t.result = 0;
+                self.runq.push_back(slot);
+                return None;
+            }
+            Request::RunAll => {
+                t.wait = Wait::RunAll;
+                return None;
+            }
+            Request::Offload { job } => {
+                if crate::offload::submit(job, self.shared.clone(), slot, t.wait_gen).is_err() {
+                    return Some(Errno::EAGAIN.code());
+                }
+                t.wait = Wait::Offload;
+                self.offloads += 1;
+                return None;
+            }
+            _ => {}
+        }
+        if t.killed {
+            return Some(Errno::ECANCELED.code());
+        }
+        let now = clock::now_ns();
+        if t.deadline <= now {
+            return Some(Errno::ETIMEDOUT.code());
+        }
+        let deadline = t.deadline;
+        let wg = t.wait_gen;
+        let until = match req {
+            Request::Sleep { until } if until <= now => {
+                t.result = 0;
+                self.runq.push_back(slot);
+                return None;
+            }
+            Request::Sleep { until } => {
+                t.wait = Wait::Sleep;
+                until
+            }
+            Request::Fd { fd, interest, until, rearm } => {
+                match self.reactor.arm(fd, rearm) {
+                    Err(e) => return Some(e.code()),
+                    Ok(Armed::AlwaysReady) => return Some(interest.bits()),
+                    Ok(Armed::Watched) => {}
+                }
+                if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg)) {
+                    return Some(e.code());
+                }
+                self.tasks[slot as usize].wait = Wait::Fd { fd };
+                self.fd_waits += 1;
+                until
+            }
+            Request::Join { id, until } => {
+                let target = match self.lookup(id) {
+                    Err(e) => return Some(e.code()),
+                    Ok(None) => return Some(0),
+                    Ok(Some(target)) if target == slot => return Some(Errno::EDEADLK.code()),
+                    Ok(Some(target)) => target,
+                };
+                self.tasks[target as usize].joiners.push((slot, wg));
+                self.tasks[slot as usize].wait = Wait::Join;
+                until
+            }
+            Request::Yield | Request::RunAll | Request::Offload { .. } => unreachable!(),
+        };
+        self.arm_timer(slot, until.min(deadline));
+        None
+    }
+
+    /// Ends the wait of `slot` with `result` and queues it to run.
+    fn wake(&mut self, slot: u32, result: Resume) {
+        let t = &mut self.tasks[slot as usize];
+        match t.wait {
+            Wait::Fd { fd } => {
+                self.reactor.remove_waiter(fd, slot);
+                self.fd_waits -= 1;
+            }
+            Wait::Offload => self.offloads -= 1,
+            _ => {}
+        }
+        if t.has_timer {
+            t.has_timer = false;
+            self.armed -= 1;
+        }
+        t.wait = Wait::None;
+        t.wait_gen = t.wait_gen.wrapping_add(1);
+        t.result = result;
+        self.runq.push_back(slot);
+    }
+
+    /// Wakes `slot` if it still waits in the wait identified by `wait_gen`.
+    fn wake_if(&mut self, slot: u32, wait_gen: u32, result: Resume) {
+        let t = &self.tasks[slot as usize];
+        if t.wait_gen == wait_gen && t.wait != Wait::None {
+            self.wake(slot, result);
+        }
+    }
+
+    fn kill(&mut self, id: i64) -> Result<()> {
+        if let Some(slot) = self.lookup(id)? {
+            let t = &mut self.tasks[slot as usize];
+            t.killed = true;
+            if matches!(t.wait, Wait::Sleep | Wait::Fd { .. } | Wait::Join) {
+                self.wake(slot, Errno::ECANCELED.code());
+            }
+        }
+        Ok(())
+    }
+
+    /// A task's function returned: recycle its stack and slot, wake its joiners.
+    fn finish(&mut self, slot: u32, co: Co) {
+        self.pools.give(co.into_stack());
+        let t = &mut self.tasks[slot as usize];
+        let mut joiners = std::mem::take(&mut t.joiners);
+        t.in_use = false;
+        t.killed = false;
+        t.deadline = NEVER;
+        t.deadlines.clear();
+        t.yielder = std::ptr::null();
+        t.hooks = None;
+        t.hook_data = std::ptr::null_mut();
+        t.wait_gen = t.wait_gen.wrapping_add(1);
+        if t.gen < task::MAX_GEN {
+            self.free.push(slot);
+        }
+        self.live -= 1;
+        for (j, g) in joiners.drain(..) {
+            self.wake_if(j, g, 0);
+        }
+        self.tasks[slot as usize].joiners = joiners;
+    }
+
+    fn take_inbox(&mut self) {
+        self.shared.drain(&mut self.inbox);
+        let mut inbox = std::mem::take(&mut self.inbox);
+        for m in inbox.drain(..) {
+            match m {
+                Msg::Spawn(call) => {
+                    if let Err(e) = self.spawn(move || call.call(), stack::default_size()) {
+                        eprintln!("guv: a green thread submitted from another thread could not start: {e}");
+                    }
+                }
+                Msg::Kill(id) => {
+                    let _ = self.kill(id);
+                }
+                Msg::OffloadDone(slot, wg) => self.wake_if(slot, wg, 0),
+            }
+        }
+        self.inbox = inbox;
+    }
+
+    /// One look at the world between batches of ready tasks: the inbox,
+    /// epoll and the timers. Blocks in epoll only when nothing is ready.
+    fn turn(&mut self, may_block: bool) {
+        if self.tasks[MAIN as usize].wait == Wait::RunAll && self.live == 0 && !self.shared.held() {
+            self.wake(MAIN, 0);
+            return;
+        }
+        self.take_inbox();
+        if self.armed == 0 && self.timers.len() > 0 {
+            self.timers = Default::default(); // all stale
+        }
+        let idle = !may_block || !self.runq.is_empty();
+        let timeout = if idle {
+            Some(Duration::ZERO)
+        } else if let Some(next) = self.timers.next() {
+            Some(Duration::from_nanos(next.saturating_sub(clock::now_ns())))
+        } else if self.fd_waits > 0 || self.offloads > 0 || self.shared.held() {
+            None
+        } else {
+            // Every task waits for something only another task could end, and
+            // no timer, fd or other thread can: report it rather than hang.
+            self.wake(MAIN, Errno::EDEADLK.code());
+            return;
+        };
+        // Busy hubs with nothing to poll skip the system call entirely.
+        if !idle || self.fd_waits > 0 || self.offloads > 0 || self.shared.held() {
+            let mut wakes = std::mem::take(&mut self.wakes);
+            if self.reactor.poll(timeout, &mut wakes) {
+                self.take_inbox();
+            }
+            for (slot, wg, ready) in wakes.drain(..) {
+                self.wake_if(slot, wg, ready);
+            }
+            self.wakes = wakes;
+        }
+        if self.armed > 0 {
+            self.expire(clock::now_ns());
+        }
+    }
+
+    fn expire(&mut self, now: Deadline) {
+        while let Some((when, slot, wg)) = self.timers.pop_due(now) {
+            let t = &self.tasks[slot as usize];
+            if t.wait_gen != wg || !t.has_timer {
+                continue;
+            }
+            // A sleep that ends before the task's deadline succeeds; anything else timed out.
+            let r = if t.wait == Wait::Sleep && when < t.deadline { 0 } else { Errno::ETIMEDOUT.code() };
+            self.wake(slot, r);
+        }
+        if self.timers.len() > 4 * self.armed + 4096 {
+            let tasks = &self.tasks;
+            self.timers.retain(|slot, g| tasks[slot as usize].wait_gen == g && tasks[slot as usize].has_timer);
+        }
+    }
+
+    fn current_task(&mut self) -> &mut Task {
+        &mut self.tasks[CUR.with(|c| c.get().slot) as usize]
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.shared.close();
+        // Suspended green threads may sit inside C, C++ or Python frames that
+        // cannot be unwound: leak them (and the arenas under them), never drop them.
+        let mut leaked = false;
+        for t in &mut self.tasks {
+            if let Some(co) = t.co.take() {
+                std::mem::forget(co);
+                leaked = true;
+            }
+        }
+        if !leaked {
+            // SAFETY: every coroutine finished, so no stack of these pools is in use.
+            unsafe { self.pools.release_all() };
+        }
+    }
+}
+
+/// The body of every green thread, on its own stack.
+fn body<F: FnOnce()>(y: &Yielder, f: F) {
+    let hooks = hooks::get();
+    CUR.with(|c| {
+        let mut cur = c.get();
+        cur.yielder = y;
+        cur.hooks = hooks;
+        c.set(cur)
+    });
+    let data = hooks.map_or(std::ptr::null_mut(), |h| h.start());
+    CUR.with(|c| {
+        let mut cur = c.get();
+        cur.hook_data = data;
+        c.set(cur)
+    });
+    // A panic must not unwind into the hub (or through C frames): report and abort.
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str()));
+        eprintln!("guv: green thread panicked: {}", msg.unwrap_or("(non-string payload)"));
+        std::process::abort();
+    }
+    if let Some(h) = hooks {
+        h.end(data);
+    }
+}
+
+/// Resumes the task in `slot` once and books what it asked for.
+fn resume(slot: u32) -> Result<()> {
+    let (mut co, cur, val, running) = with(|h| {
+        let id = h.id_of(slot);
+        let t = &mut h.tasks[slot as usize];
+        let cur = Current { slot, id, yielder: t.yielder, hooks: t.hooks, hook_data: t.hook_data, on_hub_stack: false };
+        (t.co.take().expect("a ready task has its coroutine"), cur, t.result, Running { guard: t.guard, top: t.top, id })
+    })?;
+    CUR.with(|c| c.set(cur));
+    overflow::set_running(running);
+    let r = co.resume(val);
+    overflow::set_running(Running::NONE);
+    let after = CUR.with(|c| c.replace(Current::MAIN));
+    with(|h| match r {
+        CoroutineResult::Yield(req) => {
+            let t = &mut h.tasks[slot as usize];
+            t.co = Some(co);
+            (t.yielder, t.hooks, t.hook_data) = (after.yielder, after.hooks, after.hook_data);
+            if let Some(v) = h.block(slot, req) {
+                h.tasks[slot as usize].result = v;
+                h.runq.push_front(slot);
+            }
+        }
+        CoroutineResult::Return(()) => h.finish(slot, co),
+    })
+}
+
+/// Main blocks with `req`: the loop runs on main's stack until main is woken.
+fn main_block(req: Request) -> Result<i32> {
+    if let Request::Yield = req {
+        with(|h| h.turn(false))?;
+    }
+    if let Some(r) = with(|h| h.block(MAIN, req))? {
+        return Errno::decode(r);
+    }
+    loop {
+        for _ in 0..BATCH {
+            match with(|h| h.runq.pop_front())? {
+                None => break,
+                Some(MAIN) => return Errno::decode(with(|h| h.tasks[MAIN as usize].result)?),
+                Some(slot) => resume(slot)?,
+            }
+        }
+        with(|h| h.turn(true))?;
+    }
+}
+
+/// Suspends the caller with `req` until the hub wakes it.
+fn suspend(req: Request) -> Result<i32> {
+    let cur = CUR.with(|c| c.get());
+    if cur.on_hub_stack {
+        return Err(Errno::EPERM);
+    }
+    if cur.yielder.is_null() {
+        return main_block(req);
+    }
+    if let Some(h) = cur.hooks {
+        if !h.may_switch(cur.hook_data) {
+            return Err(Errno::EDEADLK);
+        }
+        h.out(cur.hook_data);
+    }
+    // SAFETY: `yielder` belongs to the coroutine running right now (the loop
+    // set it at this resume), which is the caller's own.
+    let r = unsafe { &*cur.yielder }.suspend(req);
+    if let Some(h) = cur.hooks {
+        h.into(cur.hook_data);
+    }
+    Errno::decode(r)
+}
+
+// ---- The core's Rust API; src/ffi exposes each of these to C. ----
+
+/// Starts `f` as a green thread at the hub's next turn; returns its id.
+pub fn spawn<F: FnOnce() + 'static>(f: F) -> Result<i64> {
+    spawn_with_stack(f, 0)
+}
+
+/// As `spawn`, with a stack of `stack_size` bytes (0: the default).
+pub fn spawn_with_stack<F: FnOnce() + 'static>(f: F, stack_size: usize) -> Result<i64> {
+    let size = if stack_size == 0 { stack::default_size() } else { stack::normalize(stack_size)? };
+    with(|h| h.spawn(f, size))?
+}
+
+/// Runs this thread's hub until no green thread is left.
+pub fn run() -> Result<()> {
+    let cur = CUR.with(|c| c.get());
+    if !cur.yielder.is_null() || cur.on_hub_stack {
+        return Err(Errno::EPERM);
+    }
+    main_block(Request::RunAll).map(drop)
+}
+
+/// Lets every other ready green thread run once.
+pub fn yield_now() -> Result<()> {
+    suspend(Request::Yield).map(drop)
+}
+
+/// Suspends the caller for at least `seconds` (`<= 0` yields).
+pub fn sleep(seconds: f64) -> Result<()> {
+    suspend(Request::Sleep { until: clock::after(seconds)? }).map(drop)
+}
+
+/// Id of the running green thread; 0 in main.
+pub fn current() -> i64 {
+    CUR.with(|c| c.get().id)
+}
+
+/// Waits until green thread `id` has ended.
+pub fn join(id: i64) -> Result<()> {
+    if id == current() && id != 0 {
+        return Err(Errno::EDEADLK);
+    }
+    suspend(Request::Join { id, until: NEVER }).map(drop)
+}
+
+/// Cancels green thread `id`: its current or next blocking call, and every later one, fails with ECANCELED.
+pub fn kill(id: i64) -> Result<()> {
+    with(|h| h.kill(id))?
+}
+
+/// Waits until `fd` is ready for any of `interest`; returns the ready mask.
+/// `timeout` in seconds: negative waits forever, 0 polls once.
+pub fn trampoline(fd: i32, interest: Interest, timeout: f64) -> Result<Interest> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    if timeout.is_nan() {
+        return Err(Errno::EINVAL);
+    }
+    if timeout == 0.0 {
+        return poll_now(fd, interest);
+    }
+    let until = if timeout < 0.0 { NEVER } else { clock::after(timeout)? };
+    let ready = suspend(Request::Fd { fd, interest, until, rearm: true })?;
+    Ok(Interest::from_bits(ready).unwrap_or(interest))
+}
+
+/// Waits for `interest` on `fd` right after an I/O call on it failed with
+/// EAGAIN: a registered fd is then known not ready, so no re-arm is needed.
+pub fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) -> Result<Interest> {
+    let ready = suspend(Request::Fd { fd, interest, until, rearm: false })?;
+    Ok(Interest::from_bits(ready).unwrap_or(interest))
+}
+
+fn poll_now(fd: i32, interest: Interest) -> Result<Interest> {
+    let mut pfd = libc::pollfd { fd, events: 0, revents: 0 };
+    if interest.bits() & 1 != 0 {
+        pfd.events |= libc::POLLIN;
+    }
+    if interest.bits() & 2 != 0 {
+        pfd.events |= libc::POLLOUT;
+    }
+    // SAFETY: one valid pollfd, zero timeout.
+    if unsafe { libc::poll(&mut pfd, 1, 0) } < 0 {
+        return Err(Errno::last());
+    }
+    if pfd.revents & libc::POLLNVAL != 0 {
+        return Err(Errno::EBADF);
+    }
+    let err = pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0;
+    let mut ready = 0;
+    if pfd.revents & libc::POLLIN != 0 || (err && interest.bits() & 1 != 0) {
+        ready |= 1;
+    }
+    if pfd.revents & libc::POLLOUT != 0 || (err && interest.bits() & 2 != 0) {
+        ready |= 2;
+    }
+    Interest::from_bits(ready).ok_or(Errno::ETIMEDOUT)
+}
+
+/// Wakes every green thread waiting on `fd` with EBADF, forgets it, and closes it.
+pub fn close(fd: i32) -> Result<()> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    forget_fd(fd)?;
+    // SAFETY: closing an fd the caller owns; nothing in guv refers to it any more.
+    if unsafe { libc::close(fd) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// Wakes the waiters of `fd` with EBADF and drops the hub's state for it
+/// (for callers that close or replace the fd themselves, e.g. dup2).
+pub fn forget_fd(fd: i32) -> Result<()> {
+    with(|h| {
+        for (slot, wg) in h.reactor.forget(fd).into_iter().flatten() {
+            h.wake_if(slot, wg, Errno::EBADF.code());
+        }
+    })
+}
+
+/// Opens a nested deadline `seconds` from now on the calling green thread.
+pub fn timeout_begin(seconds: f64) -> Result<()> {
+    let until = clock::after(seconds)?;
+    with(|h| {
+        let t = h.current_task();
+        t.deadlines.push(t.deadline);
+        t.deadline = t.deadline.min(until);
+    })
+}
+
+/// Closes the innermost deadline; EPERM when none is open.
+pub fn timeout_end() -> Result<()> {
+    with(|h| {
+        let t = h.current_task();
+        t.deadline = t.deadlines.pop().ok_or(Errno::EPERM)?;
+        Ok(())
+    })?
+}
+
+/// Runs `f(arg)` on an offload thread; suspends only the caller until it returns.
+pub fn offload(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
+    if CUR.with(|c| c.get().on_hub_stack) {
+        return Err(Errno::EPERM);
+    }
+    suspend(Request::Offload { job: CCall { f, arg } }).map(drop)
+}
+
+/// Runs `f(arg)` on the hub's own stack (corosensei's on_parent_stack).
+/// Blocking guv calls made from there fail with EPERM.
+pub fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
+    let call = CCall { f, arg };
+    let cur = CUR.with(|c| c.get());
+    /// The callback stays on this OS thread: on_parent_stack's Send bound
+    /// guards against handing a Yielder to another thread, which we don't.
+    struct SameThread(Current);
+    // SAFETY: see above; the value never leaves this thread.
+    unsafe impl Send for SameThread {}
+    impl SameThread {
+        fn get(self) -> Current {
+            self.0
+        }
+    }
+    let saved = SameThread(cur);
+    let run = move || {
+        let cur = saved.get();
+        CUR.with(|c| c.set(Current { on_hub_stack: true, ..cur }));
+        overflow::set_running(Running::NONE);
+        call.call();
+        CUR.with(|c| c.set(cur));
+    };
+    if cur.yielder.is_null() || cur.on_hub_stack {
+        run();
+    } else {
+        // SAFETY: as in `suspend`, the yielder is the running coroutine's.
+        unsafe { &*cur.yielder }.on_parent_stack(run);
+        with(|h| {
+            let t = &h.tasks[cur.slot as usize];
+            overflow::set_running(Running { guard: t.guard, top: t.top, id: cur.id });
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether the caller may switch now: inside a green thread or main, not on
+/// the hub's stack, and the hooks' may_switch agrees.
+pub fn can_switch() -> bool {
+    let cur = CUR.with(|c| c.get());
+    !cur.on_hub_stack && cur.hooks.is_none_or(|h| h.may_switch(cur.hook_data))
+}
+
+/// Number of green threads alive on this thread's hub.
+pub fn count() -> Result<usize> {
+    with(|h| h.live)
+}
+
+/// The thread-safe handle of this thread's hub.
+pub fn shared() -> Result<Arc<Shared>> {
+    with(|h| h.shared.clone())
+}
+
+/// Spawns on the hub behind `shared` from any thread.
+pub fn remote_spawn(shared: &Shared, f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
+    shared.send(Msg::Spawn(CCall { f, arg }))
+}
+
+/// Kills green thread `id` of the hub behind `shared`, from any thread.
+pub fn remote_kill(shared: &Shared, id: i64) -> Result<()> {
+    let (serial, _, _) = task::split_id(id).ok_or(Errno::ESRCH)?;
+    if serial != shared.serial {
+        return Err(Errno::ESRCH);
+    }
+    shared.send(Msg::Kill(id))
+}

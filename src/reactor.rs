@@ -1,0 +1,209 @@
+//! The reactor: per-fd state and epoll (through mio).
+//!
+//! An fd is registered once, edge-triggered for both directions, and stays
+//! registered across waits: re-registering per wait cost a third of the
+//! ping-pong throughput. Each registration gets a generation carried in the
+//! epoll token, so events of an fd number that was closed and reused are
+//! recognised as stale and never reach the new owner's waiters.
+
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Poll, Token};
+
+use crate::errno::{Errno, Result};
+
+/// Readiness a green thread waits for: GUV_READ = 1, GUV_WRITE = 2.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Interest(u8);
+
+impl Interest {
+    pub const READ: Interest = Interest(1);
+    pub const WRITE: Interest = Interest(2);
+    pub const BOTH: Interest = Interest(3);
+
+    /// A non-empty subset of READ|WRITE, or None.
+    pub fn from_bits(events: i32) -> Option<Interest> {
+        (1..=3).contains(&events).then_some(Interest(events as u8))
+    }
+    pub fn bits(self) -> i32 {
+        self.0 as i32
+    }
+    fn has(self, other: Interest) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+/// A waiting task: (slot, wait generation).
+pub(crate) type Waiter = (u32, u32);
+
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+#[derive(Clone, Copy, Default)]
+struct FdState {
+    /// Registration generation in epoll; 0 = not registered.
+    reg: u32,
+    reader: Option<Waiter>,
+    writer: Option<Waiter>,
+}
+
+/// The outcome of arming an fd for a wait.
+pub(crate) enum Armed {
+    /// Registered: an event will come when it is ready.
+    Watched,
+    /// epoll cannot watch it (a regular file): ready at once, as poll(2) says.
+    AlwaysReady,
+}
+
+pub(crate) struct Reactor {
+    poll: Poll,
+    events: Events,
+    fds: Vec<FdState>,
+    next_reg: u32,
+}
+
+impl Reactor {
+    pub fn new() -> std::io::Result<Reactor> {
+        Ok(Reactor { poll: Poll::new()?, events: Events::with_capacity(1024), fds: Vec::new(), next_reg: 1 })
+    }
+
+    pub fn registry(&self) -> &mio::Registry {
+        self.poll.registry()
+    }
+
+    fn state(&mut self, fd: i32) -> &mut FdState {
+        let i = fd as usize;
+        if i >= self.fds.len() {
+            self.fds.resize(i + 1, FdState::default());
+        }
+        &mut self.fds[i]
+    }
+
+    /// Makes sure `fd` is in epoll. With `rearm`, an fd believed registered is
+    /// re-armed (EPOLL_CTL_MOD), which re-reports its current readiness as a
+    /// new edge, notices an fd closed behind our back (EBADF) and one closed
+    /// and reused (ENOENT: registered afresh). Without it (the caller has just
+    /// seen EAGAIN) a registered fd costs no system call.
+    pub fn arm(&mut self, fd: i32, rearm: bool) -> Result<Armed> {
+        let reg = self.state(fd).reg;
+        if reg != 0 && !rearm {
+            return Ok(Armed::Watched);
+        }
+        let interests = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        let registry = self.poll.registry();
+        if reg != 0 {
+            match registry.reregister(&mut SourceFd(&fd), token(fd, reg), interests) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                other => return arm_result(other),
+            }
+        }
+        // Not in epoll (first wait, or the old registration died with a close): add it.
+        let reg = self.next_reg;
+        self.next_reg = self.next_reg.wrapping_add(1).max(1);
+        let mut r = registry.register(&mut SourceFd(&fd), token(fd, reg), interests);
+        if matches!(&r, Err(e) if e.raw_os_error() == Some(libc::EEXIST)) {
+            r = registry.reregister(&mut SourceFd(&fd), token(fd, reg), interests);
+        }
+        let armed = arm_result(r)?;
+        if let Armed::Watched = armed {
+            self.state(fd).reg = reg;
+        }
+        Ok(armed)
+    }
+
+    /// Records `w` as waiting for `interest` on `fd`: one reader and one writer at most.
+    pub fn add_waiter(&mut self, fd: i32, interest: Interest, w: Waiter) -> Result<()> {
+        let st = self.state(fd);
+        if (interest.has(Interest::READ) && st.reader.is_some())
+            || (interest.has(Interest::WRITE) && st.writer.is_some())
+        {
+            return Err(Errno::EBUSY);
+        }
+        if interest.has(Interest::READ) {
+            st.reader = Some(w);
+        }
+        if interest.has(Interest::WRITE) {
+            st.writer = Some(w);
+        }
+        Ok(())
+    }
+
+    pub fn remove_waiter(&mut self, fd: i32, slot: u32) {
+        if let Some(st) = self.fds.get_mut(fd as usize) {
+            if st.reader.is_some_and(|w| w.0 == slot) {
+                st.reader = None;
+            }
+            if st.writer.is_some_and(|w| w.0 == slot) {
+                st.writer = None;
+            }
+        }
+    }
+
+    /// Takes the waiters of `fd` out and removes it from epoll, forgetting it.
+    pub fn forget(&mut self, fd: i32) -> [Option<Waiter>; 2] {
+        let Some(st) = self.fds.get_mut(fd as usize) else { return [None, None] };
+        let st = std::mem::take(st);
+        if st.reg != 0 {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        }
+        let writer = if st.writer == st.reader { None } else { st.writer };
+        [st.reader, writer]
+    }
+
+    /// Waits for events up to `timeout` and appends (slot, wait_gen, ready mask)
+    /// for each waiter they wake. Returns whether the waker fired.
+    pub fn poll(&mut self, timeout: Option<Duration>, wakes: &mut Vec<(u32, u32, i32)>) -> bool {
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            // EINTR: the caller loops and recomputes its timeout, so nothing is lost.
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                eprintln!("guv: epoll_wait failed: {e}");
+            }
+            return false;
+        }
+        let mut waker = false;
+        for ev in self.events.iter() {
+            if ev.token() == WAKER {
+                waker = true;
+                continue;
+            }
+            let (fd, reg) = (ev.token().0 as u32 as usize, (ev.token().0 >> 32) as u32);
+            let Some(st) = self.fds.get_mut(fd) else { continue };
+            if st.reg != reg {
+                continue; // an event of an earlier registration of this fd number
+            }
+            // Hang-up and error count as ready: the next I/O call reports them, as poll(2) does.
+            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
+            let ready = (readable as i32) | ((writable as i32) << 1);
+            if st.reader.is_some() && st.reader == st.writer {
+                let w = st.reader.take().unwrap();
+                st.writer = None;
+                wakes.push((w.0, w.1, ready));
+                continue;
+            }
+            if readable {
+                if let Some(w) = st.reader.take() {
+                    wakes.push((w.0, w.1, Interest::READ.bits()));
+                }
+            }
+            if writable {
+                if let Some(w) = st.writer.take() {
+                    wakes.push((w.0, w.1, Interest::WRITE.bits()));
+                }
+            }
+        }
+        waker
+    }
+}
+
+fn token(fd: i32, reg: u32) -> Token {
+    Token(((reg as usize) << 32) | fd as u32 as usize)
+}
+
+fn arm_result(r: std::io::Result<()>) -> Result<Armed> {
+    match r {
+        Ok(()) => Ok(Armed::Watched),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(Armed::AlwaysReady),
+        Err(e) => Err(Errno::from_io(&e)),
+    }
+}

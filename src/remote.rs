@@ -1,0 +1,101 @@
+//! A hub's thread-safe side: other OS threads hand it work through an inbox
+//! and wake it through an eventfd (mio's Waker), which epoll reports like any fd.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::errno::{Errno, Result};
+
+/// A C function and its argument, movable to another thread: the caller of
+/// the thread-safe API vouches that `arg` may be used there.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CCall {
+    pub f: unsafe extern "C" fn(*mut c_void),
+    pub arg: *mut c_void,
+}
+// SAFETY: see above; guv never dereferences `arg` itself.
+unsafe impl Send for CCall {}
+
+impl CCall {
+    pub fn call(self) {
+        // SAFETY: the submitter vouched for the pair.
+        unsafe { (self.f)(self.arg) }
+    }
+}
+
+pub(crate) enum Msg {
+    Spawn(CCall),
+    Kill(i64),
+    /// An offloaded call finished for the task in (slot, wait_gen).
+    OffloadDone(u32, u32),
+}
+
+pub struct Shared {
+    pub(crate) serial: u64,
+    inbox: Mutex<Vec<Msg>>,
+    pending: AtomicBool,
+    waker: mio::Waker,
+    /// Cleared when the hub's thread exits; later submissions fail with ESRCH.
+    alive: AtomicBool,
+    /// guv_hub_hold counts: while positive, guv_run keeps waiting for submissions.
+    holds: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn new(serial: u64, waker: mio::Waker) -> Shared {
+        Shared {
+            serial,
+            inbox: Mutex::new(Vec::new()),
+            pending: AtomicBool::new(false),
+            waker,
+            alive: AtomicBool::new(true),
+            holds: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn send(&self, m: Msg) -> Result<()> {
+        {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            if !self.alive.load(Ordering::Relaxed) {
+                return Err(Errno::ESRCH);
+            }
+            inbox.push(m);
+        }
+        self.pending.store(true, Ordering::Release);
+        self.wake();
+        Ok(())
+    }
+
+    pub(crate) fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    /// Moves everything submitted so far into `out` (cheap when nothing is pending).
+    pub(crate) fn drain(&self, out: &mut Vec<Msg>) {
+        if self.pending.swap(false, Ordering::Acquire) {
+            out.append(&mut self.inbox.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        let _inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        self.alive.store(false, Ordering::Relaxed);
+    }
+
+    pub fn hold(&self) {
+        self.holds.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn unhold(&self) -> Result<()> {
+        self.holds
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .map_err(|_| Errno::EINVAL)?;
+        self.wake();
+        Ok(())
+    }
+
+    pub(crate) fn held(&self) -> bool {
+        self.holds.load(Ordering::Acquire) > 0
+    }
+}

@@ -1,0 +1,114 @@
+//! A green thread: its coroutine, what it waits for, and its id.
+//!
+//! Ids encode where the task lives so that join and kill need no map:
+//! `hub serial (24 bits) | slot generation (18 bits) | slot index (21 bits)`.
+//! A slot's generation moves on when its task ends, and a slot whose
+//! generation is used up is retired, so an id is never issued twice.
+
+use std::ffi::c_void;
+
+use crate::clock::{Deadline, NEVER};
+use crate::reactor::Interest;
+use crate::stack::PooledStack;
+
+/// What the hub passes a green thread when it resumes it: a non-negative
+/// result or `-errno`.
+pub(crate) type Resume = i32;
+pub(crate) type Yielder = corosensei::Yielder<Resume, Request>;
+pub(crate) type Co = corosensei::Coroutine<Resume, Request, (), PooledStack>;
+
+/// What a green thread asks of the hub when it suspends. The hub does all
+/// bookkeeping; the green thread only names what it waits for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Request {
+    Yield,
+    Sleep { until: Deadline },
+    Fd { fd: i32, interest: Interest, until: Deadline, rearm: bool },
+    Join { id: i64, until: Deadline },
+    Offload { job: crate::offload::Job },
+    /// Main only: run until no green thread is left.
+    RunAll,
+}
+
+/// What a suspended task waits for (the hub's view).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Wait {
+    None,
+    Sleep,
+    Fd { fd: i32 },
+    Join,
+    Offload,
+    RunAll,
+}
+
+pub(crate) const SLOT_BITS: u32 = 21;
+pub(crate) const GEN_BITS: u32 = 18;
+pub(crate) const SERIAL_BITS: u32 = 24;
+pub(crate) const MAX_SLOTS: usize = 1 << SLOT_BITS;
+pub(crate) const MAX_GEN: u32 = (1 << GEN_BITS) - 1;
+pub(crate) const MAX_SERIAL: u64 = (1 << SERIAL_BITS) - 1;
+
+pub(crate) fn make_id(serial: u64, gen: u32, slot: u32) -> i64 {
+    ((serial << (GEN_BITS + SLOT_BITS)) | ((gen as u64) << SLOT_BITS) | slot as u64) as i64
+}
+
+/// (hub serial, generation, slot) of an id, or None for ids that cannot be valid.
+pub(crate) fn split_id(id: i64) -> Option<(u64, u32, u32)> {
+    if id <= 0 {
+        return None;
+    }
+    let id = id as u64;
+    let serial = id >> (GEN_BITS + SLOT_BITS);
+    let gen = ((id >> SLOT_BITS) & MAX_GEN as u64) as u32;
+    let slot = (id & (MAX_SLOTS as u64 - 1)) as u32;
+    (serial != 0 && gen != 0 && serial <= MAX_SERIAL).then_some((serial, gen, slot))
+}
+
+/// The slot of one task. Slot 0 is main, which has no coroutine.
+pub(crate) struct Task {
+    /// Generation of the id now (or last) issued for this slot; 0 = never used.
+    pub gen: u32,
+    pub in_use: bool,
+    /// Moves on at every wake-up; timer and waiter entries carry it, so
+    /// entries of an earlier wait are recognised as stale.
+    pub wait_gen: u32,
+    pub co: Option<Co>,
+    pub yielder: *const Yielder,
+    pub hooks: Option<&'static crate::hooks::guv_hooks>,
+    pub hook_data: *mut c_void,
+    pub guard: usize,
+    pub top: usize,
+    pub wait: Wait,
+    /// Passed to the task when it is next resumed.
+    pub result: Resume,
+    pub killed: bool,
+    pub has_timer: bool,
+    /// The earliest of the nested deadlines opened by guv_timeout_begin.
+    pub deadline: Deadline,
+    pub deadlines: Vec<Deadline>,
+    /// Tasks joining this one: (slot, wait_gen).
+    pub joiners: Vec<(u32, u32)>,
+}
+
+impl Task {
+    pub fn empty() -> Task {
+        Task {
+            gen: 0,
+            in_use: false,
+            wait_gen: 0,
+            co: None,
+            yielder: std::ptr::null(),
+            hooks: None,
+            hook_data: std::ptr::null_mut(),
+            guard: 0,
+            top: 0,
+            wait: Wait::None,
+            result: 0,
+            killed: false,
+            has_timer: false,
+            deadline: NEVER,
+            deadlines: Vec::new(),
+            joiners: Vec::new(),
+        }
+    }
+}
