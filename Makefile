@@ -21,8 +21,12 @@ GUV_LIBS_STATIC := $(GUV_A) -lpthread -ldl -lm -lc -lgcc_s
 CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 
 TEST_TARGETS :=
+# `make bench` and `make soak` gather their parts the same way; each writes
+# its latest results under benches/results/<area>.md.
+BENCH_TARGETS :=
+SOAK_TARGETS :=
 
-.PHONY: all lib header test test-rust deps clean
+.PHONY: all lib header test test-rust bench soak clean
 all: lib
 
 lib:
@@ -41,6 +45,12 @@ TEST_TARGETS += test-rust
 
 test: $(TEST_TARGETS)
 	@echo "make test: all suites passed ($(TEST_TARGETS))"
+
+bench: $(BENCH_TARGETS)
+	@echo "make bench: done; results in benches/results/"
+
+soak: $(SOAK_TARGETS)
+	@echo "make soak: done; results in benches/results/"
 
 clean:
 	$(CARGO) clean
