@@ -14,6 +14,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #define GUV_VERSION_MAJOR 0
 #define GUV_VERSION_MINOR 1
@@ -309,13 +313,96 @@ int guv_timeout_end(void);
  * 8) and suspend only the caller until it returns: for getaddrinfo, file
  * I/O and C calls that can never be cooperative. It cannot be interrupted:
  * kill and deadlines take effect at the caller's next blocking call, since
- * `fn` may still be using `arg`.
+ * `func` may still be using `arg`.
  *
  * Returns 0. On failure returns -1 and sets errno: EINVAL (func NULL),
  * EPERM (inside a guv_call_on_hub() callback), EAGAIN (no thread could be
  * started), EDEADLK (may_switch refused).
  */
 int guv_offload(guv_fn func, void *arg);
+
+/**
+ * read(2), cooperatively.
+ */
+ssize_t guv_read(int fd, void *buf, size_t count);
+
+/**
+ * write(2), cooperatively. On a blocking-mode fd it returns once all
+ * `count` bytes are written, or the count written before an error.
+ */
+ssize_t guv_write(int fd, const void *buf, size_t count);
+
+/**
+ * readv(2), cooperatively.
+ */
+ssize_t guv_readv(int fd, const struct iovec *iov, int iovcnt);
+
+/**
+ * writev(2), cooperatively. Unlike guv_write() a short write is returned
+ * as such.
+ */
+ssize_t guv_writev(int fd, const struct iovec *iov, int iovcnt);
+
+/**
+ * recv(2), cooperatively (MSG_WAITALL and MSG_DONTWAIT are honoured).
+ */
+ssize_t guv_recv(int fd, void *buf, size_t len, int flags);
+
+/**
+ * send(2), cooperatively; on a blocking-mode socket, all `len` bytes.
+ */
+ssize_t guv_send(int fd, const void *buf, size_t len, int flags);
+
+/**
+ * recvfrom(2), cooperatively.
+ */
+ssize_t guv_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *src_addr, socklen_t *addrlen);
+
+/**
+ * sendto(2), cooperatively.
+ */
+ssize_t guv_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *dest_addr, socklen_t addrlen);
+
+/**
+ * recvmsg(2), cooperatively.
+ */
+ssize_t guv_recvmsg(int fd, struct msghdr *msg, int flags);
+
+/**
+ * sendmsg(2), cooperatively (one call: a short send is returned as such).
+ */
+ssize_t guv_sendmsg(int fd, const struct msghdr *msg, int flags);
+
+/**
+ * accept(2), cooperatively.
+ */
+int guv_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/**
+ * accept4(2), cooperatively.
+ */
+int guv_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+/**
+ * connect(2), cooperatively: on a blocking-mode socket it returns once the
+ * connection is established or has failed (errno from SO_ERROR, e.g.
+ * ECONNREFUSED; ETIMEDOUT when SO_SNDTIMEO runs out).
+ */
+int guv_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/**
+ * poll(2), cooperatively: suspends the caller until one of `fds` is ready
+ * or `timeout` milliseconds pass (negative: forever; 0: no wait). The
+ * primitive driver wait loops need (libpq blocks in poll).
+ */
+int guv_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+
+/**
+ * Forget guv's state for `fd` without closing it: waiters are woken with
+ * EBADF. Call it before closing an fd yourself, or after dup2() onto it.
+ * Returns 0, or -1 with errno EBADF (fd < 0).
+ */
+int guv_forget(int fd);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -18,6 +18,7 @@ impl Errno {
     pub const EINTR: Errno = Errno(libc::EINTR);
     pub const EINVAL: Errno = Errno(libc::EINVAL);
     pub const ENOMEM: Errno = Errno(libc::ENOMEM);
+    pub const ENOTSOCK: Errno = Errno(libc::ENOTSOCK);
     pub const EPERM: Errno = Errno(libc::EPERM);
     pub const ESRCH: Errno = Errno(libc::ESRCH);
     pub const ETIMEDOUT: Errno = Errno(libc::ETIMEDOUT);

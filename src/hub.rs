@@ -20,7 +20,7 @@ use corosensei::CoroutineResult;
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::hooks::{self, guv_hooks};
-use crate::reactor::{Armed, Interest, Reactor, WAKER};
+use crate::reactor::{Armed, FdKind, Interest, Reactor, WAKER};
 use crate::remote::{CCall, Msg, Shared};
 use crate::stack::{self, Pools};
 use crate::sys::overflow::{self, Running};
@@ -567,7 +567,7 @@ pub fn trampoline(fd: i32, interest: Interest, timeout: f64) -> Result<Interest>
 
 /// Waits for `interest` on `fd` right after an I/O call on it failed with
 /// EAGAIN: a registered fd is then known not ready, so no re-arm is needed.
-pub fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) -> Result<Interest> {
+pub(crate) fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) -> Result<Interest> {
     let ready = suspend(Request::Fd { fd, interest, until, rearm: false })?;
     Ok(Interest::from_bits(ready).unwrap_or(interest))
 }
@@ -619,6 +619,15 @@ pub fn forget_fd(fd: i32) -> Result<()> {
             h.wake_if(slot, wg, Errno::EBADF.code());
         }
     })
+}
+
+/// What the I/O layer knows of `fd` (a cache; see FdKind).
+pub(crate) fn fd_kind(fd: i32) -> FdKind {
+    with(|h| h.reactor.kind(fd)).unwrap_or_default()
+}
+
+pub(crate) fn set_fd_kind(fd: i32, kind: FdKind) {
+    let _ = with(|h| h.reactor.set_kind(fd, kind));
 }
 
 /// Opens a nested deadline `seconds` from now on the calling green thread.

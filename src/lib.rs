@@ -14,6 +14,7 @@ mod clock;
 pub mod errno;
 pub mod hooks;
 mod hub;
+pub mod io;
 mod offload;
 mod reactor;
 mod remote;
@@ -28,7 +29,7 @@ pub use errno::{Errno, Result};
 pub use hub::{
     call_on_hub, can_switch, close, count, current, forget_fd, join, kill, offload, remote_kill,
     remote_spawn, run, shared, sleep, spawn, spawn_with_stack, timeout_begin, timeout_end,
-    trampoline, wait_after_eagain, yield_now,
+    trampoline, yield_now,
 };
 pub use reactor::Interest;
 pub use remote::Shared;

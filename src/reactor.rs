@@ -39,10 +39,22 @@ pub(crate) type Waiter = (u32, u32);
 
 pub(crate) const WAKER: Token = Token(usize::MAX);
 
+/// What the I/O layer learned about an fd, so it picks the right call
+/// without asking the kernel each time. A stale guess is harmless: a socket
+/// call on a non-socket fails with ENOTSOCK and the guess is corrected.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub enum FdKind {
+    #[default]
+    Unknown,
+    Socket,
+    Other,
+}
+
 #[derive(Clone, Copy, Default)]
 struct FdState {
     /// Registration generation in epoll; 0 = not registered.
     reg: u32,
+    kind: FdKind,
     reader: Option<Waiter>,
     writer: Option<Waiter>,
 }
@@ -109,6 +121,14 @@ impl Reactor {
             self.state(fd).reg = reg;
         }
         Ok(armed)
+    }
+
+    pub fn kind(&self, fd: i32) -> FdKind {
+        self.fds.get(fd as usize).map_or(FdKind::Unknown, |st| st.kind)
+    }
+
+    pub fn set_kind(&mut self, fd: i32, kind: FdKind) {
+        self.state(fd).kind = kind;
     }
 
     /// Records `w` as waiting for `interest` on `fd`: one reader and one writer at most.

@@ -8,8 +8,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::errno::Result;
 
 mod core;
+mod io;
 
 pub use self::core::*;
+pub use self::io::*;
 
 /// A C return type with an error value.
 pub(crate) trait CReturn: Copy {
@@ -20,6 +22,9 @@ impl CReturn for i32 {
 }
 impl CReturn for i64 {
     const ERROR: i64 = -1;
+}
+impl CReturn for isize {
+    const ERROR: isize = -1;
 }
 impl<T> CReturn for *mut T {
     const ERROR: *mut T = std::ptr::null_mut();

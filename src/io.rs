@@ -1,0 +1,396 @@
+//! Greenified I/O: the POSIX calls with their exact results, suspending only
+//! the calling green thread.
+//!
+//! On an fd in blocking mode a call is emulated: a non-blocking attempt,
+//! a wait on EAGAIN, another attempt. Sockets get MSG_DONTWAIT per call, so
+//! the fast path costs no extra system call and the fd's flags never change;
+//! other fds (pipes, ttys) get O_NONBLOCK for the length of one attempt.
+//! An fd the caller made non-blocking passes straight through.
+
+use std::ffi::c_void;
+
+use crate::clock::{self, Deadline, NEVER};
+use crate::errno::{Errno, Result};
+use crate::hub;
+use crate::reactor::{FdKind, Interest};
+
+/// Return value of a raw libc call: negative means errno is set.
+fn check(r: isize) -> Result<usize> {
+    if r < 0 { Err(Errno::last()) } else { Ok(r as usize) }
+}
+
+fn fd_flags(fd: i32) -> Result<i32> {
+    // SAFETY: F_GETFL reads flags; an invalid fd is reported as EBADF.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 { Err(Errno::last()) } else { Ok(fl) }
+}
+
+/// SO_RCVTIMEO / SO_SNDTIMEO as a deadline from now (NEVER when unset or not a socket).
+fn socket_timeout(fd: i32, interest: Interest) -> Deadline {
+    let opt = if interest == Interest::WRITE { libc::SO_SNDTIMEO } else { libc::SO_RCVTIMEO };
+    let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+    // SAFETY: `tv` and `len` are valid for writing a timeval.
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut tv).cast(), &mut len) };
+    if r != 0 || (tv.tv_sec == 0 && tv.tv_usec == 0) {
+        return NEVER;
+    }
+    clock::after(tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6).unwrap_or(NEVER)
+}
+
+/// Suspends until `fd` is ready for `interest` after an attempt saw EAGAIN.
+/// Where the caller may not switch (a hub-stack callback, or the binding's
+/// may_switch says no) it blocks the OS thread in poll(2), as the plain call would.
+/// The caller's own timeout (`until`) running out reads as EAGAIN, as for a
+/// socket with SO_RCVTIMEO; a guv_timeout_begin deadline as ETIMEDOUT.
+fn wait(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
+    if !hub::can_switch() {
+        return poll_blocking(fd, interest, until);
+    }
+    match hub::wait_after_eagain(fd, interest, until) {
+        Ok(_) => Ok(()),
+        Err(Errno::ETIMEDOUT) if until != NEVER && clock::now_ns() >= until => Err(Errno::EAGAIN),
+        Err(e) => Err(e),
+    }
+}
+
+fn poll_blocking(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
+    let events = if interest == Interest::WRITE { libc::POLLOUT } else { libc::POLLIN };
+    let mut pfd = libc::pollfd { fd, events, revents: 0 };
+    let ms = if until == NEVER { -1 } else { (until.saturating_sub(clock::now_ns()) / 1_000_000) as i32 };
+    // SAFETY: one valid pollfd.
+    match unsafe { libc::poll(&mut pfd, 1, ms) } {
+        0 => Err(Errno::EAGAIN),
+        r if r < 0 => Err(Errno::last()),
+        _ => Ok(()),
+    }
+}
+
+/// Repeats `attempt` until it does not fail with EAGAIN, waiting for
+/// `interest` between attempts. `attempt` must not block (MSG_DONTWAIT or
+/// O_NONBLOCK). Whether the caller itself wanted non-blocking behaviour
+/// (`caller_nonblocking`) is only asked at the first EAGAIN.
+fn cooperate(
+    fd: i32,
+    interest: Interest,
+    caller_nonblocking: impl Fn() -> Result<bool>,
+    mut attempt: impl FnMut() -> isize,
+) -> Result<usize> {
+    let mut until = None;
+    loop {
+        match check(attempt()) {
+            Err(Errno::EAGAIN) => {}
+            other => return other,
+        }
+        let until = match until {
+            Some(u) => u,
+            None => {
+                if caller_nonblocking()? {
+                    return Err(Errno::EAGAIN);
+                }
+                *until.insert(socket_timeout(fd, interest))
+            }
+        };
+        wait(fd, interest, until)?;
+    }
+}
+
+/// A socket call: MSG_DONTWAIT per attempt, unless the caller asked for it.
+fn socket_op(fd: i32, interest: Interest, flags: i32, mut call: impl FnMut(i32) -> isize) -> Result<usize> {
+    let r = cooperate(
+        fd,
+        interest,
+        || Ok(flags & libc::MSG_DONTWAIT != 0 || fd_flags(fd)? & libc::O_NONBLOCK != 0),
+        || call(flags | libc::MSG_DONTWAIT),
+    );
+    if r == Err(Errno::ENOTSOCK) {
+        hub::set_fd_kind(fd, FdKind::Other);
+    }
+    r
+}
+
+/// A call on a non-socket fd: O_NONBLOCK is set for each attempt and the
+/// caller's flags restored right after, before any switch.
+fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> isize) -> Result<usize> {
+    let flags = fd_flags(fd)?;
+    if flags & libc::O_NONBLOCK != 0 {
+        return check(call());
+    }
+    cooperate(
+        fd,
+        interest,
+        || Ok(false),
+        || {
+            // SAFETY: F_SETFL on an fd we just read the flags of; restored below.
+            unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+            let r = call();
+            let e = Errno::last();
+            // SAFETY: as above.
+            unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+            e.set();
+            r
+        },
+    )
+}
+
+/// Blocking write semantics: everything is written unless an error comes
+/// first; an error after some progress returns the progress (the next call
+/// reports the error), as an interrupted blocking write does.
+fn write_all(total: usize, mut step: impl FnMut(usize) -> Result<usize>) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        match step(done) {
+            Ok(n) => done += n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => return Ok(done),
+        }
+        if done >= total {
+            return Ok(done);
+        }
+    }
+}
+
+fn is_socket(fd: i32) -> bool {
+    hub::fd_kind(fd) != FdKind::Other
+}
+
+pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
+    if is_socket(fd) {
+        // SAFETY: the caller passes a buffer valid for `len` bytes, as for read(2).
+        match socket_op(fd, Interest::READ, 0, |fl| unsafe { libc::recv(fd, buf, len, fl) }) {
+            Err(Errno::ENOTSOCK) => {}
+            other => return other,
+        }
+    }
+    // SAFETY: as above.
+    toggled_op(fd, Interest::READ, || unsafe { libc::read(fd, buf, len) })
+}
+
+pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
+    write_all(len, |done| {
+        // SAFETY: `done < len`, so the rest of the caller's buffer is valid.
+        let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
+        if is_socket(fd) {
+            // SAFETY: as above.
+            match socket_op(fd, Interest::WRITE, 0, |fl| unsafe { libc::send(fd, rest, len - done, fl) }) {
+                Err(Errno::ENOTSOCK) => {}
+                other => return other,
+            }
+        }
+        // SAFETY: as above.
+        toggled_op(fd, Interest::WRITE, || unsafe { libc::write(fd, rest, len - done) })
+    })
+}
+
+fn iov_msg(iov: *const libc::iovec, iovcnt: i32) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is valid (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.cast_mut();
+    msg.msg_iovlen = iovcnt as usize;
+    msg
+}
+
+pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
+    if is_socket(fd) {
+        let mut msg = iov_msg(iov, iovcnt);
+        // SAFETY: the caller passes `iovcnt` valid iovecs, as for readv(2).
+        match socket_op(fd, Interest::READ, 0, |fl| unsafe { libc::recvmsg(fd, &mut msg, fl) }) {
+            Err(Errno::ENOTSOCK) => {}
+            other => return other,
+        }
+    }
+    // SAFETY: as above.
+    toggled_op(fd, Interest::READ, || unsafe { libc::readv(fd, iov, iovcnt) })
+}
+
+/// Unlike `write`, a short writev is returned as such rather than completed:
+/// finishing it would mean copying and advancing the caller's iovec array.
+pub fn writev(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
+    if is_socket(fd) {
+        let msg = iov_msg(iov, iovcnt);
+        // SAFETY: the caller passes `iovcnt` valid iovecs, as for writev(2).
+        match socket_op(fd, Interest::WRITE, 0, |fl| unsafe { libc::sendmsg(fd, &msg, fl) }) {
+            Err(Errno::ENOTSOCK) => {}
+            other => return other,
+        }
+    }
+    // SAFETY: as above.
+    toggled_op(fd, Interest::WRITE, || unsafe { libc::writev(fd, iov, iovcnt) })
+}
+
+pub fn recv(fd: i32, buf: *mut c_void, len: usize, flags: i32) -> Result<usize> {
+    recvfrom(fd, buf, len, flags, std::ptr::null_mut(), std::ptr::null_mut())
+}
+
+pub fn recvfrom(
+    fd: i32,
+    buf: *mut c_void,
+    len: usize,
+    flags: i32,
+    addr: *mut libc::sockaddr,
+    addrlen: *mut libc::socklen_t,
+) -> Result<usize> {
+    let waitall = flags & libc::MSG_WAITALL != 0 && flags & libc::MSG_DONTWAIT == 0;
+    let flags = flags & !libc::MSG_WAITALL;
+    let mut done = 0;
+    loop {
+        // SAFETY: `done < len` bytes of the caller's buffer are left; address out-params as for recvfrom(2).
+        let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
+        let r = socket_op(fd, Interest::READ, flags, |fl| unsafe {
+            libc::recvfrom(fd, rest, len - done, fl, addr, addrlen)
+        });
+        // MSG_WAITALL: keep reading until `len` bytes, EOF or an error after progress.
+        match r {
+            Ok(n) if waitall && n > 0 && done + n < len => done += n,
+            Ok(n) => return Ok(done + n),
+            Err(_) if done > 0 => return Ok(done),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub fn send(fd: i32, buf: *const c_void, len: usize, flags: i32) -> Result<usize> {
+    sendto(fd, buf, len, flags, std::ptr::null(), 0)
+}
+
+pub fn sendto(
+    fd: i32,
+    buf: *const c_void,
+    len: usize,
+    flags: i32,
+    addr: *const libc::sockaddr,
+    addrlen: libc::socklen_t,
+) -> Result<usize> {
+    let nonblocking = flags & libc::MSG_DONTWAIT != 0;
+    write_all(if nonblocking { 0 } else { len }, |done| {
+        // SAFETY: `done < len`; the rest of the caller's buffer is valid, as for sendto(2).
+        let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
+        socket_op(fd, Interest::WRITE, flags, |fl| unsafe { libc::sendto(fd, rest, len - done, fl, addr, addrlen) })
+    })
+}
+
+pub fn recvmsg(fd: i32, msg: *mut libc::msghdr, flags: i32) -> Result<usize> {
+    // SAFETY: the caller passes a valid msghdr, as for recvmsg(2).
+    socket_op(fd, Interest::READ, flags, |fl| unsafe { libc::recvmsg(fd, msg, fl) })
+}
+
+pub fn sendmsg(fd: i32, msg: *const libc::msghdr, flags: i32) -> Result<usize> {
+    // SAFETY: the caller passes a valid msghdr, as for sendmsg(2).
+    socket_op(fd, Interest::WRITE, flags, |fl| unsafe { libc::sendmsg(fd, msg, fl) })
+}
+
+pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32) -> Result<i32> {
+    // SAFETY: address out-params as for accept4(2).
+    toggled_op(fd, Interest::READ, || unsafe { libc::accept4(fd, addr, addrlen, flags) as isize }).map(|n| {
+        hub::set_fd_kind(n as i32, FdKind::Socket);
+        n as i32
+    })
+}
+
+/// A blocking connect: start it non-blocking, wait for writability, then
+/// report the outcome from SO_ERROR. A non-blocking fd passes straight through.
+pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -> Result<()> {
+    let flags = fd_flags(fd)?;
+    // SAFETY: the caller passes a valid address, as for connect(2).
+    let attempt = || unsafe { libc::connect(fd, addr, addrlen) };
+    if flags & libc::O_NONBLOCK != 0 {
+        return check(attempt() as isize).map(drop);
+    }
+    // SAFETY: toggling O_NONBLOCK on the caller's fd; restored right after the attempt.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    let r = check(attempt() as isize);
+    // SAFETY: as above.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    match r {
+        Ok(_) => return Ok(()),
+        Err(Errno(libc::EINPROGRESS)) => {}
+        Err(e) => return Err(e),
+    }
+    hub::set_fd_kind(fd, FdKind::Socket);
+    wait(fd, Interest::WRITE, socket_timeout(fd, Interest::WRITE)).map_err(|e| {
+        if e == Errno::EAGAIN { Errno::ETIMEDOUT } else { e }
+    })?;
+    let mut err: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are valid for an int option.
+    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) } != 0 {
+        return Err(Errno::last());
+    }
+    if err != 0 { Err(Errno(err)) } else { Ok(()) }
+}
+
+/// poll(2) that suspends only the caller. One fd waits in the hub's reactor;
+/// several wait through a temporary level-triggered epoll instance, watched
+/// like any other fd, so they cannot collide with other green threads' waits.
+///
+/// # Safety
+/// `fds` must point to `nfds` valid pollfds (or be unused when nfds is 0).
+pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) -> Result<usize> {
+    // SAFETY: per the caller.
+    let poll_now = || check(unsafe { libc::poll(fds, nfds, 0) } as isize);
+    let n = poll_now()?;
+    if n > 0 || timeout_ms == 0 {
+        return Ok(n);
+    }
+    let until = if timeout_ms < 0 { NEVER } else { clock::after(timeout_ms as f64 / 1e3)? };
+    let seconds_left = || if until == NEVER { -1.0 } else { until.saturating_sub(clock::now_ns()) as f64 / 1e9 };
+    // SAFETY: per the caller, `fds` holds `nfds` pollfds.
+    let list = unsafe { std::slice::from_raw_parts(fds, nfds as usize) };
+    let watched: Vec<&libc::pollfd> = list.iter().filter(|p| p.fd >= 0).collect();
+    if watched.is_empty() {
+        return hub::sleep(seconds_left()).map(|()| 0);
+    }
+    loop {
+        let left = seconds_left();
+        if left == 0.0 {
+            return Ok(0);
+        }
+        let r = if watched.len() == 1 {
+            let p = watched[0];
+            let interest = if p.events & libc::POLLOUT != 0 && p.events & (libc::POLLIN | libc::POLLPRI) != 0 {
+                Interest::BOTH
+            } else if p.events & libc::POLLOUT != 0 {
+                Interest::WRITE
+            } else {
+                Interest::READ
+            };
+            match hub::trampoline(p.fd, interest, left) {
+                Err(Errno::EBUSY) => wait_many(&watched, left),
+                other => other.map(drop),
+            }
+        } else {
+            wait_many(&watched, left)
+        };
+        match r {
+            Ok(()) | Err(Errno::EBADF) => {}
+            Err(Errno::ETIMEDOUT) if until != NEVER && clock::now_ns() >= until => return Ok(0),
+            Err(e) => return Err(e),
+        }
+        let n = poll_now()?;
+        if n > 0 {
+            return Ok(n);
+        }
+    }
+}
+
+fn wait_many(watched: &[&libc::pollfd], seconds: f64) -> Result<()> {
+    // SAFETY: epoll_create1 has no preconditions.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if ep < 0 {
+        return Err(Errno::last());
+    }
+    for p in watched {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        if p.events & (libc::POLLIN | libc::POLLPRI) != 0 {
+            ev.events |= (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32;
+        }
+        if p.events & libc::POLLOUT != 0 {
+            ev.events |= libc::EPOLLOUT as u32;
+        }
+        // SAFETY: `ep` is our epoll fd; a bad `p.fd` fails and poll_now reports POLLNVAL for it.
+        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, p.fd, &mut ev) };
+    }
+    let r = hub::trampoline(ep, Interest::READ, seconds).map(drop);
+    let _ = hub::close(ep);
+    r
+}
