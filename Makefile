@@ -17,7 +17,10 @@ TARGET   := $(ROOT)/target/$(PROFILE)
 GUV_A    := $(TARGET)/libguv.a
 GUV_SO   := $(TARGET)/libguv.so
 GUV_CFLAGS := -I$(ROOT)/include -Wall -Wextra -Werror -g -O1
-GUV_LIBS_STATIC := $(GUV_A) -lpthread -ldl -lm -lc -lgcc_s
+# What libguv.a needs from the system, kept in one place: guv.pc.in's
+# Libs.private, which test-packaging checks against rustc's own list.
+GUV_NATIVE_LIBS := $(shell sed -n 's/^Libs.private: *//p' $(ROOT)/guv.pc.in)
+GUV_LIBS_STATIC := $(GUV_A) $(GUV_NATIVE_LIBS)
 CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 
 TEST_TARGETS :=

@@ -580,8 +580,7 @@ fn poll_now(fd: i32, interest: Interest) -> Result<Interest> {
     if interest.bits() & 2 != 0 {
         pfd.events |= libc::POLLOUT;
     }
-    // SAFETY: one valid pollfd, zero timeout.
-    if unsafe { libc::poll(&mut pfd, 1, 0) } < 0 {
+    if crate::sys::call::poll(&mut pfd, 1, 0) < 0 {
         return Err(Errno::last());
     }
     if pfd.revents & libc::POLLNVAL != 0 {
@@ -604,8 +603,7 @@ pub fn close(fd: i32) -> Result<()> {
         return Err(Errno::EBADF);
     }
     forget_fd(fd)?;
-    // SAFETY: closing an fd the caller owns; nothing in guv refers to it any more.
-    if unsafe { libc::close(fd) } != 0 {
+    if crate::sys::call::close(fd) != 0 {
         return Err(Errno::last());
     }
     Ok(())

@@ -13,6 +13,7 @@ use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::hub;
 use crate::reactor::{FdKind, Interest};
+use crate::sys::call as sys;
 
 /// Return value of a raw libc call: negative means errno is set.
 fn check(r: isize) -> Result<usize> {
@@ -20,8 +21,7 @@ fn check(r: isize) -> Result<usize> {
 }
 
 fn fd_flags(fd: i32) -> Result<i32> {
-    // SAFETY: F_GETFL reads flags; an invalid fd is reported as EBADF.
-    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let fl = sys::fcntl(fd, libc::F_GETFL, 0) as i32;
     if fl < 0 { Err(Errno::last()) } else { Ok(fl) }
 }
 
@@ -58,8 +58,7 @@ fn poll_blocking(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
     let events = if interest == Interest::WRITE { libc::POLLOUT } else { libc::POLLIN };
     let mut pfd = libc::pollfd { fd, events, revents: 0 };
     let ms = if until == NEVER { -1 } else { (until.saturating_sub(clock::now_ns()) / 1_000_000) as i32 };
-    // SAFETY: one valid pollfd.
-    match unsafe { libc::poll(&mut pfd, 1, ms) } {
+    match sys::poll(&mut pfd, 1, ms) {
         0 => Err(Errno::EAGAIN),
         r if r < 0 => Err(Errno::last()),
         _ => Ok(()),
@@ -121,12 +120,10 @@ fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> isize) -> R
         interest,
         || Ok(false),
         || {
-            // SAFETY: F_SETFL on an fd we just read the flags of; restored below.
-            unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+            sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
             let r = call();
             let e = Errno::last();
-            // SAFETY: as above.
-            unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+            sys::fcntl(fd, libc::F_SETFL, flags);
             e.set();
             r
         },
@@ -156,14 +153,12 @@ fn is_socket(fd: i32) -> bool {
 
 pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
     if is_socket(fd) {
-        // SAFETY: the caller passes a buffer valid for `len` bytes, as for read(2).
-        match socket_op(fd, Interest::READ, 0, |fl| unsafe { libc::recv(fd, buf, len, fl) }) {
+        match socket_op(fd, Interest::READ, 0, |fl| sys::recvfrom(fd, buf, len, fl, std::ptr::null_mut(), std::ptr::null_mut())) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
     }
-    // SAFETY: as above.
-    toggled_op(fd, Interest::READ, || unsafe { libc::read(fd, buf, len) })
+    toggled_op(fd, Interest::READ, || sys::read(fd, buf, len))
 }
 
 pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
@@ -171,14 +166,12 @@ pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
         // SAFETY: `done < len`, so the rest of the caller's buffer is valid.
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
         if is_socket(fd) {
-            // SAFETY: as above.
-            match socket_op(fd, Interest::WRITE, 0, |fl| unsafe { libc::send(fd, rest, len - done, fl) }) {
+            match socket_op(fd, Interest::WRITE, 0, |fl| sys::sendto(fd, rest, len - done, fl, std::ptr::null(), 0)) {
                 Err(Errno::ENOTSOCK) => {}
                 other => return other,
             }
         }
-        // SAFETY: as above.
-        toggled_op(fd, Interest::WRITE, || unsafe { libc::write(fd, rest, len - done) })
+        toggled_op(fd, Interest::WRITE, || sys::write(fd, rest, len - done))
     })
 }
 
@@ -193,14 +186,12 @@ fn iov_msg(iov: *const libc::iovec, iovcnt: i32) -> libc::msghdr {
 pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
     if is_socket(fd) {
         let mut msg = iov_msg(iov, iovcnt);
-        // SAFETY: the caller passes `iovcnt` valid iovecs, as for readv(2).
-        match socket_op(fd, Interest::READ, 0, |fl| unsafe { libc::recvmsg(fd, &mut msg, fl) }) {
+        match socket_op(fd, Interest::READ, 0, |fl| sys::recvmsg(fd, &mut msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
     }
-    // SAFETY: as above.
-    toggled_op(fd, Interest::READ, || unsafe { libc::readv(fd, iov, iovcnt) })
+    toggled_op(fd, Interest::READ, || sys::readv(fd, iov, iovcnt))
 }
 
 /// Unlike `write`, a short writev is returned as such rather than completed:
@@ -208,14 +199,12 @@ pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
 pub fn writev(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
     if is_socket(fd) {
         let msg = iov_msg(iov, iovcnt);
-        // SAFETY: the caller passes `iovcnt` valid iovecs, as for writev(2).
-        match socket_op(fd, Interest::WRITE, 0, |fl| unsafe { libc::sendmsg(fd, &msg, fl) }) {
+        match socket_op(fd, Interest::WRITE, 0, |fl| sys::sendmsg(fd, &msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
     }
-    // SAFETY: as above.
-    toggled_op(fd, Interest::WRITE, || unsafe { libc::writev(fd, iov, iovcnt) })
+    toggled_op(fd, Interest::WRITE, || sys::writev(fd, iov, iovcnt))
 }
 
 pub fn recv(fd: i32, buf: *mut c_void, len: usize, flags: i32) -> Result<usize> {
@@ -236,9 +225,7 @@ pub fn recvfrom(
     loop {
         // SAFETY: `done < len` bytes of the caller's buffer are left; address out-params as for recvfrom(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        let r = socket_op(fd, Interest::READ, flags, |fl| unsafe {
-            libc::recvfrom(fd, rest, len - done, fl, addr, addrlen)
-        });
+        let r = socket_op(fd, Interest::READ, flags, |fl| sys::recvfrom(fd, rest, len - done, fl, addr, addrlen));
         // MSG_WAITALL: keep reading until `len` bytes, EOF or an error after progress.
         match r {
             Ok(n) if waitall && n > 0 && done + n < len => done += n,
@@ -265,23 +252,20 @@ pub fn sendto(
     write_all(if nonblocking { 0 } else { len }, |done| {
         // SAFETY: `done < len`; the rest of the caller's buffer is valid, as for sendto(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        socket_op(fd, Interest::WRITE, flags, |fl| unsafe { libc::sendto(fd, rest, len - done, fl, addr, addrlen) })
+        socket_op(fd, Interest::WRITE, flags, |fl| sys::sendto(fd, rest, len - done, fl, addr, addrlen))
     })
 }
 
 pub fn recvmsg(fd: i32, msg: *mut libc::msghdr, flags: i32) -> Result<usize> {
-    // SAFETY: the caller passes a valid msghdr, as for recvmsg(2).
-    socket_op(fd, Interest::READ, flags, |fl| unsafe { libc::recvmsg(fd, msg, fl) })
+    socket_op(fd, Interest::READ, flags, |fl| sys::recvmsg(fd, msg, fl))
 }
 
 pub fn sendmsg(fd: i32, msg: *const libc::msghdr, flags: i32) -> Result<usize> {
-    // SAFETY: the caller passes a valid msghdr, as for sendmsg(2).
-    socket_op(fd, Interest::WRITE, flags, |fl| unsafe { libc::sendmsg(fd, msg, fl) })
+    socket_op(fd, Interest::WRITE, flags, |fl| sys::sendmsg(fd, msg, fl))
 }
 
 pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32) -> Result<i32> {
-    // SAFETY: address out-params as for accept4(2).
-    toggled_op(fd, Interest::READ, || unsafe { libc::accept4(fd, addr, addrlen, flags) as isize }).map(|n| {
+    toggled_op(fd, Interest::READ, || sys::accept4(fd, addr, addrlen, flags)).map(|n| {
         hub::set_fd_kind(n as i32, FdKind::Socket);
         n as i32
     })
@@ -291,16 +275,13 @@ pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t
 /// report the outcome from SO_ERROR. A non-blocking fd passes straight through.
 pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -> Result<()> {
     let flags = fd_flags(fd)?;
-    // SAFETY: the caller passes a valid address, as for connect(2).
-    let attempt = || unsafe { libc::connect(fd, addr, addrlen) };
+    let attempt = || sys::connect(fd, addr, addrlen);
     if flags & libc::O_NONBLOCK != 0 {
-        return check(attempt() as isize).map(drop);
+        return check(attempt()).map(drop);
     }
-    // SAFETY: toggling O_NONBLOCK on the caller's fd; restored right after the attempt.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
-    let r = check(attempt() as isize);
-    // SAFETY: as above.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    let r = check(attempt());
+    sys::fcntl(fd, libc::F_SETFL, flags);
     match r {
         Ok(_) => return Ok(()),
         Err(Errno(libc::EINPROGRESS)) => {}
@@ -326,8 +307,7 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
 /// # Safety
 /// `fds` must point to `nfds` valid pollfds (or be unused when nfds is 0).
 pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) -> Result<usize> {
-    // SAFETY: per the caller.
-    let poll_now = || check(unsafe { libc::poll(fds, nfds, 0) } as isize);
+    let poll_now = || check(sys::poll(fds, nfds, 0));
     let n = poll_now()?;
     if n > 0 || timeout_ms == 0 {
         return Ok(n);

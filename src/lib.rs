@@ -14,7 +14,7 @@ mod clock;
 pub mod errno;
 pub mod hooks;
 mod hub;
-pub mod io;
+mod io;
 mod offload;
 mod reactor;
 mod remote;
