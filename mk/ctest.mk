@@ -1,0 +1,52 @@
+# C tests of the core runtime: one program per feature in tests/c/test_*.c,
+# each built against the static library and the generated header.
+#
+#   make test-c             build and run them all (part of `make test`)
+#   make test-c-sanitize    the same programs built with ASan + UBSan
+#   make test-c-known-bugs  programs that show open core bugs (expected to fail)
+#   make test-c T=sleep     one program only (tests/c/test_sleep.c)
+
+CTEST_DIR   := tests/c
+CTEST_HDRS  := $(CTEST_DIR)/test.h include/guv.h
+CTEST_NAMES := $(if $(T),$(T),$(patsubst $(CTEST_DIR)/test_%.c,%,$(sort $(wildcard $(CTEST_DIR)/test_*.c))))
+CTEST_BUGS  := $(patsubst $(CTEST_DIR)/bug_%.c,%,$(sort $(wildcard $(CTEST_DIR)/bug_*.c)))
+CTEST_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Each program must finish well within this; a hang fails rather than stalls `make test`.
+CTEST_TIMEOUT ?= 60
+# The tests check the built-in defaults, so the caller's tuning must not leak in.
+CTEST_ENV := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
+
+.PHONY: test-c test-c-sanitize test-c-known-bugs
+
+# The library is a prerequisite only when it already exists: `lib` (order-only)
+# builds it first, and make must not fail on a fresh clone before that.
+$(BUILD)/ctest/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CC) $(GUV_CFLAGS) -o $@ $< $(GUV_LIBS_STATIC)
+
+$(BUILD)/ctest-san/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CC) $(GUV_CFLAGS) $(CTEST_SAN_FLAGS) -o $@ $< $(GUV_LIBS_STATIC)
+
+# Runs each program in $(1) from directory $(2); stops at the first failure.
+define ctest_run
+	@for t in $(1); do \
+	  echo "== $$t"; \
+	  $(CTEST_ENV) $(3) timeout $(CTEST_TIMEOUT) $(2)/$$t || { echo "FAILED: $$t"; exit 1; }; \
+	done
+endef
+
+test-c: $(addprefix $(BUILD)/ctest/test_,$(CTEST_NAMES))
+	$(call ctest_run,$(addprefix test_,$(CTEST_NAMES)),$(BUILD)/ctest)
+	@echo "test-c: $(words $(CTEST_NAMES)) programs passed"
+
+test-c-sanitize: $(addprefix $(BUILD)/ctest-san/test_,$(CTEST_NAMES))
+	$(call ctest_run,$(addprefix test_,$(CTEST_NAMES)),$(BUILD)/ctest-san,ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1)
+	@echo "test-c-sanitize: $(words $(CTEST_NAMES)) programs passed"
+
+test-c-known-bugs: $(addprefix $(BUILD)/ctest/bug_,$(CTEST_BUGS))
+	@for t in $(addprefix bug_,$(CTEST_BUGS)); do \
+	  echo "== $$t"; $(CTEST_ENV) timeout $(CTEST_TIMEOUT) $(BUILD)/ctest/$$t || echo "STILL FAILS: $$t"; \
+	done
+
+TEST_TARGETS += test-c
