@@ -83,9 +83,12 @@ pub(crate) struct Hub {
 
 /// Runs `f` on this thread's hub, creating it on first use. Never called
 /// while the loop is resuming a task (the loop holds no borrow then).
+/// A call that reaches the hub while it is busy in the same thread (from
+/// a libc wrapper of libguv_hook that the hub's own epoll or close calls
+/// ran into) fails with EDEADLK instead of aliasing it.
 fn with<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<R> {
     HUB.try_with(|cell| {
-        let mut h = cell.borrow_mut();
+        let mut h = cell.try_borrow_mut().map_err(|_| Errno::EDEADLK)?;
         let hub = match &mut *h {
             Some(hub) => hub,
             None => h.insert(Box::new(Hub::new()?)),
