@@ -1,0 +1,101 @@
+/*
+ * What the driver tests share: server addresses from the environment, a
+ * ticker green thread, and a runner for N concurrent green threads.
+ * Assertions come from tests/c/test.h.
+ */
+#ifndef GUV_DRIVERS_TEST_H
+#define GUV_DRIVERS_TEST_H
+
+#include <stdlib.h>
+
+#include "test.h"
+
+/* How many green threads, each on its own connection, prove cooperation. */
+#define DRV_CONCURRENCY 50
+/* Each one's server-side sleep: serially 50 x 0.2 s = 10 s. */
+#define DRV_SLEEP 0.2
+/* The gate: a quarter of the serial time, with room for a loaded machine. */
+#define DRV_GATE_SECONDS 2.5
+
+static inline const char *drv_env(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+/* Counts 10 ms sleeps until told to stop: it only advances while the
+ * hub is free to run it, i.e. while no driver call blocks the OS thread. */
+struct drv_ticker {
+    int ticks;
+    int stop;
+};
+
+static inline void drv_tick(void *arg)
+{
+    struct drv_ticker *t = (struct drv_ticker *)arg;
+    while (!t->stop && guv_sleep(0.01) == 0)
+        t->ticks++;
+}
+
+struct drv_worker {
+    void (*fn)(int i, void *ctx);
+    void *ctx;
+    int i;
+    int *left;
+    struct drv_ticker *ticker;
+};
+
+static inline void drv_worker_main(void *arg)
+{
+    struct drv_worker *w = (struct drv_worker *)arg;
+    w->fn(w->i, w->ctx);
+    if (--*w->left == 0)
+        w->ticker->stop = 1;
+}
+
+/* Runs fn(i, ctx) for i in 0..n-1, each in its own green thread, beside a
+ * ticker; returns the seconds until all have ended and their ticks. */
+static inline double drv_parallel(int n, void (*fn)(int, void *), void *ctx, int *ticks)
+{
+    struct drv_ticker ticker = { 0, 0 };
+    struct drv_worker *w = (struct drv_worker *)calloc((size_t)n, sizeof *w);
+    int left = n;
+    ASSERT(w != NULL);
+    double t0 = guv_now();
+    ASSERT_OK(guv_spawn(drv_tick, &ticker));
+    for (int i = 0; i < n; i++) {
+        w[i] = (struct drv_worker){ fn, ctx, i, &left, &ticker };
+        ASSERT_OK(guv_spawn(drv_worker_main, &w[i]));
+    }
+    ASSERT_OK(guv_run());
+    double elapsed = guv_now() - t0;
+    ASSERT_EQ(left, 0);
+    free(w);
+    *ticks = ticker.ticks;
+    return elapsed;
+}
+
+/* Asserts the cooperation gate and says what was measured. */
+static inline void drv_check_cooperation(const char *what, double elapsed, int ticks)
+{
+    printf("  %s: %d x %.1f s server sleeps took %.2f s (serial %.0f s); ticker ticked %d times\n",
+           what, DRV_CONCURRENCY, DRV_SLEEP, elapsed, DRV_CONCURRENCY * DRV_SLEEP, ticks);
+    ASSERT(elapsed < DRV_GATE_SECONDS);
+    /* 10 ms ticks over >= 0.2 s: at least 10 unless something blocked the hub. */
+    ASSERT(ticks >= 10);
+}
+
+/* Runs fn(arg) in a green thread, kills it after `after` seconds, and
+ * returns the seconds from the kill until it ended. */
+static inline double drv_kill_after(guv_fn fn, void *arg, double after)
+{
+    int64_t id = guv_spawn(fn, arg);
+    ASSERT_OK(id);
+    ASSERT_OK(guv_sleep(after));
+    double t0 = guv_now();
+    ASSERT_OK(guv_kill(id));
+    ASSERT_OK(guv_join(id));
+    return guv_now() - t0;
+}
+
+#endif /* GUV_DRIVERS_TEST_H */
