@@ -10,6 +10,7 @@ CTEST_DIR   := tests/c
 CTEST_HDRS  := $(CTEST_DIR)/test.h include/guv.h
 CTEST_NAMES := $(if $(T),$(T),$(patsubst $(CTEST_DIR)/test_%.c,%,$(sort $(wildcard $(CTEST_DIR)/test_*.c))))
 CTEST_BUGS  := $(patsubst $(CTEST_DIR)/bug_%.c,%,$(sort $(wildcard $(CTEST_DIR)/bug_*.c)))
+CTEST_CFLAGS := $(GUV_CFLAGS) -D_GNU_SOURCE
 CTEST_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # Each program must finish well within this; a hang fails rather than stalls `make test`.
 CTEST_TIMEOUT ?= 60
@@ -22,11 +23,11 @@ CTEST_ENV := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
 # builds it first, and make must not fail on a fresh clone before that.
 $(BUILD)/ctest/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A)) | lib
 	@mkdir -p $(@D)
-	$(CC) $(GUV_CFLAGS) -o $@ $< $(GUV_LIBS_STATIC)
+	$(CC) $(CTEST_CFLAGS) -o $@ $< $(GUV_LIBS_STATIC)
 
 $(BUILD)/ctest-san/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A)) | lib
 	@mkdir -p $(@D)
-	$(CC) $(GUV_CFLAGS) $(CTEST_SAN_FLAGS) -o $@ $< $(GUV_LIBS_STATIC)
+	$(CC) $(CTEST_CFLAGS) $(CTEST_SAN_FLAGS) -o $@ $< $(GUV_LIBS_STATIC)
 
 # Runs each program in $(1) from directory $(2); stops at the first failure.
 define ctest_run
