@@ -1,0 +1,256 @@
+/* guv/mysql.h against the live MariaDB server (GUV_TEST_MYSQL). */
+#include <string.h>
+
+#include "guv/mysql.h"
+
+#include "drivers.h"
+
+/* GUV_TEST_MYSQL is "host=... port=... user=... password=... db=...". */
+static char host[128] = "127.0.0.1", user[64] = "root", password[64] = "", db[64] = "test";
+static unsigned port = 3306;
+
+static void parse_target(const char *s)
+{
+    char buf[512], *save;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *key = strtok_r(buf, " ", &save); key; key = strtok_r(NULL, " ", &save)) {
+        char *val = strchr(key, '=');
+        if (!val)
+            FAIL("GUV_TEST_MYSQL: expected key=value, got %s", key);
+        *val++ = 0;
+        if (!strcmp(key, "host")) snprintf(host, sizeof host, "%s", val);
+        else if (!strcmp(key, "port")) port = (unsigned)atoi(val);
+        else if (!strcmp(key, "user")) snprintf(user, sizeof user, "%s", val);
+        else if (!strcmp(key, "password")) snprintf(password, sizeof password, "%s", val);
+        else if (!strcmp(key, "db")) snprintf(db, sizeof db, "%s", val);
+        else FAIL("GUV_TEST_MYSQL: unknown key %s", key);
+    }
+}
+
+static MYSQL *connect_flags(unsigned long flags)
+{
+    MYSQL *m = mysql_init(NULL);
+    ASSERT(m != NULL);
+    if (!guv_mysql_real_connect(m, host, user, password, db, port, NULL, flags))
+        FAIL("cannot connect to MariaDB at %s:%u as %s (set GUV_TEST_MYSQL): %s", host, port, user,
+             mysql_error(m));
+    return m;
+}
+
+static MYSQL *connect_ok(void)
+{
+    return connect_flags(0);
+}
+
+/* Runs `sql` and returns its single value as a long. */
+static long query_long(MYSQL *m, const char *sql)
+{
+    if (guv_mysql_query(m, sql) != 0)
+        FAIL("%s: %s", sql, mysql_error(m));
+    MYSQL_RES *res = guv_mysql_store_result(m);
+    ASSERT(res != NULL);
+    MYSQL_ROW row = guv_mysql_fetch_row(res);
+    ASSERT(row != NULL && row[0] != NULL);
+    long v = atol(row[0]);
+    guv_mysql_free_result(res);
+    return v;
+}
+
+/* Values and NULLs come back as the connector reports them. */
+static void test_values_and_nulls(void)
+{
+    MYSQL *m = connect_ok();
+    ASSERT_EQ(guv_mysql_query(m, "SELECT 42, 'hello', NULL"), 0);
+    MYSQL_RES *res = guv_mysql_store_result(m);
+    ASSERT(res != NULL);
+    ASSERT_EQ(mysql_num_fields(res), 3);
+    MYSQL_ROW row = guv_mysql_fetch_row(res);
+    ASSERT(row != NULL);
+    ASSERT(strcmp(row[0], "42") == 0);
+    ASSERT(strcmp(row[1], "hello") == 0);
+    ASSERT(row[2] == NULL);
+    ASSERT(guv_mysql_fetch_row(res) == NULL);
+    guv_mysql_free_result(res);
+    guv_mysql_close(m);
+}
+
+/* A failing statement is a nonzero return with the server's error number,
+ * and the connection stays usable. */
+static void test_sql_error(void)
+{
+    MYSQL *m = connect_ok();
+    ASSERT(guv_mysql_query(m, "SELECT * FROM guv_no_such_table") != 0);
+    ASSERT_EQ(mysql_errno(m), 1146); /* ER_NO_SUCH_TABLE */
+    ASSERT(strstr(mysql_error(m), "guv_no_such_table") != NULL);
+    ASSERT_EQ(query_long(m, "SELECT 7"), 7);
+    guv_mysql_close(m);
+}
+
+/* 200000 rows span many reads, both stored and streamed with use_result. */
+static void test_large_result(void)
+{
+    MYSQL *m = connect_ok();
+    const char *sql = "SELECT seq, REPEAT('x', 20) FROM seq_1_to_200000";
+    ASSERT_EQ(guv_mysql_query(m, sql), 0);
+    MYSQL_RES *res = guv_mysql_store_result(m);
+    ASSERT(res != NULL);
+    ASSERT_EQ(mysql_num_rows(res), 200000);
+    guv_mysql_free_result(res);
+
+    ASSERT_EQ(guv_mysql_query(m, sql), 0);
+    res = mysql_use_result(m);
+    ASSERT(res != NULL);
+    long long sum = 0, rows = 0;
+    MYSQL_ROW row;
+    while ((row = guv_mysql_fetch_row(res)) != NULL) {
+        sum += atol(row[0]);
+        rows++;
+    }
+    ASSERT_EQ(mysql_errno(m), 0);
+    ASSERT_EQ(rows, 200000);
+    ASSERT_EQ(sum, 200000LL * 200001 / 2);
+    guv_mysql_free_result(res);
+    ASSERT_EQ(query_long(m, "SELECT 8"), 8);
+    guv_mysql_close(m);
+}
+
+/* A use_result freed half-read drops the rest and leaves the connection in sync. */
+static void test_free_unfinished_result(void)
+{
+    MYSQL *m = connect_ok();
+    ASSERT_EQ(guv_mysql_query(m, "SELECT seq FROM seq_1_to_100000"), 0);
+    MYSQL_RES *res = mysql_use_result(m);
+    ASSERT(guv_mysql_fetch_row(res) != NULL);
+    guv_mysql_free_result(res);
+    ASSERT_EQ(query_long(m, "SELECT 9"), 9);
+    guv_mysql_close(m);
+}
+
+/* Several statements in one call yield their results in turn. */
+static void test_multi_statements(void)
+{
+    MYSQL *m = connect_flags(CLIENT_MULTI_STATEMENTS);
+    ASSERT_EQ(guv_mysql_query(m, "SELECT 1; SELECT 2; SELECT 3"), 0);
+    long sum = 0;
+    int status;
+    do {
+        MYSQL_RES *res = guv_mysql_store_result(m);
+        ASSERT(res != NULL);
+        sum += atol(guv_mysql_fetch_row(res)[0]);
+        guv_mysql_free_result(res);
+    } while ((status = guv_mysql_next_result(m)) == 0);
+    ASSERT_EQ(status, -1);
+    ASSERT_EQ(sum, 6);
+    guv_mysql_close(m);
+}
+
+static void sleeper(int i, void *ctx)
+{
+    (void)i;
+    (void)ctx;
+    MYSQL *m = connect_ok();
+    ASSERT_EQ(query_long(m, "SELECT SLEEP(0.2)"), 0);
+    guv_mysql_close(m);
+}
+
+/* 50 connections sleeping 0.2 s on the server overlap, and the hub keeps running. */
+static void test_cooperation(void)
+{
+    int ticks;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, sleeper, NULL, &ticks);
+    drv_check_cooperation("SLEEP", elapsed, ticks);
+}
+
+/* The connection after an interrupted query: broken, and says so the connector's way. */
+static void assert_broken(MYSQL *m)
+{
+    unsigned e = mysql_errno(m);
+    ASSERT(e == 2013 || e == 2006); /* CR_SERVER_LOST, CR_SERVER_GONE_ERROR */
+    ASSERT(guv_mysql_ping(m) != 0);
+    ASSERT_EQ(errno, 0); /* the ping failed on its own, not by a wait */
+}
+
+/* A deadline interrupts a 5 s query within a second: ETIMEDOUT, and the
+ * connection is reported lost. */
+static void test_deadline(void)
+{
+    MYSQL *m = connect_ok();
+    double t0 = guv_now();
+    ASSERT_OK(guv_timeout_begin(0.3));
+    int rc = guv_mysql_query(m, "SELECT SLEEP(5)");
+    int err = errno;
+    ASSERT_OK(guv_timeout_end());
+    double took = guv_now() - t0;
+    printf("  deadline 0.3 s: returned after %.2f s (mysql_errno %u: %s)\n", took, mysql_errno(m),
+           mysql_error(m));
+    ASSERT(rc != 0);
+    ASSERT_EQ(err, ETIMEDOUT);
+    ASSERT(took < 1.0);
+    assert_broken(m);
+    guv_mysql_close(m);
+}
+
+struct killed {
+    MYSQL *m;
+    int rc, err;
+};
+
+static void killed_query(void *arg)
+{
+    struct killed *k = (struct killed *)arg;
+    k->rc = guv_mysql_query(k->m, "SELECT SLEEP(5)");
+    k->err = errno;
+}
+
+/* A kill mid-query returns within a second with ECANCELED; the connection is reported lost. */
+static void test_kill_mid_query(void)
+{
+    struct killed k = { connect_ok(), 0, 0 };
+    double took = drv_kill_after(killed_query, &k, 0.3);
+    printf("  kill: the query returned %.2f s after the kill\n", took);
+    ASSERT(took < 1.0);
+    ASSERT(k.rc != 0);
+    ASSERT_EQ(k.err, ECANCELED);
+    assert_broken(k.m);
+    guv_mysql_close(k.m);
+}
+
+/* A connect whose deadline has passed fails with ETIMEDOUT and a connector error. */
+static void test_connect_deadline(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    ASSERT_OK(guv_timeout_begin(0));
+    MYSQL *r = guv_mysql_real_connect(m, host, user, password, db, port, NULL, 0);
+    int err = errno;
+    ASSERT_OK(guv_timeout_end());
+    ASSERT(r == NULL);
+    ASSERT_EQ(err, ETIMEDOUT);
+    ASSERT(mysql_errno(m) != 0);
+    guv_mysql_close(m);
+}
+
+/* A refused connect is NULL with the connector's "can't connect" error. */
+static void test_connect_refused(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    ASSERT(guv_mysql_real_connect(m, "127.0.0.1", user, password, db, 1, NULL, 0) == NULL);
+    ASSERT(mysql_errno(m) == 2002 || mysql_errno(m) == 2003); /* CR_CONNECTION_ERROR, CR_CONN_HOST_ERROR */
+    guv_mysql_close(m);
+}
+
+int main(void)
+{
+    parse_target(drv_env("GUV_TEST_MYSQL", "host=127.0.0.1 port=3306 user=root password= db=test"));
+    RUN(test_values_and_nulls);
+    RUN(test_sql_error);
+    RUN(test_large_result);
+    RUN(test_free_unfinished_result);
+    RUN(test_multi_statements);
+    RUN(test_cooperation);
+    RUN(test_deadline);
+    RUN(test_kill_mid_query);
+    RUN(test_connect_deadline);
+    RUN(test_connect_refused);
+    mysql_library_end();
+    return 0;
+}
