@@ -1,0 +1,44 @@
+// Package guv runs blocking C code — database drivers above all — as guv
+// green threads on one OS thread of a Go process, so that a thousand
+// goroutines waiting on a C driver cost a thousand goroutines, not a
+// thousand OS threads.
+//
+// # Why a hub service
+//
+// A goroutine that calls into C holds an OS thread for as long as the C call
+// blocks: a thousand goroutines blocked in PQexec are a thousand OS threads.
+// guv makes such C code cooperative (the driver calls guv_trampoline where it
+// would block), but Go code itself can never run on a guv green thread: a
+// green thread runs on a stack that the Go runtime did not allocate and does
+// not know, so the first stack check of Go code there fails ("morestack on
+// g0"), and a Go callback whose C frames are switched away and resumed later
+// leaves the runtime's record of the cgo call invalid ("exitsyscall: syscall
+// frame is no longer valid"). No stack size fixes either.
+//
+// So the binding keeps the two worlds apart. [Start] runs a guv hub on an OS
+// thread of its own (a goroutine locked to it, blocked in guv_run). Any
+// goroutine submits C work to it — a C function `int f(void *arg)` and its
+// argument — with [Hub.Submit] or [Hub.Run], which hand it to the hub with
+// guv_hub_spawn (thread-safe; an eventfd wakes the hub). Each submission runs
+// as a green thread; when its function returns, the green thread calls back
+// into Go through guv_call_on_hub, which runs the callback on the hub
+// thread's own stack, where Go code is safe. The callback finds the Go side
+// of the submission through a [runtime/cgo.Handle], runs the optional
+// completion handler (a panic there is recovered) and wakes the waiting
+// goroutine. Cancellation ([Call.Cancel], or the Context given to Submit)
+// becomes guv_hub_kill: the routine's pending and later blocking guv calls
+// fail with ECANCELED, so it unwinds by itself.
+//
+// # Rules for the C routine
+//
+//   - It runs on a green thread: wherever it would block it must call
+//     guv_trampoline (or a guv-aware driver, such as guv/pq.h), or it stalls
+//     every other submission.
+//   - It must not call into Go.
+//   - Its argument must stay valid until the submission completes: C memory
+//     (C.malloc) or nil, per the cgo pointer passing rules, since C keeps it
+//     after Submit returns.
+//
+// Completion handlers run on the hub thread between green threads: they
+// must be short and must not block.
+package guv

