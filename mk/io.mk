@@ -1,0 +1,52 @@
+# The I/O layer (issue 4): C tests of every greenified call, the echo
+# example, and the benchmarks.
+#
+#   make test-io             build tests/io/test_*.c and the echo example, run
+#                            them (part of `make test`)
+#   make test-io T=poll      one program only (tests/io/test_poll.c)
+#   make test-io-known-bugs  programs that show open core bugs (expected to fail)
+#   make bench-io            socketpair ping-pong and the TCP echo comparison
+#                            (guv vs epoll vs Go), release build; writes
+#                            benches/results/io.md (part of `make bench`)
+#   make bench-io IO_ROUNDS=5 IO_SECONDS=3   longer runs
+
+IO_DIR     := tests/io
+IO_OUT     := $(BUILD)/io
+IO_HDRS    := $(IO_DIR)/io.h tests/c/test.h include/guv.h
+IO_CFLAGS  := $(GUV_CFLAGS) -D_GNU_SOURCE -I$(ROOT)/tests/c
+IO_NAMES   := $(if $(T),$(T),$(patsubst $(IO_DIR)/test_%.c,%,$(sort $(wildcard $(IO_DIR)/test_*.c))))
+IO_BUGS    := $(patsubst $(IO_DIR)/bug_%.c,%,$(sort $(wildcard $(IO_DIR)/bug_*.c)))
+IO_TIMEOUT ?= 60
+IO_ENV     := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
+
+.PHONY: test-io test-io-known-bugs examples-io bench-io deps-io-go
+
+# The library is only a prerequisite once it exists: `lib` (order-only)
+# builds it, and make must not fail on a fresh clone before that.
+$(IO_OUT)/%: $(IO_DIR)/%.c $(IO_HDRS) $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CC) $(IO_CFLAGS) -o $@ $< $(GUV_LIBS_STATIC)
+
+$(IO_OUT)/echo_%: examples/echo_%.c include/guv.h $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CC) $(GUV_CFLAGS) -o $@ $< $(GUV_LIBS_STATIC)
+
+examples-io: $(IO_OUT)/echo_server $(IO_OUT)/echo_client
+
+# Runs the tests, then the example: a server and a client exchanging
+# messages over loopback for a moment.
+test-io: $(addprefix $(IO_OUT)/test_,$(IO_NAMES)) examples-io
+	@for t in $(addprefix test_,$(IO_NAMES)); do \
+	  echo "== $$t"; \
+	  $(IO_ENV) timeout $(IO_TIMEOUT) $(IO_OUT)/$$t || { echo "FAILED: $$t"; exit 1; }; \
+	done
+	@echo "== echo example"; \
+	BUILD_IO=$(IO_OUT) timeout 30 sh $(ROOT)/$(IO_DIR)/echo_example.sh || { echo "FAILED: echo example"; exit 1; }
+	@echo "test-io: $(words $(IO_NAMES)) programs and the echo example passed"
+
+test-io-known-bugs: $(addprefix $(IO_OUT)/bug_,$(IO_BUGS))
+	@for t in $(addprefix bug_,$(IO_BUGS)); do \
+	  echo "== $$t"; $(IO_ENV) timeout $(IO_TIMEOUT) $(IO_OUT)/$$t || echo "STILL FAILS: $$t"; \
+	done
+
+TEST_TARGETS += test-io

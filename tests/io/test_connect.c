@@ -1,0 +1,93 @@
+/* guv_connect: success on a listening port, ECONNREFUSED on a closed one,
+ * the socket's flags unchanged either way. */
+#include <stddef.h>
+#include <sys/un.h>
+
+#include "io.h"
+
+/* A blocking socket connects; the flag stays off and the connection works. */
+static void test_connect_succeeds(void) {
+    struct sockaddr_in a;
+    int l = io_listener(&a);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(guv_connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT(!io_nonblocking(s));
+    int c = guv_accept(l, NULL, NULL);
+    ASSERT(c >= 0);
+    ASSERT_EQ(guv_write(s, "x", 1), 1);
+    char b;
+    ASSERT_EQ(guv_read(c, &b, 1), 1);
+    ASSERT_EQ(b, 'x');
+    ASSERT_EQ(guv_close(c), 0);
+    ASSERT_EQ(guv_close(s), 0);
+    ASSERT_EQ(guv_close(l), 0);
+}
+
+/* Nothing listens: ECONNREFUSED, flag unchanged. */
+static void test_connect_refused(void) {
+    struct sockaddr_in a = io_closed_port();
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_ERRNO(guv_connect(s, (struct sockaddr *)&a, sizeof a), ECONNREFUSED);
+    ASSERT(!io_nonblocking(s));
+    ASSERT_EQ(guv_close(s), 0);
+}
+
+static int refused_count;
+
+static void connect_refused(void *arg) {
+    struct sockaddr_in *a = arg;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_ERRNO(guv_connect(s, (struct sockaddr *)a, sizeof *a), ECONNREFUSED);
+    refused_count++;
+    ASSERT_EQ(guv_close(s), 0);
+}
+
+/* From green threads: each gets its own result. */
+static void test_connect_from_green_threads(void) {
+    struct sockaddr_in a = io_closed_port();
+    refused_count = 0;
+    for (int i = 0; i < 10; i++) ASSERT(guv_spawn(connect_refused, &a) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(refused_count, 10);
+}
+
+/* A non-blocking socket passes straight through: success or EINPROGRESS,
+ * never a wait, and the flag is still on. */
+static void test_connect_nonblocking(void) {
+    struct sockaddr_in a;
+    int l = io_listener(&a);
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    errno = 0;
+    int r = guv_connect(s, (struct sockaddr *)&a, sizeof a);
+    ASSERT(r == 0 || errno == EINPROGRESS);
+    ASSERT(io_nonblocking(s));
+    ASSERT_EQ(guv_close(s), 0);
+    ASSERT_EQ(guv_close(l), 0);
+}
+
+/* A UNIX-domain stream socket connects the same way (not only TCP). */
+static void test_connect_unix(void) {
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un u = {.sun_family = AF_UNIX};
+    /* An abstract name: nothing on the file system to clean up. */
+    snprintf(u.sun_path + 1, sizeof u.sun_path - 1, "guv-test-connect-%d", (int)getpid());
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(u.sun_path + 1));
+    ASSERT_EQ(bind(l, (struct sockaddr *)&u, len), 0);
+    ASSERT_EQ(listen(l, 4), 0);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_EQ(guv_connect(s, (struct sockaddr *)&u, len), 0);
+    ASSERT_EQ(guv_close(s), 0);
+    ASSERT_EQ(guv_close(l), 0);
+    s = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_ERRNO(guv_connect(s, (struct sockaddr *)&u, len), ECONNREFUSED);
+    ASSERT_EQ(guv_close(s), 0);
+}
+
+int main(void) {
+    RUN(test_connect_succeeds);
+    RUN(test_connect_refused);
+    RUN(test_connect_from_green_threads);
+    RUN(test_connect_nonblocking);
+    RUN(test_connect_unix);
+    return 0;
+}
