@@ -48,7 +48,7 @@ $(DRV_OUT)/%_example: examples/%_example.c include/guv.h $(wildcard $(GUV_A)) | 
 
 $(DRV_OUT)/pq_bench: benches/pq_bench.c include/guv.h $(wildcard $(GUV_A)) | deps-drivers lib
 	@mkdir -p $(@D)
-	$(CC) $(GUV_CFLAGS) -O2 -o $@ $< $(drv_flags) $(GUV_LIBS_STATIC)
+	$(CC) $(GUV_CFLAGS) -O2 -DGUV_PROFILE=\"$(PROFILE)\" -o $@ $< $(drv_flags) $(GUV_LIBS_STATIC)
 
 DRV_TESTS    := $(wildcard $(DRV_DIR)/test_*.c)
 DRV_EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/pq_example.c examples/mysql_example.c examples/redis_example.c))
