@@ -1,0 +1,28 @@
+"""guv: green threads for Python on the guv runtime.
+
+    import guv
+    gt = guv.spawn(f, 1, 2)
+    guv.sleep(0.1)          # main is a green thread: this runs the hub
+    print(gt.wait())
+
+Blocking C drivers become cooperative: psycopg2 is made green on import
+when it is installed (guv.support).
+"""
+from ._runtime import READ, WRITE, GreenletExit
+from .greenthread import (GreenThread, getcurrent, gyield, kill, run, sleep, spawn, spawn_after,
+                          spawn_n, trampoline)
+from .timeout import Timeout, with_timeout
+from .greenpool import GreenPile, GreenPool
+from . import event, queue, semaphore
+from .event import Event
+from .queue import Queue
+from .semaphore import BoundedSemaphore, Semaphore
+from . import support
+
+__version__ = "0.1.0"
+
+support.enable_default()
+
+__all__ = ["READ", "WRITE", "GreenletExit", "GreenThread", "getcurrent", "gyield", "kill", "run", "sleep",
+           "spawn", "spawn_after", "spawn_n", "trampoline", "Timeout", "with_timeout", "GreenPool",
+           "GreenPile", "event", "queue", "semaphore", "Event", "Queue", "Semaphore", "BoundedSemaphore"]

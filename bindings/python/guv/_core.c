@@ -1,0 +1,566 @@
+/*
+ * guv._core: CPython on guv green threads.
+ *
+ * Each Python green thread gets its own PyThreadState, created on its own
+ * stack when it starts and deleted there when it ends. The GIL is released
+ * across every switch by the core's per-task hooks (switch_out/switch_in),
+ * and the PyGILState slot is kept pointing at the running task's state, so
+ * exceptions, frames, generators, contextvars, threading.local and
+ * PyGILState_Ensure callbacks stay per green thread.
+ *
+ * libguv is not linked: guv/_lib.py finds it (GUV_LIBRARY, the packaged
+ * copy, the linker path, pkg-config) and load() takes its functions with
+ * dlsym, so there is one libguv, and one hub per OS thread, in the process.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "guv.h"
+
+/* Python green threads need CPython's C recursion headroom (3.13 wants
+ * about 8 MiB); only the pages touched become resident. */
+#define PY_STACK_SIZE ((size_t)8 << 20)
+/* A latch only sleeps inside the core. */
+#define LATCH_STACK_SIZE ((size_t)64 << 10)
+
+#if PY_VERSION_HEX >= 0x030D0000
+#define current_tstate() PyThreadState_GetUnchecked()
+#else
+#define current_tstate() _PyThreadState_UncheckedGet()
+#endif
+
+/* ---- libguv, resolved at load() ---- */
+
+static struct {
+    int64_t (*spawn_ex)(guv_fn, void *, size_t);
+    int (*sleep)(double);
+    int (*yield)(void);
+    int (*join)(int64_t);
+    int (*kill)(int64_t);
+    int64_t (*current)(void);
+    int (*trampoline_timeout)(int, int, double);
+    int (*timeout_begin)(double);
+    int (*timeout_end)(void);
+    int (*set_hooks)(const guv_hooks *);
+    int (*can_switch)(void);
+    int64_t (*count)(void);
+    double (*now)(void);
+    int (*run)(void);
+    int (*close)(int);
+} g;
+
+static int loaded;
+
+/* ---- per-task state, kept by the hooks ---- */
+
+struct task {
+    /* NULL until a Python green thread starts on this task, and for tasks
+     * spawned from C that never run Python. */
+    PyThreadState *tstate;
+    /* The task held the GIL when it switched out: take it back on switch in. */
+    int held;
+};
+
+/* The running task's hook data: set by task_start and switch_in. */
+static __thread struct task *running;
+
+/* The pthread key behind CPython's PyGILState slot (found at load()). */
+static pthread_key_t gilstate_key;
+
+static void set_gilstate(PyThreadState *ts)
+{
+    pthread_setspecific(gilstate_key, ts);
+}
+
+/* Whether `ts` is attached on this OS thread. On 3.11 the current state
+ * is process-wide, so check that it belongs to this thread. */
+static int attached_here(PyThreadState *ts)
+{
+    return ts != NULL && ts->thread_id == PyThread_get_thread_ident();
+}
+
+static void *hook_task_start(void *userdata)
+{
+    (void)userdata;
+    struct task *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        fputs("guv: out of memory for a green thread's Python state\n", stderr);
+        abort();
+    }
+    running = t;
+    /* Until it runs Python, the slot names no state: a PyGILState_Ensure
+     * here must make a fresh one, never borrow the last runner's. */
+    set_gilstate(NULL);
+    return t;
+}
+
+static void hook_task_end(void *userdata, void *data)
+{
+    (void)userdata;
+    running = NULL;
+    free(data);
+}
+
+static void hook_switch_out(void *userdata, void *data)
+{
+    (void)userdata;
+    struct task *t = data;
+    t->held = t->tstate != NULL && current_tstate() == t->tstate;
+    if (t->held)
+        PyEval_SaveThread();
+}
+
+/* Taking the GIL while another state on this OS thread holds it (main
+ * blocked in guv from C without releasing it) would hang forever. */
+static void take_gil(PyThreadState *ts)
+{
+    if (attached_here(current_tstate()))
+        Py_FatalError("guv: a green thread cannot take the GIL: another state on "
+                      "this OS thread switched while holding it (call guv from main "
+                      "with the GIL released)");
+    PyEval_RestoreThread(ts);
+}
+
+static void hook_switch_in(void *userdata, void *data)
+{
+    (void)userdata;
+    struct task *t = data;
+    running = t;
+    set_gilstate(t->tstate);
+    if (t->held)
+        take_gil(t->tstate);
+}
+
+/* Refuse a switch while a state other than the task's own holds the GIL
+ * (say PyGILState_Ensure from a C task): nothing would release it. */
+static int32_t hook_may_switch(void *userdata, void *data)
+{
+    (void)userdata;
+    struct task *t = data;
+    PyThreadState *cur = current_tstate();
+    return !(attached_here(cur) && cur != t->tstate);
+}
+
+/* ---- errors ---- */
+
+static PyObject *GreenletExit; /* ECANCELED: the caller was killed */
+static PyObject *Expired;      /* ETIMEDOUT: guv.timeout maps it to the right Timeout */
+
+static PyObject *raise_errno(int err)
+{
+    if (err == ECANCELED && GreenletExit != NULL) {
+        PyErr_SetNone(GreenletExit);
+    } else if (err == ETIMEDOUT && Expired != NULL) {
+        PyErr_SetNone(Expired);
+    } else {
+        errno = err;
+        PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return NULL;
+}
+
+static int as_int(PyObject *o, int *out)
+{
+    long v = PyLong_AsLong(o);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v < INT_MIN || v > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "guv: value does not fit a C int");
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int require_loaded(void)
+{
+    if (!loaded)
+        PyErr_SetString(PyExc_RuntimeError, "guv._core: libguv is not loaded");
+    return loaded;
+}
+
+/* A blocking guv call. Inside a green thread the hooks release the GIL
+ * around the switch; main has no hooks (it runs the hub on its own stack),
+ * so it releases the GIL here and takes it back with its own state. */
+#define BLOCKING(rc, call)                                     \
+    do {                                                       \
+        if (g.current() == 0) {                                \
+            PyThreadState *main_ts_ = PyEval_SaveThread();     \
+            (rc) = (call);                                     \
+            int err_ = errno;                                  \
+            set_gilstate(main_ts_);                            \
+            take_gil(main_ts_);                                \
+            errno = err_;                                      \
+        } else {                                               \
+            (rc) = (call);                                     \
+        }                                                      \
+    } while (0)
+
+/* ---- green thread bodies ---- */
+
+struct start {
+    PyObject *fn;
+    PyInterpreterState *interp;
+};
+
+/* The body of every Python green thread, on its own stack. */
+static void py_task(void *arg)
+{
+    struct start *s = arg;
+    struct task *t = running;
+    PyThreadState *ts = PyThreadState_New(s->interp);
+    if (ts == NULL) {
+        fputs("guv: no memory for a green thread's PyThreadState\n", stderr);
+        abort();
+    }
+    set_gilstate(ts);
+    take_gil(ts);
+    t->tstate = ts;
+
+    PyObject *r = PyObject_CallNoArgs(s->fn);
+    if (r == NULL)
+        PyErr_WriteUnraisable(s->fn);
+    Py_XDECREF(r);
+    Py_DECREF(s->fn);
+    PyMem_RawFree(s);
+
+    PyThreadState_Clear(ts);
+    t->tstate = NULL;
+    PyThreadState_DeleteCurrent();
+    set_gilstate(NULL);
+}
+
+/* A latch sleeps until it is killed: joining it parks the joiner until
+ * someone calls unpark (guv_kill) on it, or the joiner's deadline passes. */
+static void latch_task(void *arg)
+{
+    (void)arg;
+    g.sleep(INFINITY);
+}
+
+/* ---- module functions ---- */
+
+static PyObject *core_spawn(PyObject *self, PyObject *fn)
+{
+    (void)self;
+    if (!require_loaded())
+        return NULL;
+    struct start *s = PyMem_RawMalloc(sizeof *s);
+    if (s == NULL)
+        return PyErr_NoMemory();
+    Py_INCREF(fn);
+    s->fn = fn;
+    s->interp = PyInterpreterState_Get();
+    int64_t id = g.spawn_ex(py_task, s, PY_STACK_SIZE);
+    if (id < 0) {
+        int err = errno;
+        Py_DECREF(fn);
+        PyMem_RawFree(s);
+        return raise_errno(err);
+    }
+    return PyLong_FromLongLong(id);
+}
+
+static PyObject *core_sleep(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    double secs = PyFloat_AsDouble(arg);
+    if (secs == -1.0 && PyErr_Occurred())
+        return NULL;
+    int rc;
+    BLOCKING(rc, g.sleep(secs));
+    if (rc < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_yield(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    int rc;
+    BLOCKING(rc, g.yield());
+    if (rc < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_join(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    int64_t id = PyLong_AsLongLong(arg);
+    if (id == -1 && PyErr_Occurred())
+        return NULL;
+    int rc;
+    BLOCKING(rc, g.join(id));
+    if (rc < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_kill(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    int64_t id = PyLong_AsLongLong(arg);
+    if (id == -1 && PyErr_Occurred())
+        return NULL;
+    if (g.kill(id) < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_current(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return PyLong_FromLongLong(g.current());
+}
+
+static PyObject *core_trampoline(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "trampoline(fd, events, timeout)");
+        return NULL;
+    }
+    int fd, events;
+    if (as_int(args[0], &fd) < 0 || as_int(args[1], &events) < 0)
+        return NULL;
+    double timeout = PyFloat_AsDouble(args[2]);
+    if (timeout == -1.0 && PyErr_Occurred())
+        return NULL;
+    int rc;
+    BLOCKING(rc, g.trampoline_timeout(fd, events, timeout));
+    if (rc < 0)
+        return raise_errno(errno);
+    return PyLong_FromLong(rc);
+}
+
+static PyObject *core_timeout_begin(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    double secs = PyFloat_AsDouble(arg);
+    if (secs == -1.0 && PyErr_Occurred())
+        return NULL;
+    if (g.timeout_begin(secs) < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_timeout_end(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    if (g.timeout_end() < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_latch(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    int64_t id = g.spawn_ex(latch_task, NULL, LATCH_STACK_SIZE);
+    if (id < 0)
+        return raise_errno(errno);
+    return PyLong_FromLongLong(id);
+}
+
+/* Park on latch `token` until it is unparked (killed), at most `timeout`
+ * seconds (negative: no limit). Returns True when unparked, False when its
+ * own timeout passed. On any failure the latch is ended so it cannot leak. */
+static PyObject *core_park(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "park(token, timeout)");
+        return NULL;
+    }
+    int64_t id = PyLong_AsLongLong(args[0]);
+    if (id == -1 && PyErr_Occurred())
+        return NULL;
+    double timeout = PyFloat_AsDouble(args[1]);
+    if (timeout == -1.0 && PyErr_Occurred())
+        return NULL;
+    double until = timeout >= 0 ? g.now() + timeout : INFINITY;
+    if (timeout >= 0 && g.timeout_begin(timeout) < 0)
+        return raise_errno(errno);
+    int rc;
+    BLOCKING(rc, g.join(id));
+    int err = errno;
+    if (timeout >= 0)
+        g.timeout_end();
+    if (rc == 0)
+        Py_RETURN_TRUE;
+    g.kill(id);
+    if (err == ETIMEDOUT && g.now() >= until)
+        Py_RETURN_FALSE;
+    return raise_errno(err);
+}
+
+static PyObject *core_run(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    int rc;
+    BLOCKING(rc, g.run());
+    if (rc < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_count(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return PyLong_FromLongLong(g.count());
+}
+
+static PyObject *core_now(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return PyFloat_FromDouble(g.now());
+}
+
+static PyObject *core_can_switch(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return PyBool_FromLong(g.can_switch());
+}
+
+static PyObject *core_close(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    int fd;
+    if (as_int(arg, &fd) < 0)
+        return NULL;
+    if (g.close(fd) < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+/* Find the pthread key of CPython's PyGILState slot: the allocated key
+ * whose value on this thread is the attached state, and which
+ * PyGILState_GetThisThreadState() reads back when it is changed. */
+static int find_gilstate_key(void)
+{
+    PyThreadState *me = PyThreadState_Get();
+    if (PyGILState_GetThisThreadState() != me) {
+        PyErr_SetString(PyExc_RuntimeError, "guv: load() must run on a thread whose "
+                                            "PyGILState slot holds its state");
+        return -1;
+    }
+    static char probe;
+    for (pthread_key_t k = 0; k < PTHREAD_KEYS_MAX; k++) {
+        if (pthread_getspecific(k) != me)
+            continue;
+        pthread_setspecific(k, &probe);
+        int found = PyGILState_GetThisThreadState() == (PyThreadState *)&probe;
+        pthread_setspecific(k, me);
+        if (found) {
+            gilstate_key = k;
+            return 0;
+        }
+    }
+    PyErr_SetString(PyExc_RuntimeError, "guv: this CPython keeps its PyGILState slot "
+                                        "elsewhere than a pthread key (unsupported)");
+    return -1;
+}
+
+#define SYM(field, name)                                                           \
+    do {                                                                           \
+        *(void **)&g.field = dlsym(lib, name);                                     \
+        if (g.field == NULL) {                                                     \
+            PyErr_Format(PyExc_ImportError, "guv: %s lacks %s", path, name);       \
+            return NULL;                                                           \
+        }                                                                          \
+    } while (0)
+
+static PyObject *core_load(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *path;
+    PyObject *greenlet_exit, *expired;
+    if (!PyArg_ParseTuple(args, "sOO", &path, &greenlet_exit, &expired))
+        return NULL;
+    if (loaded)
+        Py_RETURN_NONE;
+    /* RTLD_GLOBAL: C drivers linked against libguv then bind to this copy. */
+    void *lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+    if (lib == NULL)
+        return PyErr_Format(PyExc_ImportError, "guv: cannot load %s: %s", path, dlerror());
+    SYM(spawn_ex, "guv_spawn_ex");
+    SYM(sleep, "guv_sleep");
+    SYM(yield, "guv_yield");
+    SYM(join, "guv_join");
+    SYM(kill, "guv_kill");
+    SYM(current, "guv_current");
+    SYM(trampoline_timeout, "guv_trampoline_timeout");
+    SYM(timeout_begin, "guv_timeout_begin");
+    SYM(timeout_end, "guv_timeout_end");
+    SYM(set_hooks, "guv_set_hooks");
+    SYM(can_switch, "guv_can_switch");
+    SYM(count, "guv_count");
+    SYM(now, "guv_now");
+    SYM(run, "guv_run");
+    SYM(close, "guv_close");
+    if (find_gilstate_key() < 0)
+        return NULL;
+    Py_INCREF(greenlet_exit);
+    Py_INCREF(expired);
+    GreenletExit = greenlet_exit;
+    Expired = expired;
+    static const guv_hooks hooks = {
+        .task_start = hook_task_start,
+        .task_end = hook_task_end,
+        .switch_out = hook_switch_out,
+        .switch_in = hook_switch_in,
+        .may_switch = hook_may_switch,
+        .userdata = NULL,
+    };
+    g.set_hooks(&hooks);
+    loaded = 1;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef core_methods[] = {
+    {"load", core_load, METH_VARARGS, "load(path, GreenletExit, Expired): bind libguv at path."},
+    {"spawn", core_spawn, METH_O, "spawn(fn) -> id: run fn() as a green thread with its own thread state."},
+    {"sleep", core_sleep, METH_O, "sleep(seconds)"},
+    {"gyield", core_yield, METH_NOARGS, "Let every other ready green thread run once."},
+    {"join", core_join, METH_O, "join(id): wait until green thread id has ended."},
+    {"kill", core_kill, METH_O, "kill(id): make id's blocking calls raise GreenletExit."},
+    {"current", core_current, METH_NOARGS, "Id of the running green thread; 0 in main."},
+    {"trampoline", (PyCFunction)(void (*)(void))core_trampoline, METH_FASTCALL,
+     "trampoline(fd, events, timeout) -> ready mask; timeout < 0 waits forever."},
+    {"timeout_begin", core_timeout_begin, METH_O, "Open a nested deadline on the caller."},
+    {"timeout_end", core_timeout_end, METH_NOARGS, "Close the innermost deadline."},
+    {"latch", core_latch, METH_NOARGS, "latch() -> token for park/unpark."},
+    {"park", (PyCFunction)(void (*)(void))core_park, METH_FASTCALL,
+     "park(token, timeout) -> bool: wait until kill(token); False when timed out."},
+    {"run", core_run, METH_NOARGS, "Run the hub until no green thread is left."},
+    {"count", core_count, METH_NOARGS, "Green threads alive on this OS thread's hub."},
+    {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},
+    {"can_switch", core_can_switch, METH_NOARGS, "Whether the caller may switch now."},
+    {"close", core_close, METH_O, "close(fd): wake its waiters, forget it, close it."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, "guv._core", "CPython on guv green threads.", -1, core_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    PyObject *m = PyModule_Create(&core_module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "READ", GUV_READ) < 0 ||
+        PyModule_AddIntConstant(m, "WRITE", GUV_WRITE) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,77 @@
+"""The loaded core, and what every other module builds on: parking a green
+thread until another wakes it, and handing SystemExit/KeyboardInterrupt
+raised in a green thread to the main program."""
+from . import _core
+from ._lib import find_libguv
+
+
+class GreenletExit(BaseException):
+    """Raised inside a green thread by its blocking calls once it is killed."""
+
+
+class _Expired(BaseException):
+    """A guv deadline passed; guv.timeout turns it into the right Timeout."""
+
+
+_core.load(find_libguv(), GreenletExit, _Expired)
+
+READ = _core.READ
+WRITE = _core.WRITE
+current = _core.current
+
+# Exceptions that end the program, raised in green threads, for main to raise.
+_pending = []
+# Latches main is parked on, so a handed-over exception wakes it at once.
+_main_latches = []
+
+
+def hand_to_main(exc):
+    """Make `exc` raise in main at its current or next blocking call."""
+    _pending.append(exc)
+    for token in _main_latches:
+        _core.kill(token)
+
+
+def raise_pending():
+    """In main, raise an exception a green thread handed over, if any."""
+    if _pending and _core.current() == 0:
+        raise _pending.pop(0)
+
+
+def park(waiters, timeout=None):
+    """Suspend the caller until unpark_one/unpark_all(waiters) wakes it.
+
+    Returns True when woken, False when `timeout` seconds passed first.
+    """
+    token = _core.latch()
+    waiters.append(token)
+    in_main = _core.current() == 0
+    if in_main:
+        _main_latches.append(token)
+    try:
+        woken = _core.park(token, -1.0 if timeout is None else float(timeout))
+    except _Expired:
+        from .timeout import raise_expired
+
+        raise_expired()
+    finally:
+        if in_main:
+            _main_latches.remove(token)
+        if token in waiters:
+            waiters.remove(token)
+    if in_main:
+        raise_pending()
+    return woken
+
+
+def unpark_one(waiters):
+    """Wake the longest-parked waiter; False if there was none."""
+    if not waiters:
+        return False
+    _core.kill(waiters.pop(0))
+    return True
+
+
+def unpark_all(waiters):
+    while waiters:
+        _core.kill(waiters.pop())

@@ -1,0 +1,215 @@
+"""Green threads: spawn, wait, kill, sleep, trampoline.
+
+Each green thread runs on its own guv stack with its own PyThreadState, so
+exceptions, frames, generators, contextvars and threading.local are its
+own. Main is a green thread too: its blocking calls run the hub.
+"""
+import sys
+import traceback
+
+from . import _core
+from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, park, raise_pending, unpark_all
+from .timeout import Timeout, raise_expired
+
+_PROGRAM_EXIT = (SystemExit, KeyboardInterrupt)
+
+# Live green threads by id, for getcurrent().
+_by_id = {}
+
+
+class GreenThread:
+    """A spawned function: wait() for its result, kill() it, link() to its end."""
+
+    __slots__ = ("id", "_fn", "_args", "_kw", "_delay", "_dead", "_killed", "_result", "_exc",
+                 "_waiters", "_links", "__weakref__")
+
+    def __init__(self, fn, args, kw, delay=None):
+        self._fn, self._args, self._kw, self._delay = fn, args, kw, delay
+        self._dead = self._killed = False
+        self._result = self._exc = None
+        self._waiters = []
+        self._links = None
+        self.id = _core.spawn(self._run)
+        _by_id[self.id] = self
+
+    def _run(self):
+        try:
+            if self._killed:
+                raise GreenletExit
+            if self._delay is not None:
+                sleep(self._delay)
+            self._result = self._fn(*self._args, **self._kw)
+        except BaseException as e:
+            self._exc = e
+            if isinstance(e, _PROGRAM_EXIT):
+                hand_to_main(e)
+        finally:
+            self._fn = self._args = self._kw = None
+            self._dead = True
+            del _by_id[self.id]
+            unpark_all(self._waiters)
+            if self._links:
+                self._fire_links()
+
+    def _fire_links(self):
+        links, self._links = self._links, None
+        for fn, args, kw in links:
+            try:
+                fn(self, *args, **kw)
+            except Exception:
+                traceback.print_exc()
+
+    @property
+    def dead(self):
+        return self._dead
+
+    def __bool__(self):
+        return not self._dead
+
+    def wait(self):
+        """The function's return value, or its exception raised again."""
+        if not self._dead:
+            if _core.current() == 0:
+                # Main parks rather than joins, so a handed-over SystemExit wakes it.
+                while not self._dead:
+                    park(self._waiters)
+            else:
+                try:
+                    _core.join(self.id)
+                except _Expired:
+                    raise_expired()
+        if self._exc is not None:
+            raise self._exc
+        return self._result
+
+    def kill(self, block=True):
+        """Raise GreenletExit in it at its current or next blocking call (it
+        never starts if it has not yet), and by default wait until it ends."""
+        kill(self, block)
+
+    def cancel(self):
+        """Kill it only if it has not started its function yet (spawn_after)."""
+        if self._fn is not None and self._delay is not None:
+            kill(self, block=False)
+
+    def link(self, fn, *args, **kw):
+        """Call fn(gt, *args, **kw) when it ends (at once if it has)."""
+        if self._dead:
+            fn(self, *args, **kw)
+            return
+        if self._links is None:
+            self._links = []
+        self._links.append((fn, args, kw))
+
+    def unlink(self, fn, *args, **kw):
+        if self._links:
+            try:
+                self._links.remove((fn, args, kw))
+            except ValueError:
+                pass
+
+    def __repr__(self):
+        return f"<GreenThread {self.id}{' dead' if self._dead else ''}>"
+
+
+class _Main:
+    """What getcurrent() returns in main (green thread 0)."""
+
+    id = 0
+    dead = False
+
+    def __repr__(self):
+        return "<GreenThread main>"
+
+
+_main = _Main()
+
+
+def spawn(fn, *args, **kw):
+    """Start fn(*args, **kw) as a green thread at the hub's next turn."""
+    return GreenThread(fn, args, kw)
+
+
+def spawn_after(seconds, fn, *args, **kw):
+    """As spawn(), starting fn after `seconds`; gt.cancel() before then prevents it."""
+    return GreenThread(fn, args, kw, delay=seconds)
+
+
+def _run_n(fn, args, kw):
+    try:
+        fn(*args, **kw)
+    except GreenletExit:
+        pass
+    except _PROGRAM_EXIT as e:
+        hand_to_main(e)
+    except BaseException:
+        # Nobody can wait for it: report it, as an unhandled thread error would be.
+        print(f"guv: exception in green thread {fn!r}:", file=sys.stderr)
+        traceback.print_exc()
+
+
+def spawn_n(fn, *args, **kw):
+    """Start fn(*args, **kw) with no GreenThread to wait on (cheaper); its
+    exceptions are printed."""
+    _core.spawn(lambda: _run_n(fn, args, kw))
+
+
+def kill(gt, block=True):
+    if gt.dead:
+        return
+    gt._killed = True
+    _core.kill(gt.id)
+    if block and gt.id != _core.current():
+        try:
+            gt.wait()
+        except GreenletExit:
+            pass
+
+
+def getcurrent():
+    """The running GreenThread (main's stand-in in main; None in a green
+    thread started from C)."""
+    id = _core.current()
+    return _main if id == 0 else _by_id.get(id)
+
+
+def sleep(seconds=0):
+    """Suspend the caller for `seconds` while other green threads run; 0 yields."""
+    try:
+        if seconds > 0 and _core.current() == 0:
+            park([], seconds)
+        else:
+            _core.sleep(seconds)
+    except _Expired:
+        raise_expired()
+    raise_pending()
+
+
+def gyield():
+    """Let every other ready green thread run once."""
+    _core.gyield()
+    raise_pending()
+
+
+def trampoline(fd, evtype, timeout=None, timeout_exc=Timeout):
+    """Suspend the caller until `fd` (an int or an object with fileno()) is
+    ready for `evtype` (READ, WRITE or READ|WRITE); returns the ready mask.
+    Raises timeout_exc after `timeout` seconds."""
+    if not isinstance(fd, int):
+        fd = fd.fileno()
+    try:
+        ready = _core.trampoline(fd, evtype, -1.0 if timeout is None else float(timeout))
+    except _Expired:
+        raise_expired(timeout_exc)
+    raise_pending()
+    return ready
+
+
+def run():
+    """Run the hub until every green thread has ended."""
+    _core.run()
+    raise_pending()
+
+
+__all__ = ["GreenThread", "spawn", "spawn_n", "spawn_after", "kill", "getcurrent", "sleep", "gyield",
+           "trampoline", "run", "READ", "WRITE"]

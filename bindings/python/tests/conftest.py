@@ -1,0 +1,19 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def run_script(source, timeout=60, env=None):
+    """Run `source` in a fresh interpreter (for what ends or kills a process)."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(source)], capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+
+
+@pytest.fixture
+def script():
+    return run_script
+

@@ -1,0 +1,62 @@
+# Python binding (bindings/python): the `guv` package, a C extension that
+# runs CPython on guv green threads.
+#
+#   make test-python     for every CPython among PYTHON_VERSIONS found: pip
+#                        install the package into build/python/<version>
+#                        (with a copy of libguv), then run its pytest suite
+#                        there, PostgreSQL tests included (part of `make test`)
+#   make bench-python    spawn+join and sleep(0) against gevent, written to
+#                        benches/results/python.md
+#   make python-deps     pip install what the suite needs, when missing
+
+PYTHON_VERSIONS ?= 3.11 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+PY_DIR  := $(ROOT)/bindings/python
+PY_OUT  := $(ROOT)/$(BUILD)/python
+PY_DEPS := pytest psycopg2-binary setuptools wheel
+PY_TEST_TIMEOUT ?= 170
+# PostgreSQL the psycopg2 tests use (they fail, never skip, when it is down).
+GUV_TEST_PG ?= host=127.0.0.1 port=5432 dbname=test
+
+# pyenv's newest X.Y.*, else pythonX.Y on PATH when it runs.
+py_find = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null))
+PYTHONS := $(strip $(foreach v,$(PYTHON_VERSIONS),$(call py_find,$(v))))
+
+.PHONY: python-deps python-install test-python bench-python
+
+python-deps:
+	@test -n "$(PYTHONS)" || { echo "test-python: no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
+	@for py in $(PYTHONS); do \
+	  $$py -c 'import pytest, psycopg2, setuptools, wheel' 2>/dev/null || \
+	    $$py -m pip install -q --root-user-action=ignore $(PY_DEPS) || exit 1; \
+	done
+
+# pip builds the extension in-tree and installs the package, with the
+# libguv it was built against, into a private target per interpreter.
+python-install: lib python-deps
+	@for py in $(PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  rm -rf $(PY_OUT)/$$v && \
+	  GUV_LIBRARY=$(GUV_SO) $$py -m pip install -q --root-user-action=ignore --no-build-isolation \
+	    --no-deps --target $(PY_OUT)/$$v $(PY_DIR) || exit 1; \
+	done
+
+# The suite imports the installed package (cwd is the install target) and
+# finds libguv as an installed guv would: GUV_LIBRARY unset.
+test-python: python-install
+	@for py in $(PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== test-python: $$py"; \
+	  (cd $(PY_OUT)/$$v && env -u GUV_LIBRARY -u GUV_STACK_SIZE GUV_TEST_INSTALLED=$(PY_OUT)/$$v \
+	    GUV_TEST_PG="$(GUV_TEST_PG)" timeout $(PY_TEST_TIMEOUT) $$py -m pytest -q -p no:cacheprovider \
+	    $(PY_DIR)/tests) || exit 1; \
+	done
+
+TEST_TARGETS += test-python
+
+bench-python: python-install
+	@py=$(firstword $(PYTHONS)); v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  $$py -c 'import gevent' 2>/dev/null || $$py -m pip install -q --root-user-action=ignore gevent || true; \
+	  cd $(PY_OUT)/$$v && env -u GUV_LIBRARY $$py $(PY_DIR)/bench/bench.py $(ROOT)/benches/results/python.md
+
+BENCH_TARGETS += bench-python
