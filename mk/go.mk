@@ -34,13 +34,22 @@ go-prefix: lib
 			'$(GO_PREFIX)' > $(GO_PREFIX)/lib/pkgconfig/guv.pc; \
 	fi
 
+# A module of its own outside the binding, as a user's program: go.mod with
+# a replace of guv.dev/guv by the binding's directory.
+go_consumer = rm -rf $(GO_CONSUMER)/$(1) && mkdir -p $(GO_CONSUMER)/$(1) && \
+	printf 'module example.com/$(1)\n\ngo 1.22\n\nrequire guv.dev/guv v0.0.0\n\nreplace guv.dev/guv => %s\n' \
+		'$(GO_DIR)' > $(GO_CONSUMER)/$(1)/go.mod
+
 test-go: go-deps go-prefix
 	@GO=$$($(GO_FIND)); cd $(GO_DIR) && set -e; \
 	$(GO_ENV) $$GO vet ./...; \
 	$(GO_ENV) $$GO test -race -count=1 -timeout 170s ./...
-	@GO=$$($(GO_FIND)); set -e; rm -rf $(GO_CONSUMER); mkdir -p $(GO_CONSUMER); \
-	cp $(GO_DIR)/examples/pgsleep/main.go $(GO_CONSUMER)/; \
-	printf 'module example.com/consumer\n\ngo 1.22\n\nrequire guv.dev/guv v0.0.0\n\nreplace guv.dev/guv => %s\n' '$(GO_DIR)' > $(GO_CONSUMER)/go.mod; \
-	cd $(GO_CONSUMER) && $(GO_ENV) $$GO build -o pgsleep . && $(GO_ENV) ./pgsleep -n 100 -conns 10
+	@$(call go_consumer,pgsleep) && cp $(GO_DIR)/examples/pgsleep/main.go $(GO_CONSUMER)/pgsleep/
+	@$(call go_consumer,readme) && sed -n '/^```go$$/,/^```$$/p' $(GO_DIR)/README.md | sed '1d;$$d' > $(GO_CONSUMER)/readme/main.go
+	@GO=$$($(GO_FIND)); set -e; for p in pgsleep readme; do \
+		(cd $(GO_CONSUMER)/$$p && $(GO_ENV) $$GO vet . && $(GO_ENV) $$GO build -o $$p .); \
+	done; \
+	$(GO_ENV) $(GO_CONSUMER)/pgsleep/pgsleep -n 100 -conns 10; \
+	$(GO_ENV) $(GO_CONSUMER)/readme/readme
 
 TEST_TARGETS += test-go

@@ -3,6 +3,7 @@ package guv_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -19,7 +20,12 @@ import (
 
 // Every test runs while the collector is forced to work: completions cross
 // from C into Go, and cgo.Handles must keep their values alive meanwhile.
+// Benchmarks run without it, to measure the binding rather than the collector.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() != "" {
+		os.Exit(m.Run())
+	}
 	debug.SetGCPercent(1)
 	stop := make(chan struct{})
 	go func() {
@@ -236,6 +242,44 @@ func TestCancelBeforeStartNeverRuns(t *testing.T) {
 	}
 }
 
+/* Cancels racing submission, start and completion at every point: each
+ * call still completes exactly once, with its value or with ECANCELED. */
+func TestCancelRacesEveryStage(t *testing.T) {
+	const n = 2000
+	h := start(t)
+	args := make([]testc.Arg, n)
+	calls := make([]*guv.Call, n)
+	for i := range calls {
+		args[i] = testc.NewArg(float64(i%3)*0.001, i)
+		defer args[i].Free()
+		call, err := h.Submit(context.Background(), testc.Sleep.Fn(), args[i].Ptr(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls[i] = call
+		if i%2 == 0 {
+			call.Cancel()
+		} else {
+			go call.Cancel()
+		}
+	}
+	var cancelled int
+	for i, call := range calls {
+		got, err := call.Wait()
+		switch {
+		case err == nil && got == i:
+		case errors.Is(err, syscall.ECANCELED) && got == -1:
+			cancelled++
+		default:
+			t.Fatalf("call %d = %d, %v; want %d or ECANCELED", i, got, err, i)
+		}
+	}
+	t.Logf("%d of %d calls cancelled, the rest completed first", cancelled, n)
+	if cancelled == 0 {
+		t.Error("no cancel took effect")
+	}
+}
+
 /* A context already done refuses the submission outright. */
 func TestDoneContextIsRefused(t *testing.T) {
 	h := start(t)
@@ -322,4 +366,23 @@ func TestGoFaultsStillPanic(t *testing.T) {
 	}()
 	var p *int
 	_ = *p
+}
+
+/* One submission's round trip: spawn through the hub's inbox, one green
+ * thread, a callback into Go on the hub stack, a channel wake-up. */
+func BenchmarkRun(b *testing.B) {
+	h, err := guv.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	arg := testc.NewArg(0, 1)
+	defer arg.Free()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
