@@ -195,6 +195,52 @@ static void test_deadline_in_transaction(void)
     PQfinish(conn);
 }
 
+/* A deadline already passed when the query is sent: the first cancel can
+ * reach the server before the query starts (and be ignored), so only the
+ * repeated cancel ends it; the connection is usable after. */
+static void test_deadline_already_passed(void)
+{
+    PGconn *conn = connect_ok();
+    double t0 = guv_now();
+    ASSERT_OK(guv_timeout_begin(0));
+    PGresult *res = guv_PQexec(conn, "SELECT pg_sleep(5)");
+    int err = errno;
+    ASSERT_OK(guv_timeout_end());
+    ASSERT(guv_now() - t0 < 1.5);
+    ASSERT_EQ(err, ETIMEDOUT);
+    assert_sqlstate(res, "57014");
+    PQclear(res);
+    ASSERT_EQ(exec_long(conn, "SELECT 11"), 11);
+    PQfinish(conn);
+}
+
+/* A deadline in the middle of a COPY TO STDOUT ends the copy with
+ * query_canceled and the connection usable. */
+static void test_deadline_during_copy_out(void)
+{
+    PGconn *conn = connect_ok();
+    /* Rows stream, then the server sleeps 5 s before the last one. */
+    PGresult *res = guv_PQexec(conn, "COPY (SELECT repeat('x', 100000) UNION ALL "
+                                     "SELECT pg_sleep(5)::text) TO STDOUT");
+    ASSERT_EQ(PQresultStatus(res), PGRES_COPY_OUT);
+    PQclear(res);
+    char *buf = NULL;
+    int n;
+    double t0 = guv_now();
+    ASSERT_OK(guv_timeout_begin(0.3));
+    while ((n = guv_PQgetCopyData(conn, &buf)) > 0)
+        PQfreemem(buf);
+    int err = errno;
+    ASSERT_OK(guv_timeout_end());
+    ASSERT(guv_now() - t0 < 1.0);
+    ASSERT_EQ(n, -2);
+    ASSERT_EQ(err, ETIMEDOUT);
+    ASSERT(guv_PQgetResult(conn) == NULL); /* the cancelled COPY is drained */
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK);
+    ASSERT_EQ(exec_long(conn, "SELECT 12"), 12);
+    PQfinish(conn);
+}
+
 struct killed {
     PGconn *conn;
     int err;
@@ -258,6 +304,8 @@ int main(void)
     RUN(test_cooperation);
     RUN(test_deadline_cancels);
     RUN(test_deadline_in_transaction);
+    RUN(test_deadline_already_passed);
+    RUN(test_deadline_during_copy_out);
     RUN(test_kill_mid_query);
     RUN(test_connect_deadline);
     RUN(test_connect_refused);
