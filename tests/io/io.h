@@ -114,4 +114,15 @@ static inline void io_write_later(void *arg) {
     ASSERT_EQ(write(w->fd, w->data, w->len), (ssize_t)w->len);
 }
 
+/* A green thread that reads `*(int *)arg` until EOF, counting the bytes
+ * in io_drained. */
+static long io_drained;
+
+static inline void io_drain(void *arg) {
+    static char sink[1 << 16];
+    ssize_t n;
+    io_drained = 0;
+    while ((n = guv_read(*(int *)arg, sink, sizeof sink)) > 0) io_drained += n;
+}
+
 #endif /* GUV_IO_TEST_H */

@@ -47,29 +47,20 @@ static void test_pipe(void) {
     io_close2(p);
 }
 
-static long drained;
-
-static void drain(void *arg) {
-    static char sink[1 << 16];
-    ssize_t n;
-    drained = 0;
-    while ((n = guv_read(*(int *)arg, sink, sizeof sink)) > 0) drained += n;
-}
-
 /* A writev into a full blocking socket waits for room, and returns what it
  * wrote (a short count is allowed, none is not). */
 static void test_writev_waits_for_room(void) {
     int sv[2];
     io_socketpair(sv, 0);
     long filled = io_fill(sv[1]);
-    ASSERT(guv_spawn(drain, &sv[0]) >= 1);
+    ASSERT(guv_spawn(io_drain, &sv[0]) >= 1);
     static char chunk[4096];
     struct iovec iov[2] = {{chunk, sizeof chunk}, {chunk, sizeof chunk}};
     ssize_t n = guv_writev(sv[1], iov, 2);
     ASSERT(n > 0 && n <= 2 * (ssize_t)sizeof chunk);
     ASSERT_EQ(shutdown(sv[1], SHUT_WR), 0);
     ASSERT_EQ(guv_run(), 0);
-    ASSERT_EQ(drained, filled + n);
+    ASSERT_EQ(io_drained, filled + n);
     io_close2(sv);
 }
 
