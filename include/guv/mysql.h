@@ -26,8 +26,8 @@
  * closed connection (KILL QUERY would need a second connection).
  *
  * Not cooperative: the host name lookup inside mysql_real_connect (pass an
- * IP address, or resolve it with guv_offload()); the prepared-statement API
- * (mysql_stmt_*) is not wrapped yet.
+ * IP address, or resolve it with guv_offload()). Of the prepared-statement
+ * API, prepare, execute, store_result, fetch and close are wrapped.
  */
 
 #ifndef GUV_MYSQL_H
@@ -205,6 +205,53 @@ static inline my_bool guv_mysql_autocommit(MYSQL *mysql, my_bool mode)
     my_bool ret = 1;
     GUV_MYSQL__RUN(mysql, mysql_autocommit_start(&ret, mysql, mode), mysql_autocommit_cont, &ret,
                    mysql);
+    return ret;
+}
+
+/* ---- Prepared statements (mysql_stmt_init() and the bind calls do no I/O) ---- */
+
+/* As mysql_stmt_prepare: 0 on success (mysql_stmt_error). */
+static inline int guv_mysql_stmt_prepare(MYSQL_STMT *stmt, const char *q, unsigned long length)
+{
+    int ret = 1;
+    GUV_MYSQL__RUN(stmt->mysql, mysql_stmt_prepare_start(&ret, stmt, q, length),
+                   mysql_stmt_prepare_cont, &ret, stmt);
+    return ret;
+}
+
+/* As mysql_stmt_execute: 0 on success. */
+static inline int guv_mysql_stmt_execute(MYSQL_STMT *stmt)
+{
+    int ret = 1;
+    GUV_MYSQL__RUN(stmt->mysql, mysql_stmt_execute_start(&ret, stmt), mysql_stmt_execute_cont,
+                   &ret, stmt);
+    return ret;
+}
+
+/* As mysql_stmt_store_result: 0 on success. */
+static inline int guv_mysql_stmt_store_result(MYSQL_STMT *stmt)
+{
+    int ret = 1;
+    GUV_MYSQL__RUN(stmt->mysql, mysql_stmt_store_result_start(&ret, stmt),
+                   mysql_stmt_store_result_cont, &ret, stmt);
+    return ret;
+}
+
+/* As mysql_stmt_fetch: 0, MYSQL_NO_DATA, MYSQL_DATA_TRUNCATED or 1. */
+static inline int guv_mysql_stmt_fetch(MYSQL_STMT *stmt)
+{
+    int ret = 1;
+    GUV_MYSQL__RUN(stmt->mysql, mysql_stmt_fetch_start(&ret, stmt), mysql_stmt_fetch_cont, &ret,
+                   stmt);
+    return ret;
+}
+
+/* As mysql_stmt_close: 0 on success; frees the statement. */
+static inline my_bool guv_mysql_stmt_close(MYSQL_STMT *stmt)
+{
+    my_bool ret = 1;
+    GUV_MYSQL__RUN(stmt->mysql, mysql_stmt_close_start(&ret, stmt), mysql_stmt_close_cont, &ret,
+                   stmt);
     return ret;
 }
 

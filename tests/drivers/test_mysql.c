@@ -144,6 +144,41 @@ static void test_multi_statements(void)
     guv_mysql_close(m);
 }
 
+/* A prepared statement binds a parameter, streams its rows and reports NULLs. */
+static void test_prepared_statement(void)
+{
+    MYSQL *m = connect_ok();
+    MYSQL_STMT *stmt = mysql_stmt_init(m);
+    const char *sql = "SELECT seq * ?, IF(seq = 2, NULL, seq) FROM seq_1_to_3";
+    if (guv_mysql_stmt_prepare(stmt, sql, (unsigned long)strlen(sql)) != 0)
+        FAIL("prepare: %s", mysql_stmt_error(stmt));
+    long long factor = 10, product = 0, plain = 0;
+    MYSQL_BIND param = { 0 }, out[2];
+    param.buffer_type = MYSQL_TYPE_LONGLONG;
+    param.buffer = &factor;
+    ASSERT_EQ(mysql_stmt_bind_param(stmt, &param), 0);
+    ASSERT_EQ(guv_mysql_stmt_execute(stmt), 0);
+    my_bool is_null[2];
+    memset(out, 0, sizeof out);
+    out[0].buffer_type = out[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    out[0].buffer = &product;
+    out[1].buffer = &plain;
+    out[0].is_null = &is_null[0];
+    out[1].is_null = &is_null[1];
+    ASSERT_EQ(mysql_stmt_bind_result(stmt, out), 0);
+    ASSERT_EQ(guv_mysql_stmt_store_result(stmt), 0);
+    for (int row = 1; row <= 3; row++) {
+        ASSERT_EQ(guv_mysql_stmt_fetch(stmt), 0);
+        ASSERT_EQ(product, row * 10);
+        ASSERT_EQ(is_null[1], row == 2);
+        if (row != 2)
+            ASSERT_EQ(plain, row);
+    }
+    ASSERT_EQ(guv_mysql_stmt_fetch(stmt), MYSQL_NO_DATA);
+    ASSERT_EQ(guv_mysql_stmt_close(stmt), 0);
+    guv_mysql_close(m);
+}
+
 static void sleeper(int i, void *ctx)
 {
     (void)i;
@@ -246,6 +281,7 @@ int main(void)
     RUN(test_large_result);
     RUN(test_free_unfinished_result);
     RUN(test_multi_statements);
+    RUN(test_prepared_statement);
     RUN(test_cooperation);
     RUN(test_deadline);
     RUN(test_kill_mid_query);
