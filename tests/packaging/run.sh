@@ -89,7 +89,10 @@ if grep -q libguv <<<"$static_needs"; then fail "consumer-static loads a shared 
 step "CMake: find_package(guv) from a moved install, guv::guv / guv_static / guv_shared under ctest"
 moved=$BUILD/moved
 mv "$prefix" "$moved"
-cmake -S "$here/cmake" -B "$BUILD/cmake" -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+IFS=. read -r v_major v_minor v_patch <<<"$version"
+refused="$v_major.$v_minor.$((v_patch + 1));$v_major.$((v_minor + 1));$((v_major + 1)).0"
+cmake -S "$here/cmake" -B "$BUILD/cmake" -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_BUILD_TYPE=Debug \
+    -DGUV_EXPECTED_VERSION="$version" -DGUV_REFUSED_VERSIONS="$refused" >/dev/null
 cmake --build "$BUILD/cmake" >/dev/null
 (cd "$BUILD/cmake" && ctest --output-on-failure)
 
