@@ -49,7 +49,7 @@ $(HOOK_OUT)/test_redis: HOOK_PKG := hiredis
 $(HOOK_OUT)/test_curl:  HOOK_PKG := libcurl
 hook_pkg_flags = $(if $(HOOK_PKG),$(shell pkg-config --cflags --libs $(HOOK_PKG)))
 
-$(HOOK_OUT)/test_%: $(HOOK_TDIR)/test_%.c tests/c/test.h tests/drivers/drivers.h $(HOOK_SO) | deps-hook
+$(HOOK_OUT)/test_%: $(HOOK_TDIR)/test_%.c $(HOOK_TDIR)/hook_test.h tests/c/test.h tests/drivers/drivers.h $(HOOK_SO) | deps-hook
 	@mkdir -p $(@D)
 	$(CC) $(GUV_CFLAGS) -D_GNU_SOURCE -I$(ROOT)/tests/c -I$(ROOT)/tests/drivers -o $@ $< \
 		$(HOOK_TEST_LIBS) $(hook_pkg_flags) -lpthread
