@@ -54,6 +54,11 @@ for std in c++11 c++17; do
     # shellcheck disable=SC2046
     "$CXX" -x c++ -std=$std "${warn[@]}" -fsyntax-only "$here/header_alone.c" $(pc --cflags guv)
 done
+if [ -f "$prefix/include/guv.hpp" ]; then
+    # The C++ binding compiles from the installed tree alone.
+    # shellcheck disable=SC2046
+    echo '#include <guv.hpp>' | "$CXX" -x c++ -std=c++17 "${warn[@]}" -fsyntax-only - $(pc --cflags guv)
+fi
 # shellcheck disable=SC2046 # pkg-config output is meant to be word-split
 "$CC" -std=c99 "${warn[@]}" -o "$BUILD/consumer-c" "$here/consumer.c" $(pc --cflags --libs guv)
 # shellcheck disable=SC2046
