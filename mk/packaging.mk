@@ -78,7 +78,7 @@ install: lib-release
 # automake; guv's own directories go once empty.
 uninstall:
 	rm -f $(addprefix $(GUV_DEST)/,$(GUV_INSTALLED))
-	[ ! -d $(GUV_DEST)/$(LIBDIR)/cmake/guv ] || rmdir $(GUV_DEST)/$(LIBDIR)/cmake/guv
+	[ ! -d $(GUV_DEST)/$(LIBDIR)/cmake/guv ] || rmdir --ignore-fail-on-non-empty $(GUV_DEST)/$(LIBDIR)/cmake/guv
 	[ ! -d $(GUV_DEST)/$(INCLUDEDIR)/guv ] || find $(GUV_DEST)/$(INCLUDEDIR)/guv -depth -type d -empty -delete
 
 demo: lib-release
