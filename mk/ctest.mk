@@ -22,15 +22,24 @@ CTEST_TIMEOUT ?= 60
 # The tests check the built-in defaults, so the caller's tuning must not leak in.
 CTEST_ENV := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
 
-.PHONY: test-c test-c-sanitize test-c-known-bugs
+.PHONY: test-c test-c-sanitize test-c-known-bugs ctest-run ctest-run-san ctest-run-bugs
 
-# The library is a prerequisite only when it already exists: `lib` (order-only)
-# builds it first, and make must not fail on a fresh clone before that.
-$(BUILD)/ctest/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A)) | lib
+# Each public target builds the library, then runs a sub-make: only a make
+# started after `cargo build` sees the library's new time stamp and relinks.
+test-c: lib
+	@$(MAKE) --no-print-directory ctest-run
+test-c-sanitize: lib
+	@$(MAKE) --no-print-directory ctest-run-san
+test-c-known-bugs: lib
+	@$(MAKE) --no-print-directory ctest-run-bugs
+
+# The library is a prerequisite only when it exists, so that make does not
+# stop on a fresh clone before `lib` has built it.
+$(BUILD)/ctest/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A))
 	@mkdir -p $(@D)
 	$(CC) $(CTEST_CFLAGS) -o $@ $< $(GUV_LIBS_STATIC)
 
-$(BUILD)/ctest-san/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A)) | lib
+$(BUILD)/ctest-san/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A))
 	@mkdir -p $(@D)
 	$(CC) $(CTEST_CFLAGS) $(CTEST_SAN_FLAGS) -o $@ $< $(GUV_LIBS_STATIC)
 
@@ -42,15 +51,15 @@ define ctest_run
 	done
 endef
 
-test-c: $(addprefix $(BUILD)/ctest/test_,$(CTEST_NAMES))
+ctest-run: $(addprefix $(BUILD)/ctest/test_,$(CTEST_NAMES))
 	$(call ctest_run,$(addprefix test_,$(CTEST_NAMES)),$(BUILD)/ctest)
 	@echo "test-c: $(words $(CTEST_NAMES)) programs passed"
 
-test-c-sanitize: $(addprefix $(BUILD)/ctest-san/test_,$(CTEST_NAMES))
+ctest-run-san: $(addprefix $(BUILD)/ctest-san/test_,$(CTEST_NAMES))
 	$(call ctest_run,$(addprefix test_,$(CTEST_NAMES)),$(BUILD)/ctest-san,$(CTEST_SAN_ENV))
 	@echo "test-c-sanitize: $(words $(CTEST_NAMES)) programs passed"
 
-test-c-known-bugs: $(addprefix $(BUILD)/ctest/bug_,$(CTEST_BUGS))
+ctest-run-bugs: $(addprefix $(BUILD)/ctest/bug_,$(CTEST_BUGS))
 	@for t in $(addprefix bug_,$(CTEST_BUGS)); do \
 	  echo "== $$t"; $(CTEST_ENV) timeout $(CTEST_TIMEOUT) $(BUILD)/ctest/$$t || echo "STILL FAILS: $$t"; \
 	done
