@@ -23,18 +23,26 @@ static inline const char *drv_env(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
-/* Counts 10 ms sleeps until told to stop: it only advances while the
- * hub is free to run it, i.e. while no driver call blocks the OS thread. */
+/* Counts 5 ms sleeps until told to stop, and the longest gap between two
+ * ticks: it only advances while the hub is free to run it, so a driver call
+ * that blocked the OS thread shows up as a long gap. */
 struct drv_ticker {
     int ticks;
     int stop;
+    double max_gap;
 };
 
 static inline void drv_tick(void *arg)
 {
     struct drv_ticker *t = (struct drv_ticker *)arg;
-    while (!t->stop && guv_sleep(0.01) == 0)
+    double last = guv_now();
+    while (!t->stop && guv_sleep(0.005) == 0) {
+        double now = guv_now();
+        if (now - last > t->max_gap)
+            t->max_gap = now - last;
+        last = now;
         t->ticks++;
+    }
 }
 
 struct drv_worker {
@@ -54,10 +62,11 @@ static inline void drv_worker_main(void *arg)
 }
 
 /* Runs fn(i, ctx) for i in 0..n-1, each in its own green thread, beside a
- * ticker; returns the seconds until all have ended and their ticks. */
-static inline double drv_parallel(int n, void (*fn)(int, void *), void *ctx, int *ticks)
+ * ticker; returns the seconds until all have ended, and the ticker's count. */
+static inline double drv_parallel(int n, void (*fn)(int, void *), void *ctx,
+                                  struct drv_ticker *out)
 {
-    struct drv_ticker ticker = { 0, 0 };
+    struct drv_ticker ticker = { 0, 0, 0 };
     struct drv_worker *w = (struct drv_worker *)calloc((size_t)n, sizeof *w);
     int left = n;
     ASSERT(w != NULL);
@@ -71,18 +80,22 @@ static inline double drv_parallel(int n, void (*fn)(int, void *), void *ctx, int
     double elapsed = guv_now() - t0;
     ASSERT_EQ(left, 0);
     free(w);
-    *ticks = ticker.ticks;
+    *out = ticker;
     return elapsed;
 }
 
 /* Asserts the cooperation gate and says what was measured. */
-static inline void drv_check_cooperation(const char *what, double elapsed, int ticks)
+static inline void drv_check_cooperation(const char *what, double elapsed, struct drv_ticker *t)
 {
-    printf("  %s: %d x %.1f s server sleeps took %.2f s (serial %.0f s); ticker ticked %d times\n",
-           what, DRV_CONCURRENCY, DRV_SLEEP, elapsed, DRV_CONCURRENCY * DRV_SLEEP, ticks);
+    printf("  %s: %d x %.1f s server sleeps took %.2f s (serial %.0f s); "
+           "ticker ticked %d times, longest gap %.0f ms\n",
+           what, DRV_CONCURRENCY, DRV_SLEEP, elapsed, DRV_CONCURRENCY * DRV_SLEEP, t->ticks,
+           t->max_gap * 1000);
     ASSERT(elapsed < DRV_GATE_SECONDS);
-    /* 10 ms ticks over >= 0.2 s: at least 10 unless something blocked the hub. */
-    ASSERT(ticks >= 10);
+    /* 5 ms ticks over >= 0.2 s: dozens, unless something held the hub. The
+     * longest gap is only reported: on a loaded 2-CPU machine the server's
+     * 50 new backends alone can starve this process for 100-200 ms. */
+    ASSERT(t->ticks >= 20);
 }
 
 /* Runs fn(arg) in a green thread, kills it after `after` seconds, and

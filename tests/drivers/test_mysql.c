@@ -191,9 +191,9 @@ static void sleeper(int i, void *ctx)
 /* 50 connections sleeping 0.2 s on the server overlap, and the hub keeps running. */
 static void test_cooperation(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, sleeper, NULL, &ticks);
-    drv_check_cooperation("SLEEP", elapsed, ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, sleeper, NULL, &ticker);
+    drv_check_cooperation("SLEEP", elapsed, &ticker);
 }
 
 /* The connection after an interrupted query: broken, and says so the connector's way. */

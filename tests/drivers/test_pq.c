@@ -151,9 +151,9 @@ static void sleeper(int i, void *ctx)
 /* 50 connections sleeping 0.2 s on the server overlap, and the hub keeps running. */
 static void test_cooperation(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, sleeper, NULL, &ticks);
-    drv_check_cooperation("pg_sleep", elapsed, ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, sleeper, NULL, &ticker);
+    drv_check_cooperation("pg_sleep", elapsed, &ticker);
 }
 
 /* A deadline cancels a 5 s query on the server: the call returns soon with

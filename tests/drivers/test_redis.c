@@ -114,9 +114,9 @@ static void blpop_sleeper(int i, void *ctx)
 /* 50 connections blocked 0.2 s in BLPOP overlap, and the hub keeps running. */
 static void test_cooperation(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, blpop_sleeper, NULL, &ticks);
-    drv_check_cooperation("BLPOP", elapsed, ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, blpop_sleeper, NULL, &ticker);
+    drv_check_cooperation("BLPOP", elapsed, &ticker);
 }
 
 /* The context after an interrupted command: failed hiredis' way, for good. */
