@@ -131,7 +131,7 @@ func TestThousandRoutinesShareOneThread(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d routines sleeping %.1f s: %v; OS threads %d before, peak %d", n, sleep, took, base, max)
-	if took > 5*time.Duration(sleep*float64(time.Second)) {
+	if took > 10*time.Duration(sleep*float64(time.Second)) { // one after another: 200 s
 		t.Errorf("took %v: the sleeps did not overlap", took)
 	}
 	if max >= 20 {
