@@ -19,12 +19,12 @@ use corosensei::CoroutineResult;
 
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
-use crate::hooks::{self, guv_hooks};
+use crate::hooks;
 use crate::reactor::{Armed, FdKind, Interest, Reactor, WAKER};
 use crate::remote::{CCall, Msg, Shared};
 use crate::stack::{self, Pools};
 use crate::sys::overflow::{self, Running};
-use crate::task::{self, Co, Request, Resume, Task, Wait, Yielder};
+use crate::task::{self, Co, Current, Request, Resume, Task, Wait, Yielder};
 
 /// Slot of main, which blocks by running the loop rather than by suspending.
 const MAIN: u32 = 0;
@@ -32,31 +32,6 @@ const MAIN: u32 = 0;
 const BATCH: u32 = 128;
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
-
-/// What the running green thread needs without asking the hub: set by the
-/// loop at every resume, read by every blocking call.
-#[derive(Clone, Copy)]
-struct Current {
-    slot: u32,
-    id: i64,
-    /// Null in main.
-    yielder: *const Yielder,
-    hooks: Option<&'static guv_hooks>,
-    hook_data: *mut c_void,
-    /// Inside guv_call_on_hub: blocking is refused.
-    on_hub_stack: bool,
-}
-
-impl Current {
-    const MAIN: Current = Current {
-        slot: MAIN,
-        id: 0,
-        yielder: std::ptr::null(),
-        hooks: None,
-        hook_data: std::ptr::null_mut(),
-        on_hub_stack: false,
-    };
-}
 
 thread_local! {
     static HUB: RefCell<Option<Box<Hub>>> = const { RefCell::new(None) };
@@ -123,9 +98,6 @@ impl Hub {
         })
     }
 
-    fn id_of(&self, slot: u32) -> i64 {
-        task::make_id(self.shared.serial, self.tasks[slot as usize].gen, slot)
-    }
 
     fn spawn<F: FnOnce() + 'static>(&mut self, f: F, stack_size: usize) -> Result<i64> {
         if self.free.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
@@ -138,15 +110,18 @@ impl Hub {
             self.tasks.push(Task::empty());
             (self.tasks.len() - 1) as u32
         });
+        let serial = self.shared.serial;
         let t = &mut self.tasks[slot as usize];
         t.gen += 1;
         t.in_use = true;
-        t.co = Some(co);
-        (t.guard, t.top) = (guard, top);
+        t.co = Some(std::ptr::NonNull::from(Box::leak(Box::new(co))));
         t.result = 0;
+        let id = task::make_id(serial, t.gen, slot);
+        t.cur = Current { slot, id, ..Current::MAIN };
+        t.running = Running { guard, top, id };
         self.runq.push_back(slot);
         self.live += 1;
-        Ok(self.id_of(slot))
+        Ok(id)
     }
 
     /// The slot of a live task of this hub; None if it has ended.
@@ -283,7 +258,11 @@ impl Hub {
     }
 
     /// A task's function returned: recycle its stack and slot, wake its joiners.
-    fn finish(&mut self, slot: u32, co: Co) {
+    fn finish(&mut self, slot: u32) {
+        let t = &mut self.tasks[slot as usize];
+        let co = t.co.take().expect("a finished task had its coroutine");
+        // SAFETY: `co` came from Box::leak in `spawn` and is released only here, once.
+        let co = unsafe { Box::from_raw(co.as_ptr()) };
         self.pools.give(co.into_stack());
         let t = &mut self.tasks[slot as usize];
         let mut joiners = std::mem::take(&mut t.joiners);
@@ -291,9 +270,7 @@ impl Hub {
         t.killed = false;
         t.deadline = NEVER;
         t.deadlines.clear();
-        t.yielder = std::ptr::null();
-        t.hooks = None;
-        t.hook_data = std::ptr::null_mut();
+        t.cur = Current::MAIN;
         t.wait_gen = t.wait_gen.wrapping_add(1);
         if t.gen < task::MAX_GEN {
             self.free.push(slot);
@@ -392,8 +369,8 @@ impl Drop for Hub {
         // cannot be unwound: leak them (and the arenas under them), never drop them.
         let mut leaked = false;
         for t in &mut self.tasks {
-            if let Some(co) = t.co.take() {
-                std::mem::forget(co);
+            if t.co.take().is_some() {
+                // The Box<Co> from `spawn` is never freed: dropping it would unwind the stack.
                 leaked = true;
             }
         }
@@ -430,31 +407,44 @@ fn body<F: FnOnce()>(y: &Yielder, f: F) {
     }
 }
 
-/// Resumes the task in `slot` once and books what it asked for.
-fn resume(slot: u32) -> Result<()> {
-    let (mut co, cur, val, running) = with(|h| {
-        let id = h.id_of(slot);
-        let t = &mut h.tasks[slot as usize];
-        let cur = Current { slot, id, yielder: t.yielder, hooks: t.hooks, hook_data: t.hook_data, on_hub_stack: false };
-        (t.co.take().expect("a ready task has its coroutine"), cur, t.result, Running { guard: t.guard, top: t.top, id })
-    })?;
-    CUR.with(|c| c.set(cur));
-    overflow::set_running(running);
-    let r = co.resume(val);
-    overflow::set_running(Running::NONE);
-    let after = CUR.with(|c| c.replace(Current::MAIN));
-    with(|h| match r {
-        CoroutineResult::Yield(req) => {
-            let t = &mut h.tasks[slot as usize];
-            t.co = Some(co);
-            (t.yielder, t.hooks, t.hook_data) = (after.yielder, after.hooks, after.hook_data);
-            if let Some(v) = h.block(slot, req) {
-                h.tasks[slot as usize].result = v;
-                h.runq.push_front(slot);
+/// What the loop does next.
+enum Next {
+    /// Resume this task's coroutine with this value.
+    Task(u32, std::ptr::NonNull<Co>, Resume),
+    /// Main was woken with this result.
+    Main(Resume),
+    /// Nothing is ready: look at the world.
+    Idle,
+}
+
+impl Hub {
+    /// Pops the next ready task and publishes it as the running one.
+    fn next(&mut self) -> Next {
+        match self.runq.pop_front() {
+            None => Next::Idle,
+            Some(MAIN) => Next::Main(self.tasks[MAIN as usize].result),
+            Some(slot) => {
+                let t = &self.tasks[slot as usize];
+                CUR.with(|c| c.set(t.cur));
+                overflow::set_running(t.running);
+                Next::Task(slot, t.co.expect("a ready task has its coroutine"), t.result)
             }
         }
-        CoroutineResult::Return(()) => h.finish(slot, co),
-    })
+    }
+
+    /// Books what the task in `slot` did when it last ran.
+    fn ran(&mut self, slot: u32, after: Current, r: CoroutineResult<Request, ()>) {
+        match r {
+            CoroutineResult::Yield(req) => {
+                self.tasks[slot as usize].cur = after;
+                if let Some(v) = self.block(slot, req) {
+                    self.tasks[slot as usize].result = v;
+                    self.runq.push_front(slot);
+                }
+            }
+            CoroutineResult::Return(()) => self.finish(slot),
+        }
+    }
 }
 
 /// Main blocks with `req`: the loop runs on main's stack until main is woken.
@@ -467,11 +457,17 @@ fn main_block(req: Request) -> Result<i32> {
     }
     loop {
         for _ in 0..BATCH {
-            match with(|h| h.runq.pop_front())? {
-                None => break,
-                Some(MAIN) => return Errno::decode(with(|h| h.tasks[MAIN as usize].result)?),
-                Some(slot) => resume(slot)?,
-            }
+            let (slot, co, val) = match with(Hub::next)? {
+                Next::Idle => break,
+                Next::Main(r) => return Errno::decode(r),
+                Next::Task(slot, co, val) => (slot, co, val),
+            };
+            // SAFETY: the Box<Co> behind `co` lives until `finish`, which only the
+            // loop calls, after this resume; nothing else touches the coroutine.
+            let r = unsafe { &mut *co.as_ptr() }.resume(val);
+            overflow::set_running(Running::NONE);
+            let after = CUR.with(|c| c.replace(Current::MAIN));
+            with(|h| h.ran(slot, after, r))?;
         }
         with(|h| h.turn(true))?;
     }
@@ -686,10 +682,7 @@ pub fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Re
     } else {
         // SAFETY: as in `suspend`, the yielder is the running coroutine's.
         unsafe { &*cur.yielder }.on_parent_stack(run);
-        with(|h| {
-            let t = &h.tasks[cur.slot as usize];
-            overflow::set_running(Running { guard: t.guard, top: t.top, id: cur.id });
-        })?;
+        with(|h| overflow::set_running(h.tasks[cur.slot as usize].running))?;
     }
     Ok(())
 }

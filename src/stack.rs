@@ -21,8 +21,6 @@ pub const MIN_STACK_SIZE: usize = 16 * 1024;
 pub const GUARD_SIZE: usize = 64 * 1024;
 /// Arenas grow geometrically up to this many slots per mapping.
 const MAX_ARENA_SLOTS: usize = 8192;
-/// A returned stack keeps this much of its top resident; deeper pages go back to the kernel.
-const KEEP_RESIDENT: usize = 64 * 1024;
 
 static DEFAULT_SIZE: AtomicUsize = AtomicUsize::new(0);
 
@@ -129,11 +127,6 @@ impl Pool {
     }
 
     fn give(&mut self, s: PooledStack) {
-        if self.size > KEEP_RESIDENT {
-            // SAFETY: the coroutine on this stack has finished, so nothing lives below
-            // its resident top; the range is page-aligned and inside the slot.
-            unsafe { mem::discard(s.bottom() as *mut u8, self.size - KEEP_RESIDENT) };
-        }
         self.free.push(s);
     }
 }

@@ -9,7 +9,9 @@ use std::ffi::c_void;
 
 use crate::clock::{Deadline, NEVER};
 use crate::reactor::Interest;
+use crate::hooks::guv_hooks;
 use crate::stack::PooledStack;
+use crate::sys::overflow::Running;
 
 /// What the hub passes a green thread when it resumes it: a non-negative
 /// result or `-errno`.
@@ -64,6 +66,31 @@ pub(crate) fn split_id(id: i64) -> Option<(u64, u32, u32)> {
     (serial != 0 && gen != 0 && serial <= MAX_SERIAL).then_some((serial, gen, slot))
 }
 
+/// What the running green thread needs without asking the hub: set by the
+/// loop at every resume, read by every blocking call.
+#[derive(Clone, Copy)]
+pub(crate) struct Current {
+    pub slot: u32,
+    pub id: i64,
+    /// Null in main.
+    pub yielder: *const Yielder,
+    pub hooks: Option<&'static guv_hooks>,
+    pub hook_data: *mut c_void,
+    /// Inside guv_call_on_hub: blocking is refused.
+    pub on_hub_stack: bool,
+}
+
+impl Current {
+    pub const MAIN: Current = Current {
+        slot: 0,
+        id: 0,
+        yielder: std::ptr::null(),
+        hooks: None,
+        hook_data: std::ptr::null_mut(),
+        on_hub_stack: false,
+    };
+}
+
 /// The slot of one task. Slot 0 is main, which has no coroutine.
 pub(crate) struct Task {
     /// Generation of the id now (or last) issued for this slot; 0 = never used.
@@ -72,12 +99,15 @@ pub(crate) struct Task {
     /// Moves on at every wake-up; timer and waiter entries carry it, so
     /// entries of an earlier wait are recognised as stale.
     pub wait_gen: u32,
-    pub co: Option<Co>,
-    pub yielder: *const Yielder,
-    pub hooks: Option<&'static crate::hooks::guv_hooks>,
-    pub hook_data: *mut c_void,
-    pub guard: usize,
-    pub top: usize,
+    /// The coroutine, boxed so that it stays put while it runs even if the
+    /// task table grows meanwhile; a raw pointer (from Box::into_raw) so the
+    /// loop can resume it while the running task borrows the hub.
+    pub co: Option<std::ptr::NonNull<Co>>,
+    /// What the running green thread sees of itself, ready to hand to the
+    /// thread-local at each resume.
+    pub cur: Current,
+    /// Its stack bounds, for the overflow handler.
+    pub running: Running,
     pub wait: Wait,
     /// Passed to the task when it is next resumed.
     pub result: Resume,
@@ -97,11 +127,8 @@ impl Task {
             in_use: false,
             wait_gen: 0,
             co: None,
-            yielder: std::ptr::null(),
-            hooks: None,
-            hook_data: std::ptr::null_mut(),
-            guard: 0,
-            top: 0,
+            cur: Current::MAIN,
+            running: Running::NONE,
             wait: Wait::None,
             result: 0,
             killed: false,

@@ -94,12 +94,3 @@ pub(crate) unsafe fn install_guard(p: *mut u8, len: usize) -> Result<()> {
     }
     Ok(())
 }
-
-/// Gives the pages of `p..p+len` back to the kernel; they read as zero next time.
-///
-/// # Safety
-/// The range must be page-aligned, inside a reservation, and hold no live data.
-pub(crate) unsafe fn discard(p: *mut u8, len: usize) {
-    // SAFETY: per the caller.
-    unsafe { libc::madvise(p.cast(), len, libc::MADV_DONTNEED) };
-}
