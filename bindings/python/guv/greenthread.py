@@ -177,7 +177,11 @@ def sleep(seconds=0):
     """Suspend the caller for `seconds` while other green threads run; 0 yields."""
     try:
         if seconds > 0 and _core.current() == 0:
-            park([], seconds)
+            # Main parks, so a handed-over SystemExit wakes it. A deadline
+            # already past when it parks (a loaded machine) returns without
+            # switching: a sleep must still let the others run.
+            if not park([], seconds):
+                _core.gyield()
         else:
             _core.sleep(seconds)
     except _Expired:

@@ -1,0 +1,122 @@
+"""psycopg2 against the real PostgreSQL (GUV_TEST_PG): cooperative with
+nothing but `import guv`. These tests fail, never skip, when it is down."""
+import os
+import time
+
+import psycopg2
+import psycopg2.errors
+import pytest
+
+import guv
+
+DSN = os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")
+
+
+@pytest.fixture(scope="module")
+def dsn():
+    try:
+        psycopg2.connect(DSN, connect_timeout=5).close()
+    except psycopg2.OperationalError as e:
+        pytest.fail(f"PostgreSQL at GUV_TEST_PG={DSN!r} is unreachable: {e}")
+    return DSN
+
+
+def _query(dsn, sql, *params):
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def _running(dsn, marker):
+    """Statements containing `marker` that the server is still running."""
+    return _query(dsn, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s "
+                       "AND pid <> pg_backend_pid()", f"%{marker}%")[0][0]
+
+
+def _gone_within(dsn, marker, seconds):
+    deadline = time.monotonic() + seconds
+    while _running(dsn, marker):
+        if time.monotonic() > deadline:
+            return False
+        guv.sleep(0.05)
+    return True
+
+
+def test_fifty_sleeping_queries_overlap(dsn):
+    # 50 x pg_sleep(0.2) takes 10 s one after another; overlapped, about 0.2 s
+    # plus connection setup. Required: under a quarter of the serial time.
+    start = time.monotonic()
+    gts = [guv.spawn(_query, dsn, "SELECT pg_sleep(0.2), %s", i) for i in range(50)]
+    results = [gt.wait() for gt in gts]
+    elapsed = time.monotonic() - start
+    assert results == [[("", i)] for i in range(50)]
+    assert 0.2 <= elapsed < 2.5, elapsed
+
+
+def test_main_keeps_running_green_threads_during_a_query(dsn):
+    ticks = []
+
+    def ticker():
+        for _ in range(10):
+            guv.sleep(0.02)
+            ticks.append(time.monotonic())
+
+    t = guv.spawn(ticker)
+    assert _query(dsn, "SELECT pg_sleep(0.3), 1") == [("", 1)]
+    assert len(ticks) >= 5  # the ticker ran while main waited for PostgreSQL
+    t.wait()
+
+
+def test_timeout_cancels_a_long_query(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        start = time.monotonic()
+        with pytest.raises(guv.Timeout):
+            with guv.Timeout(0.3):
+                cur.execute("SELECT pg_sleep(30) /* guv-timeout-test */")
+        assert time.monotonic() - start < 2.0
+        assert _gone_within(dsn, "guv-timeout-test", 3.0), "the query still runs on the server"
+    finally:
+        conn.close()
+
+
+def test_kill_cancels_a_long_query(dsn):
+    def long_query():
+        return _query(dsn, "SELECT pg_sleep(30) /* guv-kill-test */")
+
+    gt = guv.spawn(long_query)
+    guv.sleep(0.2)
+    assert _running(dsn, "guv-kill-test") == 1
+    start = time.monotonic()
+    gt.kill()
+    assert time.monotonic() - start < 2.0
+    with pytest.raises(guv.GreenletExit):
+        gt.wait()
+    assert _gone_within(dsn, "guv-kill-test", 3.0), "the query still runs on the server"
+
+
+def test_failing_statement_raises_the_psycopg2_error(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        with pytest.raises(psycopg2.errors.DivisionByZero):
+            cur.execute("SELECT 1 / 0")
+        conn.rollback()
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            cur.execute("SELECT * FROM guv_no_such_table")
+        conn.rollback()
+        cur.execute("SELECT 41 + 1")
+        assert cur.fetchone() == (42,)
+    finally:
+        conn.close()
+
+
+def test_errors_in_green_threads_reach_wait(dsn):
+    gt = guv.spawn(_query, dsn, "SELECT 1 / 0")
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        gt.wait()
