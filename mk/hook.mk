@@ -26,7 +26,7 @@ HOOK_TEST_LIBS = -Wl,--push-state,--no-as-needed -L$(abspath $(BUILD)) -lguv_hoo
 	-L$(TARGET) -lguv -Wl,-rpath,$(abspath $(BUILD)) -Wl,-rpath,$(TARGET)
 HOOK_TIMEOUT ?= 60
 
-.PHONY: hook test-hook deps-hook install-hook uninstall-hook
+.PHONY: hook test-hook deps-hook install-hook uninstall-hook test-hook-install
 
 hook: $(HOOK_SO)
 
@@ -70,4 +70,34 @@ test-hook: $(addprefix $(HOOK_OUT)/,$(HOOK_TESTS)) $(HOOK_OUT)/passthru
 	  timeout $(HOOK_TIMEOUT) bash $(HOOK_TDIR)/passthru.sh || { echo "FAILED: passthru"; exit 1; }
 	@echo "test-hook: passed"
 
-TEST_TARGETS += test-hook
+# The installed copy: release build, linked against the installed libguv.so.0
+# and finding it next to itself ($$ORIGIN), so LD_PRELOAD needs no library path.
+# Uses install's variables (mk/packaging.mk): GUV_DEST, LIBDIR, GUV_SUBST.
+HOOK_RELEASE  := $(BUILD)/hook-release/libguv_hook.so
+HOOK_REALNAME  = libguv_hook.so.$(GUV_VERSION)
+HOOK_INSTALLED = $(LIBDIR)/$(HOOK_REALNAME) $(LIBDIR)/libguv_hook.so.0 $(LIBDIR)/libguv_hook.so \
+	$(LIBDIR)/pkgconfig/guv-hook.pc $(LIBDIR)/cmake/guv/guvHookTargets.cmake
+
+$(HOOK_RELEASE): $(HOOK_SRCS) $(HOOK_HDRS) lib-release
+	@mkdir -p $(@D)
+	$(CC) $(HOOK_CFLAGS) -O2 -o $@ $(HOOK_SRCS) $(call HOOK_LINK,$(GUV_RELEASE)) -Wl,-rpath,'$$ORIGIN'
+
+install-hook: $(HOOK_RELEASE)
+	install -d $(GUV_DEST)/$(LIBDIR)/pkgconfig $(GUV_DEST)/$(LIBDIR)/cmake/guv
+	install -m 755 $(HOOK_RELEASE) $(GUV_DEST)/$(LIBDIR)/$(HOOK_REALNAME)
+	ln -sfn $(HOOK_REALNAME) $(GUV_DEST)/$(LIBDIR)/libguv_hook.so.0
+	ln -sfn libguv_hook.so.0 $(GUV_DEST)/$(LIBDIR)/libguv_hook.so
+	$(GUV_SUBST) $(ROOT)/guv-hook.pc.in > $(GUV_DEST)/$(LIBDIR)/pkgconfig/guv-hook.pc
+	$(GUV_SUBST) $(ROOT)/cmake/guvHookTargets.cmake.in > $(GUV_DEST)/$(LIBDIR)/cmake/guv/guvHookTargets.cmake
+	chmod 644 $(GUV_DEST)/$(LIBDIR)/pkgconfig/guv-hook.pc $(GUV_DEST)/$(LIBDIR)/cmake/guv/guvHookTargets.cmake
+
+uninstall-hook:
+	rm -f $(addprefix $(GUV_DEST)/,$(HOOK_INSTALLED))
+
+# Installs guv and the hook under a scratch prefix and builds a consumer the
+# ways users do: pkg-config guv-hook, and CMake guv::hook.
+test-hook-install: deps-hook deps-packaging
+	ROOT=$(ROOT) BUILD=$(abspath $(BUILD))/hook-install MAKE="$(MAKE)" CC="$(CC)" \
+		bash $(ROOT)/$(HOOK_TDIR)/install.sh
+
+TEST_TARGETS += test-hook test-hook-install
