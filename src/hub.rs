@@ -304,11 +304,14 @@ impl Hub {
     /// One look at the world between batches of ready tasks: the inbox,
     /// epoll and the timers. Blocks in epoll only when nothing is ready.
     fn turn(&mut self, may_block: bool) {
-        if self.tasks[MAIN as usize].wait == Wait::RunAll && self.live == 0 && !self.shared.held() {
+        // Read the holds before draining: a submitter sends, then unholds, so
+        // once the unhold is seen its submission is in the inbox.
+        let held = self.shared.held();
+        self.take_inbox();
+        if self.tasks[MAIN as usize].wait == Wait::RunAll && self.live == 0 && !held {
             self.wake(MAIN, 0);
             return;
         }
-        self.take_inbox();
         if self.armed == 0 && self.timers.len() > 0 {
             self.timers = Default::default(); // all stale
         }
@@ -616,6 +619,22 @@ pub fn forget_fd(fd: i32) -> Result<()> {
             h.wake_if(slot, wg, Errno::EBADF.code());
         }
     })
+}
+
+/// Fails with ECANCELED if the caller was killed, or ETIMEDOUT if its
+/// deadline passed: the I/O layer asks before each call, so that a killed
+/// green thread reading a busy socket notices without ever waiting.
+pub(crate) fn check_cancel() -> Result<()> {
+    with(|h| {
+        let t = h.current_task();
+        if t.killed {
+            Err(Errno::ECANCELED)
+        } else if t.deadline != NEVER && t.deadline <= clock::now_ns() {
+            Err(Errno::ETIMEDOUT)
+        } else {
+            Ok(())
+        }
+    })?
 }
 
 /// What the I/O layer knows of `fd` (a cache; see FdKind).

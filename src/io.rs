@@ -75,6 +75,7 @@ fn cooperate(
     caller_nonblocking: impl Fn() -> Result<bool>,
     mut attempt: impl FnMut() -> isize,
 ) -> Result<usize> {
+    hub::check_cancel()?;
     let mut until = None;
     loop {
         match check(attempt()) {
@@ -297,7 +298,15 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
     if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) } != 0 {
         return Err(Errno::last());
     }
-    if err != 0 { Err(Errno(err)) } else { Ok(()) }
+    if err != 0 {
+        return Err(Errno(err));
+    }
+    // The socket is still "connecting" in the kernel's books until connect(2)
+    // is called again; without this a later connect would return 0, not EISCONN.
+    match check(attempt()) {
+        Ok(_) | Err(Errno(libc::EISCONN)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// poll(2) that suspends only the caller. One fd waits in the hub's reactor;
@@ -308,13 +317,17 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
 /// `fds` must point to `nfds` valid pollfds (or be unused when nfds is 0).
 pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) -> Result<usize> {
     let poll_now = || check(sys::poll(fds, nfds, 0));
+    hub::check_cancel()?;
     let n = poll_now()?;
     if n > 0 || timeout_ms == 0 {
         return Ok(n);
     }
     let until = if timeout_ms < 0 { NEVER } else { clock::after(timeout_ms as f64 / 1e3)? };
     let seconds_left = || if until == NEVER { -1.0 } else { until.saturating_sub(clock::now_ns()) as f64 / 1e9 };
-    // SAFETY: per the caller, `fds` holds `nfds` pollfds.
+    if nfds == 0 {
+        return hub::sleep(seconds_left()).map(|()| 0);
+    }
+    // SAFETY: per the caller, `fds` holds `nfds` pollfds (non-null, as nfds > 0).
     let list = unsafe { std::slice::from_raw_parts(fds, nfds as usize) };
     let watched: Vec<&libc::pollfd> = list.iter().filter(|p| p.fd >= 0).collect();
     if watched.is_empty() {

@@ -97,7 +97,8 @@ impl Reactor {
     /// and reused (ENOENT: registered afresh). Without it (the caller has just
     /// seen EAGAIN) a registered fd costs no system call.
     pub fn arm(&mut self, fd: i32, rearm: bool) -> Result<Armed> {
-        let reg = self.state(fd).reg;
+        // Read without growing the table: the fd may not even exist (epoll says so below).
+        let reg = self.fds.get(fd as usize).map_or(0, |st| st.reg);
         if reg != 0 && !rearm {
             return Ok(Armed::Watched);
         }
