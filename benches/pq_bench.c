@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,9 +66,23 @@ static void *thread_client(void *arg)
     return NULL;
 }
 
-/* Round trips per second of n clients, green threads or OS threads;
- * connections are opened before the clock starts. */
-static double measure(int n, int green)
+/* This process's CPU seconds (user + system, all threads). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* One measurement: round trips per second, and client CPU microseconds per round trip. */
+struct rate {
+    double per_second;
+    double cpu_us;
+};
+
+/* Measures n clients, green threads or OS threads; connections are opened
+ * before the clock starts. */
+static struct rate measure(int n, int green)
 {
     struct client *cs = calloc((size_t)n, sizeof *cs);
     pthread_t *ts = calloc((size_t)n, sizeof *ts);
@@ -75,7 +90,7 @@ static double measure(int n, int green)
         exit(1);
     for (int i = 0; i < n; i++)
         cs[i] = (struct client){ open_conn(green), 0, 0, green };
-    double t0 = guv_now();
+    double t0 = guv_now(), cpu0 = cpu_seconds();
     for (int i = 0; i < n; i++)
         cs[i].until = t0 + seconds;
     if (green) {
@@ -90,7 +105,7 @@ static double measure(int n, int green)
         for (int i = 0; i < n; i++)
             pthread_join(ts[i], NULL);
     }
-    double elapsed = guv_now() - t0;
+    double elapsed = guv_now() - t0, cpu = cpu_seconds() - cpu0;
     long trips = 0;
     for (int i = 0; i < n; i++) {
         trips += cs[i].trips;
@@ -98,14 +113,14 @@ static double measure(int n, int green)
     }
     free(ts);
     free(cs);
-    return trips / elapsed;
+    return (struct rate){ trips / elapsed, cpu * 1e6 / trips };
 }
 
 int main(int argc, char **argv)
 {
     static const int ns[] = { 1, 10, 50 };
     enum { ROWS = sizeof ns / sizeof ns[0] };
-    double green[ROWS], threads[ROWS];
+    struct rate green[ROWS], threads[ROWS];
     conninfo = getenv("GUV_TEST_PG") ? getenv("GUV_TEST_PG")
                                       : "host=127.0.0.1 port=5432 dbname=test user=postgres";
     if (getenv("GUV_BENCH_SECONDS"))
@@ -122,8 +137,8 @@ int main(int argc, char **argv)
     for (int r = 0; r < ROWS; r++) {
         green[r] = measure(ns[r], 1);
         threads[r] = measure(ns[r], 0);
-        printf("N=%-3d green %8.0f/s   OS threads %8.0f/s   ratio %.2f\n", ns[r], green[r],
-               threads[r], green[r] / threads[r]);
+        printf("N=%-3d green %6.0f/s %5.1f us CPU   OS threads %6.0f/s %5.1f us CPU\n", ns[r],
+               green[r].per_second, green[r].cpu_us, threads[r].per_second, threads[r].cpu_us);
         fflush(stdout);
     }
     if (argc < 2)
@@ -144,14 +159,19 @@ int main(int argc, char **argv)
                "clock starts). *green*: N guv green threads on one OS thread using\n"
                "guv_PQexec (guv/pq.h). *OS threads*: N pthreads using blocking PQexec.\n"
                "Both in the same process, one after the other, per N. The server runs on\n"
-               "the same machine, so both sides share its %ld CPUs with the server's backends.\n\n"
+               "the same machine, so both sides share its %ld CPUs with the server's backends\n"
+               "(and, on a shared machine, with everyone else: see the load average).\n"
+               "*CPU/trip* is this process's user + system CPU time per round trip\n"
+               "(getrusage), the client-side cost, which is less sensitive to that load.\n\n"
                "Run: %s, libguv %s build, load average before the run %.2f.\n\n"
-               "| N connections | green (round trips/s) | OS threads (round trips/s) | green / threads |\n"
-               "| ---: | ---: | ---: | ---: |\n",
+               "| N connections | green (round trips/s) | OS threads (round trips/s) | green / threads "
+               "| green CPU/trip (us) | OS threads CPU/trip (us) |\n"
+               "| ---: | ---: | ---: | ---: | ---: | ---: |\n",
             seconds, sysconf(_SC_NPROCESSORS_ONLN), when, GUV_PROFILE, load[0]);
     for (int r = 0; r < ROWS; r++)
-        fprintf(f, "| %d | %.0f | %.0f | %.2f |\n", ns[r], green[r], threads[r],
-                green[r] / threads[r]);
+        fprintf(f, "| %d | %.0f | %.0f | %.2f | %.1f | %.1f |\n", ns[r], green[r].per_second,
+                threads[r].per_second, green[r].per_second / threads[r].per_second,
+                green[r].cpu_us, threads[r].cpu_us);
     fclose(f);
     return 0;
 }
