@@ -32,6 +32,8 @@ const MAIN: u32 = 0;
 const BATCH: u32 = 128;
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+/// Moves on in a forked child; a hub made before it repairs itself on next use.
+static FORK_EPOCH: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     static HUB: RefCell<Option<Box<Hub>>> = const { RefCell::new(None) };
@@ -54,6 +56,7 @@ pub(crate) struct Hub {
     offloads: usize,
     wakes: Vec<(u32, u32, i32)>,
     inbox: Vec<Msg>,
+    epoch: u64,
 }
 
 /// Runs `f` on this thread's hub, creating it on first use. Never called
@@ -68,6 +71,9 @@ fn with<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<R> {
             Some(hub) => hub,
             None => h.insert(Box::new(Hub::new()?)),
         };
+        if hub.epoch != FORK_EPOCH.load(Ordering::Relaxed) {
+            hub.after_fork()?;
+        }
         Ok(f(hub))
     })
     .map_err(|_| Errno::ESRCH)?
@@ -76,6 +82,11 @@ fn with<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<R> {
 impl Hub {
     fn new() -> Result<Hub> {
         overflow::prepare_thread();
+        static ATFORK: std::sync::Once = std::sync::Once::new();
+        // SAFETY: registering a handler that only touches atomics.
+        ATFORK.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(forked_child));
+        });
         let reactor = Reactor::new().map_err(|e| Errno::from_io(&e))?;
         let waker = mio::Waker::new(reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed) & task::MAX_SERIAL;
@@ -95,7 +106,32 @@ impl Hub {
             offloads: 0,
             wakes: Vec::new(),
             inbox: Vec::new(),
+            epoch: FORK_EPOCH.load(Ordering::Relaxed),
         })
+    }
+
+    /// First use in a forked child: the epoll instance, the eventfd and the
+    /// offload threads were the parent's. Take new ones; green threads carry
+    /// on, their fd waits registered afresh; offloaded calls in flight will
+    /// never complete here and fail with ECANCELED.
+    fn after_fork(&mut self) -> Result<()> {
+        self.epoch = FORK_EPOCH.load(Ordering::Relaxed);
+        let waited = self.reactor.after_fork().map_err(|e| Errno::from_io(&e))?;
+        let waker = mio::Waker::new(self.reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
+        self.shared = Arc::new(Shared::new(self.shared.serial, waker));
+        for fd in waited {
+            if let Err(e) = self.reactor.arm(fd, true) {
+                for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
+                    self.wake_if(slot, wg, e.code());
+                }
+            }
+        }
+        for slot in 0..self.tasks.len() as u32 {
+            if self.tasks[slot as usize].wait == Wait::Offload {
+                self.wake(slot, Errno::ECANCELED.code());
+            }
+        }
+        Ok(())
     }
 
 
@@ -382,6 +418,11 @@ impl Drop for Hub {
             unsafe { self.pools.release_all() };
         }
     }
+}
+
+extern "C" fn forked_child() {
+    FORK_EPOCH.fetch_add(1, Ordering::Relaxed);
+    crate::offload::after_fork_child();
 }
 
 /// The body of every green thread, on its own stack.

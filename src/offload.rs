@@ -3,6 +3,7 @@
 //! suspending only the green thread that asked.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::remote::{CCall, Msg, Shared};
@@ -23,8 +24,43 @@ struct State {
     threads: usize,
 }
 
-static POOL: Mutex<State> = Mutex::new(State { queue: VecDeque::new(), idle: 0, threads: 0 });
-static WORK: Condvar = Condvar::new();
+struct Pool {
+    state: Mutex<State>,
+    work: Condvar,
+}
+
+/// The process's pool, made on first use. After fork the child starts a new
+/// one: the parent's workers do not exist there, and one of them may have
+/// held the old pool's mutex at the moment of the fork.
+static POOL: AtomicPtr<Pool> = AtomicPtr::new(std::ptr::null_mut());
+
+fn pool() -> &'static Pool {
+    let p = POOL.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: pools are leaked Boxes, never freed.
+        return unsafe { &*p };
+    }
+    let new = Box::into_raw(Box::new(Pool {
+        state: Mutex::new(State { queue: VecDeque::new(), idle: 0, threads: 0 }),
+        work: Condvar::new(),
+    }));
+    match POOL.compare_exchange(std::ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: `new` was just leaked and is now the pool.
+        Ok(_) => unsafe { &*new },
+        Err(winner) => {
+            // SAFETY: `new` never escaped; `winner` is a leaked pool.
+            unsafe {
+                drop(Box::from_raw(new));
+                &*winner
+            }
+        }
+    }
+}
+
+/// In a forked child: forget the parent's pool (leaked, never touched again).
+pub(crate) fn after_fork_child() {
+    POOL.store(std::ptr::null_mut(), Ordering::Release);
+}
 
 /// Pool size: GUV_OFFLOAD_THREADS, else 8. Threads start on demand.
 fn max_threads() -> usize {
@@ -33,23 +69,24 @@ fn max_threads() -> usize {
 
 /// Queues `job`; when it has run, the hub behind `hub` wakes (slot, wait_gen).
 pub(crate) fn submit(job: Job, hub: Arc<Shared>, slot: u32, wait_gen: u32) -> std::io::Result<()> {
-    let mut st = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = pool();
+    let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     st.queue.push_back(Queued { job, hub, slot, wait_gen });
     if st.idle > 0 {
-        WORK.notify_one();
+        pool.work.notify_one();
     } else if st.threads < max_threads() {
-        std::thread::Builder::new().name("guv-offload".into()).spawn(worker)?;
+        std::thread::Builder::new().name("guv-offload".into()).spawn(move || worker(pool))?;
         st.threads += 1;
     }
     Ok(())
 }
 
-fn worker() {
-    let mut st = POOL.lock().unwrap_or_else(|e| e.into_inner());
+fn worker(pool: &'static Pool) {
+    let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let Some(q) = st.queue.pop_front() else {
             st.idle += 1;
-            st = WORK.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = pool.work.wait(st).unwrap_or_else(|e| e.into_inner());
             st.idle -= 1;
             continue;
         };
@@ -57,6 +94,6 @@ fn worker() {
         q.job.call();
         // The hub may have exited meanwhile: then nobody waits for the answer.
         let _ = q.hub.send(Msg::OffloadDone(q.slot, q.wait_gen));
-        st = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     }
 }

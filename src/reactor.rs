@@ -171,6 +171,21 @@ impl Reactor {
         [st.reader, writer]
     }
 
+    /// In a forked child: the epoll instance is shared with the parent, so
+    /// take a new one and forget every registration. Returns the fds that
+    /// have waiters, which the caller registers afresh.
+    pub fn after_fork(&mut self) -> std::io::Result<Vec<i32>> {
+        self.poll = Poll::new()?;
+        let mut waited = Vec::new();
+        for (fd, st) in self.fds.iter_mut().enumerate() {
+            st.reg = 0;
+            if st.reader.is_some() || st.writer.is_some() {
+                waited.push(fd as i32);
+            }
+        }
+        Ok(waited)
+    }
+
     /// Waits for events up to `timeout` and appends (slot, wait_gen, ready mask)
     /// for each waiter they wake. Returns whether the waker fired.
     pub fn poll(&mut self, timeout: Option<Duration>, wakes: &mut Vec<(u32, u32, i32)>) -> bool {
