@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use corosensei::stack::valgrind::ValgrindStackRegistration;
 use corosensei::stack::{Stack, StackPointer};
 
 use crate::errno::{Errno, Result};
@@ -98,6 +99,9 @@ struct Pool {
     carve_end: usize,
     carved: usize,
     arenas: Vec<(usize, usize)>,
+    /// Under valgrind, each slot is announced as a stack so that switching
+    /// to it is not taken for a wild stack-pointer move (a no-op elsewhere).
+    valgrind: Vec<ValgrindStackRegistration>,
 }
 
 impl Pool {
@@ -123,6 +127,7 @@ impl Pool {
         unsafe { mem::install_guard(guard as *mut u8, GUARD_SIZE)? };
         self.carve += self.slot_len();
         self.carved += 1;
+        self.valgrind.push(ValgrindStackRegistration::new(guard as *mut u8, self.slot_len()));
         Ok(PooledStack { guard, top: guard + self.slot_len() })
     }
 
@@ -142,7 +147,7 @@ impl Pools {
         let i = match self.pools.iter().position(|p| p.size == size) {
             Some(i) => i,
             None => {
-                self.pools.push(Pool { size, free: Vec::new(), carve: 0, carve_end: 0, carved: 0, arenas: Vec::new() });
+                self.pools.push(Pool { size, free: Vec::new(), carve: 0, carve_end: 0, carved: 0, arenas: Vec::new(), valgrind: Vec::new() });
                 self.pools.len() - 1
             }
         };
