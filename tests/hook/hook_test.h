@@ -15,13 +15,15 @@
  * batch within the gate, at least one wait long, and the ticker running. */
 static inline void hook_check_parallel(const char *what, void (*fn)(int, void *), void *ctx)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, fn, ctx, &ticks);
-    printf("  %s: %d x %.1f s took %.2f s (serial %.0f s); ticker ticked %d times\n", what, DRV_CONCURRENCY,
-           HOOK_WAIT, elapsed, DRV_CONCURRENCY * HOOK_WAIT, ticks);
+    struct drv_ticker t;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, fn, ctx, &t);
+    printf("  %s: %d x %.1f s took %.2f s (serial %.0f s); ticker ticked %d times, longest gap %.0f ms\n",
+           what, DRV_CONCURRENCY, HOOK_WAIT, elapsed, DRV_CONCURRENCY * HOOK_WAIT, t.ticks, t.max_gap * 1000);
     ASSERT(elapsed >= HOOK_WAIT * 0.95);
     ASSERT(elapsed < DRV_GATE_SECONDS);
-    ASSERT(ticks >= 10);
+    /* 5 ms ticks over >= 0.2 s: about 40, unless a call held the OS thread;
+     * half that and less leaves room for a loaded machine. */
+    ASSERT(t.ticks >= 10);
 }
 
 #endif /* GUV_HOOK_TEST_H */

@@ -107,9 +107,9 @@ static void get(int i, void *ctx)
 
 static void test_easy_perform_cooperates(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, get, NULL, &ticks);
-    drv_check_cooperation("curl_easy_perform(GET)", elapsed, ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, get, NULL, &ticker);
+    drv_check_cooperation("curl_easy_perform(GET)", elapsed, &ticker);
 }
 
 int main(void)

@@ -54,9 +54,9 @@ static void sleep_query(int i, void *ctx)
 
 static void test_mysql_query_cooperates(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, sleep_query, NULL, &ticks);
-    drv_check_cooperation("mysql_real_connect + mysql_query(SLEEP)", elapsed, ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, sleep_query, NULL, &ticker);
+    drv_check_cooperation("mysql_real_connect + mysql_query(SLEEP)", elapsed, &ticker);
 }
 
 int main(void)

@@ -28,9 +28,9 @@ static void sleep_query(int i, void *ctx)
 /* 50 connections each sleeping 0.2 s on the server overlap on one OS thread. */
 static void test_pqexec_cooperates(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, sleep_query, NULL, &ticks);
-    drv_check_cooperation("PQconnectdb + PQexec(pg_sleep)", elapsed, ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, sleep_query, NULL, &ticker);
+    drv_check_cooperation("PQconnectdb + PQexec(pg_sleep)", elapsed, &ticker);
 }
 
 int main(void)

@@ -29,9 +29,9 @@ static void blpop(int i, void *ctx)
 
 static void test_blpop_cooperates(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(DRV_CONCURRENCY, blpop, NULL, &ticks);
-    drv_check_cooperation("redisConnect + redisCommand(BLPOP)", elapsed, ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(DRV_CONCURRENCY, blpop, NULL, &ticker);
+    drv_check_cooperation("redisConnect + redisCommand(BLPOP)", elapsed, &ticker);
 }
 
 int main(void)

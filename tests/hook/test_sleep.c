@@ -158,8 +158,8 @@ static void test_readiness_wakes(void)
 /* Run again with GUV_HOOK=0 (see main): the same sleeps, now serial. */
 static void test_disabled_sleeps_are_serial(void)
 {
-    int ticks;
-    double elapsed = drv_parallel(5, do_usleep, NULL, &ticks);
+    struct drv_ticker ticker;
+    double elapsed = drv_parallel(5, do_usleep, NULL, &ticker);
     printf("  GUV_HOOK=0: 5 x usleep(%.1f s) took %.2f s\n", HOOK_WAIT, elapsed);
     ASSERT(elapsed >= 5 * HOOK_WAIT * 0.95);
 }
