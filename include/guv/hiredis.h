@@ -9,7 +9,8 @@
  * redisBufferWrite() (waiting for GUV_WRITE when the socket is full) and
  * read with redisBufferRead() (waiting for GUV_READ) until the reader holds
  * a reply. Pipelines work as with hiredis: redisAppendCommand() several
- * times, then guv_redisGetReply() once per command.
+ * times, then guv_redisGetReply() once per command. So does pub/sub:
+ * guv_redisCommand(c, "SUBSCRIBE ch"), then guv_redisGetReply() per message.
  *
  * Errors are reported hiredis' way: NULL (or REDIS_ERR) with c->err and
  * c->errstr set, after which the context is unusable (hiredis' rule).
@@ -54,15 +55,11 @@ static inline int guv_redis__wait(redisContext *c, int events)
     return guv_trampoline(c->fd, events) < 0 ? guv_redis__fail(c, errno) : REDIS_OK;
 }
 
-/* As redisConnect: never NULL but out of memory; check c->err. */
-static inline redisContext *guv_redisConnect(const char *ip, int port)
+/* Waits for a non-blocking connect to finish: it is done when the socket
+ * turns writable, and SO_ERROR then says whether it worked. */
+static inline redisContext *guv_redis__connected(redisContext *c)
 {
-    redisContext *c = redisConnectNonBlock(ip, port);
-    if (!c || c->err)
-        return c;
-    /* A non-blocking connect is done when the socket turns writable;
-     * SO_ERROR then says whether it worked. */
-    if (guv_redis__wait(c, GUV_WRITE) != REDIS_OK)
+    if (!c || c->err || guv_redis__wait(c, GUV_WRITE) != REDIS_OK)
         return c;
     int soerr = 0;
     socklen_t len = sizeof soerr;
@@ -71,6 +68,18 @@ static inline redisContext *guv_redisConnect(const char *ip, int port)
     if (soerr)
         guv_redis__fail(c, soerr);
     return c;
+}
+
+/* As redisConnect: never NULL but out of memory; check c->err. */
+static inline redisContext *guv_redisConnect(const char *ip, int port)
+{
+    return guv_redis__connected(redisConnectNonBlock(ip, port));
+}
+
+/* As redisConnectUnix. */
+static inline redisContext *guv_redisConnectUnix(const char *path)
+{
+    return guv_redis__connected(redisConnectUnixNonBlock(path));
 }
 
 /* As redisGetReply: the next reply, writing pending commands first.

@@ -25,6 +25,12 @@
  *     is a PGRES_FATAL_ERROR carrying PQerrorMessage(conn).
  * A connect that is interrupted returns NULL with errno set (PQstatus(NULL)
  * is CONNECTION_BAD and PQfinish(NULL) is a no-op, so usual code copes).
+ * After the other calls errno is 0 unless a wait was interrupted.
+ *
+ * Single-row mode and other PQsend* calls: send with libpq on a connection
+ * from guv_PQconnectdb (it is in non-blocking mode), then collect every
+ * result with guv_PQgetResult(), which also flushes what is unsent.
+ * Pipeline mode is not supported: the rescue drains one command only.
  *
  * Not cooperative: PQconnectStart's host name lookup runs on the offload
  * pool (cooperative, but uninterruptible); libpq's connect_timeout is not

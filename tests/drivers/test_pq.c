@@ -98,6 +98,30 @@ static void test_large_result(void)
     PQfinish(conn);
 }
 
+/* Single-row mode: PQsendQuery + PQsetSingleRowMode, then guv_PQgetResult
+ * hands out one row per result. */
+static void test_single_row_mode(void)
+{
+    PGconn *conn = connect_ok();
+    ASSERT(PQsendQuery(conn, "SELECT g FROM generate_series(1, 1000) g"));
+    ASSERT(PQsetSingleRowMode(conn));
+    PGresult *res;
+    long rows = 0, sum = 0;
+    while ((res = guv_PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
+            ASSERT_EQ(PQntuples(res), 1);
+            rows++;
+            sum += atol(PQgetvalue(res, 0, 0));
+        } else {
+            ASSERT_EQ(PQresultStatus(res), PGRES_TUPLES_OK); /* the end marker */
+        }
+        PQclear(res);
+    }
+    ASSERT_EQ(rows, 1000);
+    ASSERT_EQ(sum, 500500);
+    PQfinish(conn);
+}
+
 /* COPY FROM STDIN then COPY TO STDOUT round-trips rows. */
 static void test_copy(void)
 {
@@ -300,6 +324,7 @@ int main(void)
     RUN(test_params_and_prepared);
     RUN(test_sql_error);
     RUN(test_large_result);
+    RUN(test_single_row_mode);
     RUN(test_copy);
     RUN(test_cooperation);
     RUN(test_deadline_cancels);

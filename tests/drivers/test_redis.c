@@ -98,6 +98,52 @@ static void test_pipeline(void)
     redisFree(c);
 }
 
+struct pubsub {
+    char channel[96];
+    int subscribed;
+    int received;
+};
+
+static void subscriber(void *arg)
+{
+    struct pubsub *ps = (struct pubsub *)arg;
+    redisContext *c = connect_ok();
+    redisReply *r = guv_redisCommand(c, "SUBSCRIBE %s", ps->channel);
+    ASSERT(r && r->type == REDIS_REPLY_ARRAY && strcmp(r->element[0]->str, "subscribe") == 0);
+    freeReplyObject(r);
+    ps->subscribed = 1;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(guv_redisGetReply(c, (void **)&r), REDIS_OK);
+        ASSERT(r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+        ASSERT(strcmp(r->element[0]->str, "message") == 0);
+        ASSERT_EQ(atoi(r->element[2]->str), i);
+        freeReplyObject(r);
+        ps->received++;
+    }
+    redisFree(c);
+}
+
+/* Pub/sub: a subscriber waits for messages with guv_redisGetReply while
+ * another green thread publishes them. */
+static void test_pubsub(void)
+{
+    struct pubsub ps = { "", 0, 0 };
+    unique_key(ps.channel, sizeof ps.channel, "channel", 0);
+    int64_t sub = guv_spawn(subscriber, &ps);
+    ASSERT_OK(sub);
+    redisContext *c = connect_ok();
+    while (!ps.subscribed)
+        ASSERT_OK(guv_sleep(0.01));
+    for (int i = 0; i < 3; i++) {
+        redisReply *r = guv_redisCommand(c, "PUBLISH %s %d", ps.channel, i);
+        ASSERT(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+        freeReplyObject(r);
+    }
+    ASSERT_OK(guv_join(sub));
+    ASSERT_EQ(ps.received, 3);
+    redisFree(c);
+}
+
 static void blpop_sleeper(int i, void *ctx)
 {
     (void)ctx;
@@ -194,6 +240,11 @@ static void test_connect_refused(void)
     ASSERT_EQ(c->err, REDIS_ERR_IO);
     ASSERT(strcmp(c->errstr, "Connection refused") == 0);
     redisFree(c);
+    /* The Unix-socket variant fails the same way on a path nobody listens at. */
+    c = guv_redisConnectUnix("/nonexistent/guv-redis.sock");
+    ASSERT(c != NULL);
+    ASSERT_EQ(c->err, REDIS_ERR_IO);
+    redisFree(c);
 }
 
 int main(void)
@@ -204,6 +255,7 @@ int main(void)
     RUN(test_reply_types);
     RUN(test_large_value);
     RUN(test_pipeline);
+    RUN(test_pubsub);
     RUN(test_cooperation);
     RUN(test_deadline);
     RUN(test_kill_mid_command);
