@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -119,7 +120,7 @@ func TestThousandRoutinesShareOneThread(t *testing.T) {
 			defer wg.Done()
 			got, err := h.Run(context.Background(), testc.Sleep.Fn(), args[i].Ptr())
 			if err != nil || got != i {
-				errs <- errors.New("routine " + strconv.Itoa(i) + " returned " + strconv.Itoa(got) + ", " + errString(err))
+				errs <- fmt.Errorf("routine %d returned %d, %v", i, got, err)
 			}
 		}()
 	}
@@ -136,6 +137,32 @@ func TestThousandRoutinesShareOneThread(t *testing.T) {
 	}
 	if max >= 20 {
 		t.Errorf("peak OS threads %d, want < 20", max)
+	}
+}
+
+/* With one P, the hub's callbacks share it with the goroutines that wait
+ * for them, and every completion still arrives. */
+func TestOneProcessor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const n = 200
+	h := start(t)
+	arg := testc.NewArg(0.05, 3)
+	defer arg.Free()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr()); err != nil || got != 3 {
+				errs <- fmt.Errorf("Run = %d, %v; want 3, nil", got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
 
@@ -158,13 +185,6 @@ func sampleThreads(t *testing.T) func() int {
 		}
 	}()
 	return func() int { close(stop); <-done; return peak }
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "nil"
-	}
-	return err.Error()
 }
 
 /* A context deadline kills a routine blocked in guv_trampoline: it returns
