@@ -40,5 +40,15 @@
 //     after Submit returns.
 //
 // Completion handlers run on the hub thread between green threads: they
-// must be short and must not block.
+// must be short and must not block. In particular they must not wait for
+// another submission (Run, Wait) or Close the hub: the hub thread would
+// wait for itself.
+//
+// # Threads
+//
+// A hub adds one OS thread to the process, however many goroutines submit
+// to it. Code that uses guv_offload (guv/pq.h does, for connecting and for
+// cancelling a query on the server) also starts guv's offload pool, up to
+// GUV_OFFLOAD_THREADS threads (8 by default), which stay for the life of
+// the process.
 package guv
