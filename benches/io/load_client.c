@@ -5,7 +5,8 @@
  * warm-up.
  *
  *   load_client PORT [CONNS=100] [SECONDS=2] [WARMUP=0.5] [MSG=64]
- *   prints "rate <round trips/s>"; exits 1 on a connection error or bad echo
+ *   prints "rate <round trips/s> total <round trips including the warm-up>";
+ *   exits 1 on a connection error or bad echo
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,7 +74,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nconn; i++) send_request(&conns[i]);
     struct epoll_event evs[256];
     char in[4096];
-    long trips = 0;
+    long trips = 0, total = 0;
     double t0 = now(), start = t0 + warmup, end = start + seconds, measured_from = 0;
     int measuring = 0;
     for (;;) {
@@ -85,7 +86,7 @@ int main(int argc, char **argv) {
             measured_from = t;
         }
         if (measuring && t >= end) {
-            printf("rate %.0f\n", trips / (t - measured_from));
+            printf("rate %.0f total %ld\n", trips / (t - measured_from), total);
             return 0;
         }
         for (int i = 0; i < n; i++) {
@@ -105,6 +106,7 @@ int main(int argc, char **argv) {
             c->got += (size_t)r;
             if (c->got == (size_t)msg) {
                 trips++;
+                total++;
                 c->seq++;
                 send_request(c);
             }

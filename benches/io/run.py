@@ -20,6 +20,7 @@ BIN_DIR holds the release-built programs (see mk/io.mk). Two benchmarks:
 import argparse
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -40,6 +41,18 @@ def start_server(cmd, env=None):
 def stop(p):
     p.send_signal(signal.SIGTERM)
     p.wait()
+
+
+def cpu_ns(pid):
+    """CPU time used so far by every thread of `pid`, in ns (schedstat)."""
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:
+            pass
+    return total
 
 
 def run_rate(cmd):
@@ -83,6 +96,7 @@ def main():
         (f"go default (GOMAXPROCS={os.cpu_count()})", [b("go_echo")], godef),
     ]
     rates = {name: [] for name, _, _ in servers}
+    cpu = {name: [] for name, _, _ in servers}
     ratios = {name: [] for name, _, _ in servers}
     client = [str(a.conns), str(a.seconds), "0.5", "64"]
     for r in range(a.rounds):
@@ -91,14 +105,17 @@ def main():
         for name, cmd, env in order:
             p, port = start_server(cmd, env)
             try:
-                out = run_rate([b("load_client"), str(port)] + client)
+                cpu0 = cpu_ns(p.pid)
+                out = run_rate([b("load_client"), str(port)] + client).split()
+                used = cpu_ns(p.pid) - cpu0
             finally:
                 stop(p)
-            got[name] = float(out.split()[1])
+            got[name] = float(out[1])
             rates[name].append(got[name])
+            cpu[name].append(used / 1e3 / int(out[3]))
         for name in got:
             ratios[name].append(got[name] / got["epoll"])
-        print(f"echo round {r + 1}: " + ", ".join(f"{n} {got[n]:.0f}/s" for n, _, _ in order), flush=True)
+        print(f"echo round {r + 1}: " + ", ".join(f"{n} {got[n]:.0f}/s ({cpu[n][-1]:.1f} µs CPU/trip)" for n, _, _ in order), flush=True)
 
     # 3. The green client (one process, C green threads) against guv and epoll.
     gclient = {"guv": [], "epoll": []}
@@ -115,7 +132,6 @@ def main():
 
     med = statistics.median
     load_after = loadavg()
-    epoll_med = med(rates["epoll"])
     lines = [
         "# I/O layer benchmarks (issue 4)",
         "",
@@ -143,13 +159,18 @@ def main():
         "(server's rate / epoll server's rate in the same round); the goal is guv >= 1.0x epoll and "
         ">= 1.1x Go.",
         "",
-        "| server | round trips/s (median) | ratio to epoll | runs |",
-        "|---|---:|---:|---|",
+        "*Server CPU/trip* is the CPU time all the server's threads used during the client's run "
+        "(from /proc/PID/task/*/schedstat) divided by the round trips it served: what the server costs, "
+        "whoever is the bottleneck.",
+        "",
+        "| server | round trips/s (median) | ratio to epoll | runs | server CPU µs/trip (median) | CPU ratio to epoll |",
+        "|---|---:|---:|---|---:|---:|",
     ]
     for name, _, _ in servers:
         lines.append(
             f"| {name} | {med(rates[name]):.0f} | {med(ratios[name]):.2f} | "
-            + ", ".join(f"{x:.0f}" for x in rates[name]) + " |"
+            + ", ".join(f"{x:.0f}" for x in rates[name])
+            + f" | {med(cpu[name]):.1f} | {med(cpu[name]) / med(cpu['epoll']):.2f} |"
         )
     guv_vs_go = [g / o for g, o in zip(rates["guv"], rates["go GOMAXPROCS=1"])]
     goname = servers[3][0]
@@ -182,7 +203,21 @@ def main():
         "- Nothing is pinned to a CPU: server and client share the machine's CPUs with whatever else runs.",
         "- Reproduce: `make bench-io` (or `make bench-io IO_ROUNDS=5 IO_SECONDS=3`).",
     ]
-    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if shutil.which("perf"):
+        # Where the time goes: system calls per round trip, guv vs epoll.
+        out = subprocess.run(["sh", os.path.join(here, "syscalls.sh"), a.bin, str(a.seconds)],
+                             capture_output=True, text=True, timeout=120)
+        print(out.stdout, end="", flush=True)
+        lines += [
+            "",
+            "## System calls per round trip (benches/io/syscalls.sh, perf stat tracepoints, this run)",
+            "",
+            "```",
+            out.stdout.rstrip() if out.returncode == 0 else f"syscalls.sh failed: {out.stderr.strip()}",
+            "```",
+        ]
+    notes = os.path.join(here, "analysis.md")
     if os.path.exists(notes):
         with open(notes) as f:
             lines += ["", f.read().rstrip()]

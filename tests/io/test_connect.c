@@ -18,6 +18,8 @@ static void test_connect_succeeds(void) {
     char b;
     ASSERT_EQ(guv_read(c, &b, 1), 1);
     ASSERT_EQ(b, 'x');
+    /* Connecting again is refused as connect(2) refuses it. */
+    ASSERT_ERRNO(guv_connect(s, (struct sockaddr *)&a, sizeof a), EISCONN);
     ASSERT_EQ(guv_close(c), 0);
     ASSERT_EQ(guv_close(s), 0);
     ASSERT_EQ(guv_close(l), 0);

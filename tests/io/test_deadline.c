@@ -41,8 +41,12 @@ static void test_outer_shorter_wins(void) {
     ASSERT_ERRNO(guv_read(sv[0], b, sizeof b), ETIMEDOUT);
     ASSERT(guv_now() - t0 < 2.0);
     ASSERT_OK(guv_timeout_end());
-    /* The outer one has passed: every blocking call fails at once. */
+    /* The outer one has passed: every blocking call fails at once, even
+     * one that would not need to wait. */
     ASSERT_ERRNO(guv_read(sv[0], b, sizeof b), ETIMEDOUT);
+    ASSERT_EQ(write(sv[1], "x", 1), 1);
+    ASSERT_ERRNO(guv_read(sv[0], b, sizeof b), ETIMEDOUT);
+    ASSERT_ERRNO(guv_write(sv[0], "y", 1), ETIMEDOUT);
     ASSERT_OK(guv_timeout_end());
     io_close2(sv);
 }

@@ -125,6 +125,11 @@ static void test_negative_fd_ignored(void) {
     ASSERT_EQ(guv_poll(&none, 1, 50), 0);
     ASSERT(guv_now() - t0 >= 0.045);
     ASSERT_EQ(none.revents, 0);
+    /* No fds at all: poll(NULL, 0, t) sleeps t ms, a common idiom. */
+    ASSERT_EQ(guv_poll(NULL, 0, 0), 0);
+    t0 = guv_now();
+    ASSERT_EQ(guv_poll(NULL, 0, 20), 0);
+    ASSERT(guv_now() - t0 >= 0.019);
     io_close2(sv);
 }
 
