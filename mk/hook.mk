@@ -6,6 +6,9 @@
 #   make test-hook       libpq, hiredis, MariaDB and libcurl with 50 green threads
 #                        each, the fd/sleep/poll wrappers, and byte-for-byte
 #                        pass-through of ordinary programs under LD_PRELOAD
+#   make test-hook-python  CPython sockets, time.sleep and psycopg2 without a wait
+#                        callback, with the guv binding under LD_PRELOAD
+#   make test-hook-install the installed copy through pkg-config, CMake and LD_PRELOAD
 #   make install-hook    lib/libguv_hook.so (release, against the installed
 #                        libguv.so.0), pkgconfig/guv-hook.pc, cmake/guv/guvHookTargets.cmake
 #
@@ -26,7 +29,7 @@ HOOK_TEST_LIBS = -Wl,--push-state,--no-as-needed -L$(abspath $(BUILD)) -lguv_hoo
 	-L$(TARGET) -lguv -Wl,-rpath,$(abspath $(BUILD)) -Wl,-rpath,$(TARGET)
 HOOK_TIMEOUT ?= 60
 
-.PHONY: hook test-hook deps-hook install-hook uninstall-hook test-hook-install
+.PHONY: hook test-hook deps-hook install-hook uninstall-hook test-hook-install test-hook-python
 
 hook: $(HOOK_SO)
 
@@ -100,4 +103,12 @@ test-hook-install: deps-hook deps-packaging
 	ROOT=$(ROOT) BUILD=$(abspath $(BUILD))/hook-install MAKE="$(MAKE)" CC="$(CC)" \
 		bash $(ROOT)/$(HOOK_TDIR)/install.sh
 
-TEST_TARGETS += test-hook test-hook-install
+# CPython with the guv binding (mk/python.mk installs it) under the preloaded
+# hook: the one libguv both use is target/debug's, so there is one hub.
+test-hook-python: $(HOOK_SO) python-install
+	@py=$(firstword $(PYTHONS)); v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== test-hook-python: $$py"; \
+	  cd $(PY_OUT)/$$v && PYTHONPATH=. GUV_SUPPORT=0 GUV_LIBRARY=$(GUV_SO) LD_PRELOAD=$(abspath $(HOOK_SO)) \
+	    timeout $(HOOK_TIMEOUT) $$py $(ROOT)/$(HOOK_TDIR)/test_python.py
+
+TEST_TARGETS += test-hook test-hook-python test-hook-install
