@@ -370,6 +370,55 @@ func TestCloseWaitsThenRefuses(t *testing.T) {
 	}
 }
 
+/* Submissions racing Close are either refused or run to completion: none
+ * is lost in the hub's inbox when its thread stops. */
+func TestCloseRacesSubmit(t *testing.T) {
+	h, err := guv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arg := testc.NewArg(0, 5)
+	defer arg.Free()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var calls []*guv.Call
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				call, err := h.Submit(context.Background(), testc.Sleep.Fn(), arg.Ptr(), nil)
+				if errors.Is(err, guv.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				calls = append(calls, call)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for _, call := range calls {
+		select {
+		case <-call.Done():
+		case <-time.After(time.Second):
+			t.Fatal("a submission accepted before Close never completed")
+		}
+		if got, err := call.Wait(); err != nil || got != 5 {
+			t.Fatalf("Wait = %d, %v; want 5, nil", got, err)
+		}
+	}
+	t.Logf("%d submissions accepted before Close, all completed", len(calls))
+}
+
 /* guv's stack-overflow handler passes other faults on: Go still turns a nil
  * dereference into a recoverable panic while a hub runs. */
 func TestGoFaultsStillPanic(t *testing.T) {
