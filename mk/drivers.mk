@@ -33,8 +33,9 @@ $(DRV_OUT)/test_pq $(DRV_OUT)/pq_example $(DRV_OUT)/pq_bench: DRV_PKG := libpq
 $(DRV_OUT)/test_pq $(DRV_OUT)/pq_example $(DRV_OUT)/pq_bench: include/guv/pq.h
 $(DRV_OUT)/test_mysql $(DRV_OUT)/mysql_example: DRV_PKG := libmariadb
 $(DRV_OUT)/test_mysql $(DRV_OUT)/mysql_example: include/guv/mysql.h
-$(DRV_OUT)/test_redis $(DRV_OUT)/redis_example: DRV_PKG := hiredis
-$(DRV_OUT)/test_redis $(DRV_OUT)/redis_example: include/guv/hiredis.h
+DRV_REDIS_PROGS := $(DRV_OUT)/test_redis $(DRV_OUT)/test_redis_async $(DRV_OUT)/redis_example
+$(DRV_REDIS_PROGS): DRV_PKG := hiredis
+$(DRV_REDIS_PROGS): include/guv/hiredis.h
 
 # Order-only on deps-drivers and lib: they must have run, but re-running
 # them must not rebuild every program.

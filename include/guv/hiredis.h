@@ -21,6 +21,14 @@
  * never be mistaken for the next command's. Free the context with
  * redisFree() and connect again.
  *
+ * The async API: guv_redisAsyncAttach(ac) is an event-library adapter in
+ * the style of hiredis' adapters/libuv.h. hiredis' addRead/addWrite hooks
+ * start a green thread per direction that waits on the socket and calls
+ * redisAsyncHandleRead/Write; delRead/delWrite and cleanup end it (with
+ * guv_kill when it is suspended). guv_run() returns once every attached
+ * context is disconnected and freed, as uv_run does. Callbacks run on those
+ * green threads, so they may themselves make blocking guv calls.
+ *
  * Not cooperative: the host name lookup in redisConnectNonBlock (pass an IP
  * address). As with blocking hiredis, writing to a connection the server
  * closed raises SIGPIPE: ignore it in programs that may meet one.
@@ -32,9 +40,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include <guv.h>
@@ -142,6 +152,134 @@ static inline void *guv_redisCommandArgv(redisContext *c, int argc, const char *
                                          const size_t *argvlen)
 {
     return guv_redis__reply(c, redisAppendCommandArgv(c, argc, argv, argvlen));
+}
+
+/* ---- Adapter for hiredis' async API ---- */
+
+struct guv_redis__ev;
+
+/* One direction of an attached context: the green thread that waits for
+ * it (0: none) and whether hiredis wants it. */
+struct guv_redis__dir {
+    struct guv_redis__ev *ev;
+    int events;
+    int64_t id;
+    int wanted;
+};
+
+/* Lives until hiredis has cleaned up and both green threads have ended. */
+struct guv_redis__ev {
+    redisAsyncContext *ac; /* NULL once hiredis has cleaned up */
+    int fd;
+    int refs;
+    struct guv_redis__dir dir[2]; /* read, write */
+};
+
+static inline void guv_redis__ev_release(struct guv_redis__ev *ev)
+{
+    if (--ev->refs == 0)
+        free(ev);
+}
+
+/* A direction's green thread: wait, hand the event to hiredis, until
+ * hiredis no longer wants it or a newer thread has taken over. */
+static inline void guv_redis__dir_loop(void *arg)
+{
+    struct guv_redis__dir *d = (struct guv_redis__dir *)arg;
+    struct guv_redis__ev *ev = d->ev;
+    int64_t me = guv_current();
+    while (ev->ac && d->wanted && d->id == me) {
+        if (guv_trampoline(ev->fd, d->events) < 0)
+            break;
+        if (!ev->ac || !d->wanted || d->id != me)
+            break;
+        if (d->events == GUV_READ)
+            redisAsyncHandleRead(ev->ac);
+        else
+            redisAsyncHandleWrite(ev->ac);
+    }
+    if (d->id == me)
+        d->id = 0;
+    guv_redis__ev_release(ev);
+}
+
+static inline void guv_redis__dir_add(struct guv_redis__dir *d)
+{
+    d->wanted = 1;
+    if (d->id)
+        return;
+    int64_t id = guv_spawn(guv_redis__dir_loop, d);
+    if (id > 0) {
+        d->id = id;
+        d->ev->refs++;
+    }
+}
+
+/* Detaches the direction's thread; a suspended one is woken by the kill
+ * and ends, one that is running ends at its next check. */
+static inline void guv_redis__dir_del(struct guv_redis__dir *d)
+{
+    int64_t id = d->id;
+    d->wanted = 0;
+    d->id = 0;
+    if (id && id != guv_current())
+        (void)guv_kill(id);
+}
+
+static inline void guv_redis__add_read(void *p)
+{
+    guv_redis__dir_add(&((struct guv_redis__ev *)p)->dir[0]);
+}
+
+static inline void guv_redis__del_read(void *p)
+{
+    guv_redis__dir_del(&((struct guv_redis__ev *)p)->dir[0]);
+}
+
+static inline void guv_redis__add_write(void *p)
+{
+    guv_redis__dir_add(&((struct guv_redis__ev *)p)->dir[1]);
+}
+
+static inline void guv_redis__del_write(void *p)
+{
+    guv_redis__dir_del(&((struct guv_redis__ev *)p)->dir[1]);
+}
+
+static inline void guv_redis__cleanup(void *p)
+{
+    struct guv_redis__ev *ev = (struct guv_redis__ev *)p;
+    ev->ac = NULL;
+    guv_redis__dir_del(&ev->dir[0]);
+    guv_redis__dir_del(&ev->dir[1]);
+    guv_redis__ev_release(ev);
+}
+
+/* Attaches an async context to this OS thread's hub. REDIS_ERR when it is
+ * already attached to an event library or out of memory. */
+static inline int guv_redisAsyncAttach(redisAsyncContext *ac)
+{
+    if (ac->ev.data)
+        return REDIS_ERR;
+    struct guv_redis__ev *ev = (struct guv_redis__ev *)calloc(1, sizeof *ev);
+    if (!ev)
+        return REDIS_ERR;
+    ev->ac = ac;
+    ev->fd = ac->c.fd;
+    ev->refs = 1; /* hiredis' reference, dropped in cleanup */
+    ev->dir[0] = (struct guv_redis__dir){ ev, GUV_READ, 0, 0 };
+    ev->dir[1] = (struct guv_redis__dir){ ev, GUV_WRITE, 0, 0 };
+    ac->ev.data = ev;
+    ac->ev.addRead = guv_redis__add_read;
+    ac->ev.delRead = guv_redis__del_read;
+    ac->ev.addWrite = guv_redis__add_write;
+    ac->ev.delWrite = guv_redis__del_write;
+    ac->ev.cleanup = guv_redis__cleanup;
+    /* hiredis learns that a non-blocking connect is done (and calls the
+     * connect callback) at the first write readiness: ask for it now. */
+    if (!(ac->c.flags & REDIS_CONNECTED))
+        guv_redis__add_write(ev);
+    return REDIS_OK;
 }
 
 #endif /* GUV_HIREDIS_H */
