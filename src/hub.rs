@@ -11,6 +11,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ffi::c_void;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,7 +151,11 @@ impl Hub {
         let t = &mut self.tasks[slot as usize];
         t.gen += 1;
         t.in_use = true;
-        t.co = Some(std::ptr::NonNull::from(Box::leak(Box::new(co))));
+        let home = *t.home.get_or_insert_with(|| std::ptr::NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))));
+        // SAFETY: `home` is this slot's own cell and holds no live coroutine (the
+        // slot was free), so writing over it drops nothing.
+        unsafe { home.as_ptr().write(MaybeUninit::new(co)) };
+        t.co = Some(home.cast());
         t.result = 0;
         let id = task::make_id(serial, t.gen, slot);
         t.cur = Current { slot, id, ..Current::MAIN };
@@ -297,8 +302,9 @@ impl Hub {
     fn finish(&mut self, slot: u32) {
         let t = &mut self.tasks[slot as usize];
         let co = t.co.take().expect("a finished task had its coroutine");
-        // SAFETY: `co` came from Box::leak in `spawn` and is released only here, once.
-        let co = unsafe { Box::from_raw(co.as_ptr()) };
+        // SAFETY: `co` points at the coroutine written into this slot's home by
+        // `spawn`; it is moved out once, here, and the home is then free again.
+        let co = unsafe { co.as_ptr().read() };
         self.pools.give(co.into_stack());
         let t = &mut self.tasks[slot as usize];
         let mut joiners = std::mem::take(&mut t.joiners);
@@ -408,9 +414,12 @@ impl Drop for Hub {
         // cannot be unwound: leak them (and the arenas under them), never drop them.
         let mut leaked = false;
         for t in &mut self.tasks {
-            if t.co.take().is_some() {
-                // The Box<Co> from `spawn` is never freed: dropping it would unwind the stack.
-                leaked = true;
+            match (t.co, t.home) {
+                // A live coroutine is never dropped: that would unwind its stack.
+                (Some(_), _) => leaked = true,
+                // SAFETY: an empty home from Box::leak in `spawn`; MaybeUninit drops nothing.
+                (None, Some(home)) => drop(unsafe { Box::from_raw(home.as_ptr()) }),
+                (None, None) => {}
             }
         }
         if !leaked {
