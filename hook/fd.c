@@ -33,7 +33,7 @@ static void ending(int fd)
     if (!hook_enabled() || fd < 0)
         return;
     hook_fd_forget(fd);
-    if (guv_current() != 0 || hook_thread_has_hub()) {
+    if ((guv_current() != 0 || hook_thread_has_hub()) && hook_in_own_process()) {
         int e = errno;
         guv_forget(fd);
         errno = e;

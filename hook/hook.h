@@ -39,6 +39,10 @@ bool hook_green(void);
  * a hub (and its epoll fd) in every thread that closes an fd. */
 bool hook_thread_has_hub(void);
 
+/* False in a vfork child, which shares the parent's memory (and so its
+ * hub) but not its fds. One getpid system call: for the close paths only. */
+bool hook_in_own_process(void);
+
 /* Whether `fd` is one guv should wait on: not a regular file (or directory
  * or block device), and not set non-blocking by its owner. The answer comes
  * from a per-fd cache filled by fstat and F_GETFL on first use. A stale

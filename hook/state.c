@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +44,28 @@ bool hook_enabled(void)
     return e;
 }
 
+/* This process's pid, kept by pthread_atfork. A vfork child (CPython's
+ * subprocess runs dup2 and close in one) shares its parent's memory and
+ * thread-local storage but not its fds, and runs no atfork handler: there
+ * the pid differs, and the parent's hub must not hear of its closes. */
+static pid_t hook_pid;
+
+static void hook_after_fork(void)
+{
+    hook_pid = (pid_t)syscall(SYS_getpid);
+}
+
+bool hook_in_own_process(void)
+{
+    return (pid_t)syscall(SYS_getpid) == hook_pid;
+}
+
 /* Read GUV_HOOK before main and before any thread can race on it. */
 __attribute__((constructor)) static void hook_init(void)
 {
     hook_enabled();
+    hook_after_fork();
+    pthread_atfork(NULL, NULL, hook_after_fork);
 }
 
 static __thread bool thread_has_hub;

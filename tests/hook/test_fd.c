@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hook_test.h"
@@ -250,6 +251,50 @@ static void test_refused_switch_blocks_plainly(void)
     close(sv[1]);
 }
 
+/* A vfork child shares the parent's memory, hub included, but not its fds:
+ * its dup2 onto an fd the parent waits on (CPython's subprocess does this)
+ * must leave the parent's reader waiting, not wake it with EBADF. */
+static void read_a_byte(void *arg)
+{
+    int *sv = arg;
+    char b;
+    ASSERT_EQ(read(sv[0], &b, 1), 1);
+    ASSERT_EQ(b, 'v');
+    sv[2] = 1;
+}
+
+static void vfork_then_write(void *arg)
+{
+    int *sv = arg;
+    int devnull = open("/dev/null", O_RDONLY);
+    ASSERT_OK(devnull);
+    pid_t pid = vfork();
+    if (pid == 0) {
+        dup2(devnull, sv[0]);
+        close(sv[0]);
+        _exit(0);
+    }
+    ASSERT_OK(pid);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    close(devnull);
+    usleep(50000);
+    ASSERT_EQ(sv[2], 0);
+    ASSERT_EQ(write(sv[1], "v", 1), 1);
+}
+
+static void test_vfork_child_leaves_waiters(void)
+{
+    int sv[3] = { -1, -1, 0 };
+    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    ASSERT_OK(guv_spawn(read_a_byte, sv));
+    ASSERT_OK(guv_spawn(vfork_then_write, sv));
+    ASSERT_OK(guv_run());
+    ASSERT_EQ(sv[2], 1);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void)
 {
     RUN(test_close_wakes_reader);
@@ -259,5 +304,6 @@ int main(void)
     RUN(test_nonblocking_fd_passes_through);
     RUN(test_regular_file);
     RUN(test_refused_switch_blocks_plainly);
+    RUN(test_vfork_child_leaves_waiters);
     return 0;
 }
