@@ -23,6 +23,14 @@ static inline const char *drv_env(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
+/* The Redis server from GUV_TEST_REDIS ("host:port"). */
+static inline void drv_redis_target(char host[128], int *port)
+{
+    const char *target = drv_env("GUV_TEST_REDIS", "127.0.0.1:6379");
+    if (sscanf(target, "%127[^:]:%d", host, port) != 2)
+        FAIL("GUV_TEST_REDIS must be host:port, got %s", target);
+}
+
 /* Counts 5 ms sleeps until told to stop, and the longest gap between two
  * ticks: it only advances while the hub is free to run it, so a driver call
  * that blocked the OS thread shows up as a long gap. */

@@ -6,8 +6,8 @@
 
 #include "drivers.h"
 
-static char host[128] = "127.0.0.1";
-static int port = 6379;
+static char host[128];
+static int port;
 
 static redisContext *connect_ok(void)
 {
@@ -249,9 +249,7 @@ static void test_connect_refused(void)
 
 int main(void)
 {
-    const char *target = drv_env("GUV_TEST_REDIS", "127.0.0.1:6379");
-    if (sscanf(target, "%127[^:]:%d", host, &port) != 2)
-        FAIL("GUV_TEST_REDIS must be host:port, got %s", target);
+    drv_redis_target(host, &port);
     RUN(test_reply_types);
     RUN(test_large_value);
     RUN(test_pipeline);

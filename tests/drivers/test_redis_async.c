@@ -6,8 +6,8 @@
 
 #include "drivers.h"
 
-static char host[128] = "127.0.0.1";
-static int port = 6379;
+static char host[128];
+static int port;
 
 /* What one async context saw. */
 struct seen {
@@ -176,9 +176,7 @@ static void test_connect_refused(void)
 
 int main(void)
 {
-    const char *target = drv_env("GUV_TEST_REDIS", "127.0.0.1:6379");
-    if (sscanf(target, "%127[^:]:%d", host, &port) != 2)
-        FAIL("GUV_TEST_REDIS must be host:port, got %s", target);
+    drv_redis_target(host, &port);
     RUN(test_set_get);
     RUN(test_cooperation);
     RUN(test_free_while_waiting);
