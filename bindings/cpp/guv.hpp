@@ -260,7 +260,7 @@ private:
 // the hub's next turn. Throws std::system_error: ENOMEM, EAGAIN, EINVAL
 // (stack below 16 KiB).
 template <class F, class... Args>
-auto spawn_with_stack(std::size_t stack_size, F&& f, Args&&... args) {
+[[nodiscard]] auto spawn_with_stack(std::size_t stack_size, F&& f, Args&&... args) {
     using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
     static_assert(!std::is_reference_v<R>, "a task returns a value: return a pointer or std::reference_wrapper");
     auto* s = new detail::bound<R, std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(f),
@@ -277,8 +277,19 @@ auto spawn_with_stack(std::size_t stack_size, F&& f, Args&&... args) {
 
 // As spawn_with_stack() with the default stack size.
 template <class F, class... Args>
-auto spawn(F&& f, Args&&... args) {
+[[nodiscard]] auto spawn(F&& f, Args&&... args) {
     return spawn_with_stack(0, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+// Runs `f()`, a call into C code that may switch inside guv (a driver
+// blocking in guv_trampoline), keeping the caller's in-flight C++
+// exceptions its own meanwhile, as this header's own blocking calls do.
+// Needed only for such calls made inside a catch block, or from a destructor
+// while an exception unwinds.
+template <class F>
+decltype(auto) blocking(F&& f) {
+    detail::eh_scope scope;
+    return std::forward<F>(f)();
 }
 
 // Runs this OS thread's hub until no green thread is left. Throws

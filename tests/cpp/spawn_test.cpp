@@ -128,6 +128,19 @@ static void test_join_self_is_deadlock() {
     guv::run();
 }
 
+/* A task may ask for its stack size; below 16 KiB guv refuses with EINVAL. */
+static void test_stack_size() {
+    auto t = guv::spawn_with_stack(64 * 1024, [] {
+        volatile char buf[32 * 1024];
+        buf[0] = 1;
+        buf[sizeof buf - 1] = 2;
+        guv::yield();
+        return buf[0] + buf[sizeof buf - 1];
+    });
+    CHECK(t.join() == 3);
+    CHECK_THROWS_ERRNO(auto tiny = guv::spawn_with_stack(4096, [] {}), EINVAL);
+}
+
 int main() {
     RUN(test_lambda_captures_and_args);
     RUN(test_move_only_callable);
@@ -138,5 +151,6 @@ int main() {
     RUN(test_move_handles);
     RUN(test_nested_spawn_and_join);
     RUN(test_join_self_is_deadlock);
+    RUN(test_stack_size);
     return 0;
 }
