@@ -1,0 +1,95 @@
+/* Where the caller may not switch (inside a guv_call_on_hub() callback, or
+ * when the hooks' may_switch says no) the I/O calls block the OS thread as
+ * the plain calls would, rather than fail. */
+#include <sys/time.h>
+
+#include "io.h"
+
+static int sv[2];
+
+/* Another OS thread writes `msg` into sv[1] 50 ms from now. */
+static void *write_from_thread(void *arg) {
+    usleep(50 * 1000);
+    ASSERT_EQ(write(sv[1], arg, strlen(arg)), (ssize_t)strlen(arg));
+    return NULL;
+}
+
+static ssize_t got;
+static char buf[16];
+static double took;
+
+static void read_on_hub(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_can_switch(), 0);
+    double t0 = guv_now();
+    got = guv_read(sv[0], buf, sizeof buf);
+    took = guv_now() - t0;
+}
+
+/* guv_read in a callback waits (blocking the thread) for the other thread's write. */
+static void test_read_in_call_on_hub(void) {
+    io_socketpair(sv, 0);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, write_from_thread, "on hub"), 0);
+    ASSERT_EQ(guv_call_on_hub(read_on_hub, NULL), 0);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT_EQ(got, 6);
+    ASSERT(memcmp(buf, "on hub", 6) == 0);
+    ASSERT(took >= 0.04);
+    ASSERT(!io_nonblocking(sv[0]));
+    io_close2(sv);
+}
+
+static void recv_timeo_on_hub(void *arg) {
+    (void)arg;
+    ASSERT_ERRNO(guv_recv(sv[0], buf, sizeof buf, 0), EAGAIN);
+}
+
+/* SO_RCVTIMEO still applies there: EAGAIN after the timeout. */
+static void test_rcvtimeo_in_call_on_hub(void) {
+    io_socketpair(sv, 0);
+    struct timeval tv = {0, 100 * 1000};
+    ASSERT_EQ(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    double t0 = guv_now();
+    ASSERT_EQ(guv_call_on_hub(recv_timeo_on_hub, NULL), 0);
+    ASSERT(guv_now() - t0 >= 0.09);
+    io_close2(sv);
+}
+
+static int refuse(void *userdata, void *task_data) {
+    (void)userdata;
+    (void)task_data;
+    return 0;
+}
+
+static void read_refused_switch(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_can_switch(), 0);
+    double t0 = guv_now();
+    got = guv_read(sv[0], buf, sizeof buf);
+    took = guv_now() - t0;
+}
+
+/* A green thread whose hooks refuse switches: its read blocks the thread
+ * and still gets the data. */
+static void test_read_when_may_switch_refuses(void) {
+    io_socketpair(sv, 0);
+    guv_hooks h = {.may_switch = refuse};
+    ASSERT_EQ(guv_set_hooks(&h), 0);
+    ASSERT(guv_spawn(read_refused_switch, NULL) >= 1);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, write_from_thread, "hooked"), 0);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(guv_set_hooks(NULL), 0);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT_EQ(got, 6);
+    ASSERT(took >= 0.04);
+    io_close2(sv);
+}
+
+int main(void) {
+    RUN(test_read_in_call_on_hub);
+    RUN(test_rcvtimeo_in_call_on_hub);
+    RUN(test_read_when_may_switch_refuses);
+    return 0;
+}
