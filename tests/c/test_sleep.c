@@ -121,6 +121,19 @@ static void test_infinite_sleep_until_killed(void) {
     ASSERT_EQ(guv_run(), 0);
 }
 
+/* guv_now is monotonic: it never goes back, and it moves across a sleep. */
+static void test_now_is_monotonic(void) {
+    double prev = guv_now();
+    ASSERT(prev > 0);
+    for (int i = 0; i < 100000; i++) {
+        double t = guv_now();
+        if (t < prev) FAIL("guv_now went back from %.9f to %.9f", prev, t);
+        prev = t;
+    }
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT(guv_now() - prev >= 0.02);
+}
+
 int main(void) {
     RUN(test_sleepers_cooperate);
     RUN(test_sleep_lasts_at_least_asked);
@@ -129,5 +142,6 @@ int main(void) {
     RUN(test_nonpositive_sleep_yields);
     RUN(test_main_sleep_runs_hub);
     RUN(test_infinite_sleep_until_killed);
+    RUN(test_now_is_monotonic);
     return 0;
 }

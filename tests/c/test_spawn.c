@@ -1,4 +1,7 @@
 /* guv_spawn: ids, lazy start, arguments, nesting, counts. */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "test.h"
 
 static int64_t seen_id;
@@ -85,6 +88,55 @@ static void test_current_is_zero_in_main(void) {
     ASSERT_EQ(guv_current(), 0);
 }
 
+#ifndef __SANITIZE_ADDRESS__
+static int spawned_ran;
+
+static void count_after_sleep(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_sleep(0.001), 0);
+    spawned_ran++;
+}
+
+/* In a child limited to 128 MiB more address space: spawning 1 MiB stacks
+ * until it fails ends in -1/ENOMEM (no abort), and every green thread that
+ * was started still runs to its end. */
+static void child_out_of_memory(void) {
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    ASSERT(f && fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (128u << 20);
+    struct rlimit r = {limit, limit};
+    ASSERT_EQ(setrlimit(RLIMIT_AS, &r), 0);
+    int n = 0;
+    int64_t id;
+    while ((id = guv_spawn_ex(count_after_sleep, NULL, 1 << 20)) >= 1) n++;
+    ASSERT_EQ(id, -1);
+    ASSERT_EQ(errno, ENOMEM);
+    ASSERT(n >= 1 && n < 128);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(spawned_ran, n);
+}
+#endif
+
+static void test_out_of_memory_is_enomem(void) {
+#ifdef __SANITIZE_ADDRESS__
+    /* ASan reserves terabytes of shadow address space: RLIMIT_AS cannot work. */
+    printf("   (skipped under ASan)\n");
+#else
+    fflush(NULL);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        child_out_of_memory();
+        _exit(0);
+    }
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) FAIL("child status %#x", status);
+#endif
+}
+
 int main(void) {
     RUN(test_spawn_starts_later_with_its_arg);
     RUN(test_spawn_null_is_einval);
@@ -92,5 +144,6 @@ int main(void) {
     RUN(test_spawn_from_green_thread);
     RUN(test_ten_thousand);
     RUN(test_current_is_zero_in_main);
+    RUN(test_out_of_memory_is_enomem);
     return 0;
 }
