@@ -19,7 +19,7 @@ DRV_PKGS   := libpq-dev libmariadb-dev libhiredis-dev pkg-config
 # A program's driver flags, asked of pkg-config when its recipe runs (after deps-drivers).
 drv_flags   = $(shell pkg-config --cflags --libs $(DRV_PKG))
 
-.PHONY: deps-drivers test-drivers examples-drivers bench-drivers
+.PHONY: deps-drivers headers-drivers test-drivers examples-drivers bench-drivers
 
 # Installs the client development packages a fresh machine may lack.
 deps-drivers:
@@ -56,8 +56,17 @@ DRV_EXAMPLES := $(patsubst examples/%.c,%,$(wildcard examples/pq_example.c examp
 
 examples-drivers: $(addprefix $(DRV_OUT)/,$(DRV_EXAMPLES))
 
+# Each header also compiles as C++ (C++ programs include them too).
+DRV_HEADER_PKGS := pq:libpq mysql:libmariadb hiredis:hiredis
+headers-drivers: | deps-drivers
+	@for hp in $(DRV_HEADER_PKGS); do \
+	  h=$${hp%%:*}; p=$${hp##*:}; \
+	  echo "#include <guv/$$h.h>" | $(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only \
+	    -I$(ROOT)/include $$(pkg-config --cflags $$p) -x c++ - || { echo "FAILED: guv/$$h.h as C++"; exit 1; }; \
+	done
+
 # Runs each driver's tests, then each example once (they print what they did).
-test-drivers: examples-drivers $(patsubst $(DRV_DIR)/%.c,$(DRV_OUT)/%,$(DRV_TESTS))
+test-drivers: headers-drivers examples-drivers $(patsubst $(DRV_DIR)/%.c,$(DRV_OUT)/%,$(DRV_TESTS))
 	@for t in $(patsubst $(DRV_DIR)/%.c,%,$(DRV_TESTS)); do \
 	  echo "== $$t"; timeout $(DRV_TIMEOUT) $(DRV_OUT)/$$t || { echo "FAILED: $$t"; exit 1; }; \
 	done

@@ -267,8 +267,9 @@ static inline int guv_redisAsyncAttach(redisAsyncContext *ac)
     ev->ac = ac;
     ev->fd = ac->c.fd;
     ev->refs = 1; /* hiredis' reference, dropped in cleanup */
-    ev->dir[0] = (struct guv_redis__dir){ ev, GUV_READ, 0, 0 };
-    ev->dir[1] = (struct guv_redis__dir){ ev, GUV_WRITE, 0, 0 };
+    ev->dir[0].ev = ev->dir[1].ev = ev;
+    ev->dir[0].events = GUV_READ;
+    ev->dir[1].events = GUV_WRITE;
     ac->ev.data = ev;
     ac->ev.addRead = guv_redis__add_read;
     ac->ev.delRead = guv_redis__del_read;

@@ -110,7 +110,10 @@ struct guv_pq__rescue {
 /* One poll(2) on the socket; 0 when time is up or the socket is gone. */
 static inline int guv_pq__poll(PGconn *conn, short events, double until)
 {
-    struct pollfd p = { .fd = PQsocket(conn), .events = events };
+    struct pollfd p;
+    p.fd = PQsocket(conn);
+    p.events = events;
+    p.revents = 0;
     double left = until - guv_now();
     if (p.fd < 0 || left <= 0)
         return 0;
