@@ -1,8 +1,9 @@
 # Database driver support modules (include/guv/{pq,mysql,hiredis}.h),
 # tested against the live servers: PostgreSQL, MariaDB and Redis.
 #
-#   make test-drivers      install client dev packages if missing, build the
-#                          examples, run tests/drivers/test_*.c (part of `make test`)
+#   make test-drivers      install client dev packages if missing, check the
+#                          headers compile as C++, build and run the examples
+#                          and tests/drivers/test_*.c (part of `make test`)
 #   make examples-drivers  build examples/{pq,mysql,redis}_example
 #   make bench-drivers     libpq SELECT 1 round trips/s, green vs OS threads
 #                          (part of `make bench`; writes benches/results/drivers.md)
