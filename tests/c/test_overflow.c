@@ -26,6 +26,23 @@ static __attribute__((noinline)) int recurse_big(int depth) {
     return recurse_big(depth + 1) + frame[0];
 }
 
+/* One frame larger than the whole stack and its guard together. Built with
+ * -fstack-clash-protection (see mk/ctest.mk), GCC probes it page by page,
+ * so the probe lands in the guard instead of in the neighbouring stack. */
+static __attribute__((noinline)) int huge_frame(void) {
+    volatile char frame[400 * 1024];
+    frame[0] = 1;
+    frame[sizeof frame - 1] = 1;
+    return frame[0] + frame[sizeof frame - 1];
+}
+
+static void overflow_huge(void *arg) {
+    (void)arg;
+    printf("%lld\n", (long long)guv_current());
+    fflush(stdout);
+    huge_frame();
+}
+
 static void overflow_small(void *arg) {
     (void)arg;
     printf("%lld\n", (long long)guv_current());
@@ -114,6 +131,19 @@ static void child_big_frames(void) {
     guv_run();
 }
 
+static void child_huge_frame(void) {
+    ASSERT(guv_spawn(test_sleep_forever, NULL) >= 1); /* a neighbouring stack */
+    ASSERT(guv_spawn(overflow_huge, NULL) >= 1);
+    guv_run();
+}
+
+/* A 400 KiB frame on a 256 KiB stack. */
+static void test_overflow_one_huge_frame(void) {
+    struct outcome o;
+    in_child(child_huge_frame, &o);
+    expect_reported(&o, 256 * 1024);
+}
+
 /* Small frames on the default 256 KiB stack. */
 static void test_overflow_small_frames(void) {
     struct outcome o;
@@ -164,6 +194,7 @@ int main(void) {
     RUN(test_overflow_small_frames);
     RUN(test_overflow_small_stack);
     RUN(test_overflow_big_frames);
+    RUN(test_overflow_one_huge_frame);
     RUN(test_main_overflow_is_not_ours);
     return 0;
 }

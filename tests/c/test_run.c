@@ -1,5 +1,6 @@
 /* guv_run: returns when no green thread is left, refuses to nest, and
  * reports deadlock instead of hanging. */
+#include <dirent.h>
 #include <sys/socket.h>
 
 #include "test.h"
@@ -157,12 +158,25 @@ static void *abandon(void *arg) {
     return NULL;
 }
 
-/* An OS thread exits with 53 suspended green threads: no crash, and the
- * process (and this thread's hub) carries on. */
+static int open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    ASSERT(d != NULL);
+    int n = 0;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+/* An OS thread exits with 53 suspended green threads: no crash, the hub's
+ * own fds (epoll, eventfd) are closed, and the process (and this thread's
+ * hub) carries on. */
 static void test_thread_exit_with_suspended_green_threads(void) {
     int sv[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    test_on_thread(abandon, sv); /* warm-up */
+    int fds = open_fds();
     for (int round = 0; round < 3; round++) test_on_thread(abandon, sv);
+    ASSERT_EQ(open_fds(), fds);
     int n = 0;
     ASSERT(guv_spawn(test_count, &n) >= 1);
     ASSERT_EQ(guv_run(), 0);
