@@ -57,6 +57,6 @@ TEST_TARGETS += test-python
 bench-python: python-install
 	@py=$(firstword $(PYTHONS)); v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  $$py -c 'import gevent' 2>/dev/null || $$py -m pip install -q --root-user-action=ignore gevent || true; \
-	  cd $(PY_OUT)/$$v && env -u GUV_LIBRARY $$py $(PY_DIR)/bench/bench.py $(ROOT)/benches/results/python.md
+	  mkdir -p $(ROOT)/benches/results && env -u GUV_LIBRARY PYTHONPATH=$(PY_OUT)/$$v $$py $(PY_DIR)/bench/bench.py $(ROOT)/benches/results/python.md
 
 BENCH_TARGETS += bench-python

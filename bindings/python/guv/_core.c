@@ -210,16 +210,51 @@ struct start {
     PyInterpreterState *interp;
 };
 
+/* Thread states of ended green threads, cleared, kept for the next ones
+ * of this OS thread: creating one costs an mmap for its frame stack and
+ * deleting it a munmap, two thirds of a spawn+join. */
+#define IDLE_TSTATES_MAX 256
+static __thread PyThreadState *idle_tstates[IDLE_TSTATES_MAX];
+static __thread int n_idle_tstates;
+
+static PyThreadState *take_tstate(PyInterpreterState *interp)
+{
+    if (n_idle_tstates > 0) {
+        PyThreadState *ts = idle_tstates[n_idle_tstates - 1];
+        if (PyThreadState_GetInterpreter(ts) == interp) {
+            n_idle_tstates--;
+            return ts;
+        }
+    }
+    PyThreadState *ts = PyThreadState_New(interp);
+    if (ts == NULL) {
+        fputs("guv: no memory for a green thread's PyThreadState\n", stderr);
+        abort();
+    }
+    return ts;
+}
+
+/* Ends the attached state `ts` of a finished green thread: cleared (its
+ * frames, exception, dict, context are gone, as for a deleted one), then
+ * kept idle or deleted. Either way the GIL is released. */
+static void drop_tstate(PyThreadState *ts)
+{
+    PyThreadState_Clear(ts);
+    if (n_idle_tstates < IDLE_TSTATES_MAX) {
+        idle_tstates[n_idle_tstates++] = ts;
+        PyEval_SaveThread();
+    } else {
+        PyThreadState_DeleteCurrent();
+    }
+    set_gilstate(NULL);
+}
+
 /* The body of every Python green thread, on its own stack. */
 static void py_task(void *arg)
 {
     struct start *s = arg;
     struct task *t = running;
-    PyThreadState *ts = PyThreadState_New(s->interp);
-    if (ts == NULL) {
-        fputs("guv: no memory for a green thread's PyThreadState\n", stderr);
-        abort();
-    }
+    PyThreadState *ts = take_tstate(s->interp);
     set_gilstate(ts);
     take_gil(ts);
     t->tstate = ts;
@@ -231,10 +266,8 @@ static void py_task(void *arg)
     Py_DECREF(s->fn);
     PyMem_RawFree(s);
 
-    PyThreadState_Clear(ts);
     t->tstate = NULL;
-    PyThreadState_DeleteCurrent();
-    set_gilstate(NULL);
+    drop_tstate(ts);
 }
 
 /* A latch sleeps until it is killed: joining it parks the joiner until
