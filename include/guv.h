@@ -399,7 +399,9 @@ int guv_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 
 /**
  * Forget guv's state for `fd` without closing it: waiters are woken with
- * EBADF. Call it before closing an fd yourself, or after dup2() onto it.
+ * EBADF, and its epoll registration and remembered mode (O_NONBLOCK,
+ * SO_RCVTIMEO/SO_SNDTIMEO) are dropped. Call it before closing an fd
+ * yourself, after dup2() onto it, or after changing its mode.
  * Returns 0, or -1 with errno EBADF (fd < 0).
  */
 int guv_forget(int fd);

@@ -21,7 +21,7 @@ use corosensei::CoroutineResult;
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::hooks;
-use crate::reactor::{Armed, FdKind, Interest, Reactor, WAKER};
+use crate::reactor::{Armed, FdKind, FdMode, Interest, Reactor, WAKER};
 use crate::remote::{CCall, Msg, Shared};
 use crate::stack::{self, Pools};
 use crate::sys::overflow::{self, Running};
@@ -694,6 +694,15 @@ pub(crate) fn fd_kind(fd: i32) -> FdKind {
 
 pub(crate) fn set_fd_kind(fd: i32, kind: FdKind) {
     let _ = with(|h| h.reactor.set_kind(fd, kind));
+}
+
+/// The cached mode of `fd` (see FdMode).
+pub(crate) fn fd_mode(fd: i32) -> Option<FdMode> {
+    with(|h| h.reactor.mode(fd)).ok().flatten()
+}
+
+pub(crate) fn set_fd_mode(fd: i32, mode: Option<FdMode>) {
+    let _ = with(|h| h.reactor.set_mode(fd, mode));
 }
 
 /// Opens a nested deadline `seconds` from now on the calling green thread.

@@ -12,7 +12,7 @@ use std::ffi::c_void;
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::hub;
-use crate::reactor::{FdKind, Interest};
+use crate::reactor::{FdKind, FdMode, Interest};
 use crate::sys::call as sys;
 
 /// Return value of a raw libc call: negative means errno is set.
@@ -25,17 +25,34 @@ fn fd_flags(fd: i32) -> Result<i32> {
     if fl < 0 { Err(Errno::last()) } else { Ok(fl) }
 }
 
-/// SO_RCVTIMEO / SO_SNDTIMEO as a deadline from now (NEVER when unset or not a socket).
-fn socket_timeout(fd: i32, interest: Interest) -> Deadline {
-    let opt = if interest == Interest::WRITE { libc::SO_SNDTIMEO } else { libc::SO_RCVTIMEO };
+/// SO_RCVTIMEO or SO_SNDTIMEO in nanoseconds (0 when unset or not a socket).
+fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
     let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
     let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
     // SAFETY: `tv` and `len` are valid for writing a timeval.
     let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut tv).cast(), &mut len) };
-    if r != 0 || (tv.tv_sec == 0 && tv.tv_usec == 0) {
-        return NEVER;
+    if r != 0 { 0 } else { tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000 }
+}
+
+/// The caller's view of `fd` (flags, socket timeouts), asked of the kernel
+/// once and then kept by the hub (see FdMode).
+fn mode(fd: i32) -> Result<FdMode> {
+    if let Some(m) = hub::fd_mode(fd) {
+        return Ok(m);
     }
-    clock::after(tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6).unwrap_or(NEVER)
+    let m = FdMode {
+        flags: fd_flags(fd)?,
+        rcvtimeo: socket_timeout_ns(fd, libc::SO_RCVTIMEO),
+        sndtimeo: socket_timeout_ns(fd, libc::SO_SNDTIMEO),
+    };
+    hub::set_fd_mode(fd, Some(m));
+    Ok(m)
+}
+
+/// How long a blocking call on `fd` may wait for `interest`: its socket timeout as a deadline.
+fn deadline(m: FdMode, interest: Interest) -> Deadline {
+    let ns = if interest == Interest::WRITE { m.sndtimeo } else { m.rcvtimeo };
+    if ns == 0 { NEVER } else { clock::now_ns().saturating_add(ns) }
 }
 
 /// Suspends until `fd` is ready for `interest` after an attempt saw EAGAIN.
@@ -67,12 +84,13 @@ fn poll_blocking(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
 
 /// Repeats `attempt` until it does not fail with EAGAIN, waiting for
 /// `interest` between attempts. `attempt` must not block (MSG_DONTWAIT or
-/// O_NONBLOCK). Whether the caller itself wanted non-blocking behaviour
-/// (`caller_nonblocking`) is only asked at the first EAGAIN.
+/// O_NONBLOCK). At the first EAGAIN, `blocking` says whether the caller
+/// wanted a blocking call (Some: wait, until that deadline) or not (None:
+/// EAGAIN is its answer).
 fn cooperate(
     fd: i32,
     interest: Interest,
-    caller_nonblocking: impl Fn() -> Result<bool>,
+    blocking: impl Fn() -> Result<Option<Deadline>>,
     mut attempt: impl FnMut() -> isize,
 ) -> Result<usize> {
     hub::check_cancel()?;
@@ -84,12 +102,7 @@ fn cooperate(
         }
         let until = match until {
             Some(u) => u,
-            None => {
-                if caller_nonblocking()? {
-                    return Err(Errno::EAGAIN);
-                }
-                *until.insert(socket_timeout(fd, interest))
-            }
+            None => *until.insert(blocking()?.ok_or(Errno::EAGAIN)?),
         };
         wait(fd, interest, until)?;
     }
@@ -100,7 +113,11 @@ fn socket_op(fd: i32, interest: Interest, flags: i32, mut call: impl FnMut(i32) 
     let r = cooperate(
         fd,
         interest,
-        || Ok(flags & libc::MSG_DONTWAIT != 0 || fd_flags(fd)? & libc::O_NONBLOCK != 0),
+        || {
+            let m = mode(fd)?;
+            let nonblocking = flags & libc::MSG_DONTWAIT != 0 || m.flags & libc::O_NONBLOCK != 0;
+            Ok((!nonblocking).then(|| deadline(m, interest)))
+        },
         || call(flags | libc::MSG_DONTWAIT),
     );
     if r == Err(Errno::ENOTSOCK) {
@@ -112,14 +129,15 @@ fn socket_op(fd: i32, interest: Interest, flags: i32, mut call: impl FnMut(i32) 
 /// A call on a non-socket fd: O_NONBLOCK is set for each attempt and the
 /// caller's flags restored right after, before any switch.
 fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> isize) -> Result<usize> {
-    let flags = fd_flags(fd)?;
+    let m = mode(fd)?;
+    let flags = m.flags;
     if flags & libc::O_NONBLOCK != 0 {
         return check(call());
     }
     cooperate(
         fd,
         interest,
-        || Ok(false),
+        || Ok(Some(deadline(m, interest))),
         || {
             sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
             let r = call();
@@ -267,6 +285,8 @@ pub fn sendmsg(fd: i32, msg: *const libc::msghdr, flags: i32) -> Result<usize> {
 
 pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32) -> Result<i32> {
     toggled_op(fd, Interest::READ, || sys::accept4(fd, addr, addrlen, flags)).map(|n| {
+        // A new fd: whatever the hub remembers of this number is from a closed one.
+        let _ = hub::forget_fd(n as i32);
         hub::set_fd_kind(n as i32, FdKind::Socket);
         n as i32
     })
@@ -275,6 +295,8 @@ pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t
 /// A blocking connect: start it non-blocking, wait for writability, then
 /// report the outcome from SO_ERROR. A non-blocking fd passes straight through.
 pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -> Result<()> {
+    // A socket being connected is new: what the hub remembers of its number is stale.
+    hub::forget_fd(fd)?;
     let flags = fd_flags(fd)?;
     let attempt = || sys::connect(fd, addr, addrlen);
     if flags & libc::O_NONBLOCK != 0 {
@@ -289,7 +311,7 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
         Err(e) => return Err(e),
     }
     hub::set_fd_kind(fd, FdKind::Socket);
-    wait(fd, Interest::WRITE, socket_timeout(fd, Interest::WRITE)).map_err(|e| {
+    wait(fd, Interest::WRITE, deadline(mode(fd)?, Interest::WRITE)).map_err(|e| {
         if e == Errno::EAGAIN { Errno::ETIMEDOUT } else { e }
     })?;
     let mut err: i32 = 0;

@@ -62,6 +62,9 @@ pub(crate) fn after_fork_child() {
     POOL.store(std::ptr::null_mut(), Ordering::Release);
 }
 
+/// A worker with nothing to do for this long exits; the pool restarts threads on demand.
+const IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Pool size: GUV_OFFLOAD_THREADS, else 8. Threads start on demand.
 fn max_threads() -> usize {
     std::env::var("GUV_OFFLOAD_THREADS").ok().and_then(|s| s.parse().ok()).filter(|&n| n > 0).unwrap_or(8)
@@ -86,8 +89,14 @@ fn worker(pool: &'static Pool) {
     loop {
         let Some(q) = st.queue.pop_front() else {
             st.idle += 1;
-            st = pool.work.wait(st).unwrap_or_else(|e| e.into_inner());
+            let (next, waited) = pool.work.wait_timeout(st, IDLE_EXIT).unwrap_or_else(|e| e.into_inner());
+            st = next;
             st.idle -= 1;
+            if waited.timed_out() && st.queue.is_empty() {
+                // Idle for long: give the thread back (thread-conscious hosts such as Go count them).
+                st.threads -= 1;
+                return;
+            }
             continue;
         };
         drop(st);

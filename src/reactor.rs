@@ -50,11 +50,25 @@ pub enum FdKind {
     Other,
 }
 
+/// The caller-visible mode of an fd, read from the kernel at its first wait
+/// and remembered until guv_close/guv_forget (or libguv_hook's fcntl and
+/// setsockopt wrappers) drop it: asking per wait cost two system calls per
+/// round trip of an echo server.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FdMode {
+    /// F_GETFL flags as the caller set them.
+    pub flags: i32,
+    /// SO_RCVTIMEO / SO_SNDTIMEO in nanoseconds (0: none).
+    pub rcvtimeo: u64,
+    pub sndtimeo: u64,
+}
+
 #[derive(Clone, Copy, Default)]
 struct FdState {
     /// Registration generation in epoll; 0 = not registered.
     reg: u32,
     kind: FdKind,
+    mode: Option<FdMode>,
     reader: Option<Waiter>,
     writer: Option<Waiter>,
 }
@@ -130,6 +144,14 @@ impl Reactor {
 
     pub fn set_kind(&mut self, fd: i32, kind: FdKind) {
         self.state(fd).kind = kind;
+    }
+
+    pub fn mode(&self, fd: i32) -> Option<FdMode> {
+        self.fds.get(fd as usize).and_then(|st| st.mode)
+    }
+
+    pub fn set_mode(&mut self, fd: i32, mode: Option<FdMode>) {
+        self.state(fd).mode = mode;
     }
 
     /// Records `w` as waiting for `interest` on `fd`: one reader and one writer at most.

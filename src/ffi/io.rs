@@ -9,9 +9,13 @@
 //! Besides the errno of the POSIX call, each may fail with ECANCELED (the
 //! caller was killed) or ETIMEDOUT (a guv_timeout_begin() deadline passed).
 //! SO_RCVTIMEO/SO_SNDTIMEO are honoured: running out reads as EAGAIN.
-//! Close fds used with these calls through guv_close() (or guv_forget()
-//! before closing them yourself): a registration of a closed fd number could
-//! otherwise keep a later waiter on a reused number asleep.
+//!
+//! guv remembers what it learned of an fd (its epoll registration, its
+//! O_NONBLOCK flag and socket timeouts, read at the first wait) until
+//! guv_close() or guv_forget(). So close fds used with these calls through
+//! guv_close() (or call guv_forget() before closing them yourself), and call
+//! guv_forget() after changing O_NONBLOCK or the socket timeouts of an fd guv
+//! has waited on. guv_accept() and guv_connect() start afresh on their fd.
 
 use std::ffi::{c_int, c_void};
 
@@ -135,7 +139,9 @@ pub extern "C" fn guv_poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_
 }
 
 /// Forget guv's state for `fd` without closing it: waiters are woken with
-/// EBADF. Call it before closing an fd yourself, or after dup2() onto it.
+/// EBADF, and its epoll registration and remembered mode (O_NONBLOCK,
+/// SO_RCVTIMEO/SO_SNDTIMEO) are dropped. Call it before closing an fd
+/// yourself, after dup2() onto it, or after changing its mode.
 /// Returns 0, or -1 with errno EBADF (fd < 0).
 #[no_mangle]
 pub extern "C" fn guv_forget(fd: c_int) -> c_int {
