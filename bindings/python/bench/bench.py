@@ -32,66 +32,38 @@ def noop():
     pass
 
 
-def guv_spawn_join(n):
-    for _ in range(n):
-        guv.spawn(noop).wait()
-
-
-def guv_spawn_join_in_green_thread(n):
-    guv.spawn(guv_spawn_join, n).wait()
-
-
-def guv_sleep0_alone(n):
-    def loop():
-        for _ in range(n):
-            guv.sleep(0)
-
-    guv.spawn(loop).wait()
-
-
-def guv_sleep0_pair(n):
-    # Two green threads alternate: each sleep(0) switches to the other.
-    def loop():
-        for _ in range(n // 2):
-            guv.sleep(0)
-
-    a, b = guv.spawn(loop), guv.spawn(loop)
-    a.wait(), b.wait()
-
-
-def gevent_cases():
-    import gevent
+def cases(spawn, join, sleep):
+    """The benchmarked loops, written once for any spawn/join/sleep trio."""
 
     def spawn_join(n):
         for _ in range(n):
-            gevent.spawn(noop).join()
+            join(spawn(noop))
 
-    def spawn_join_in_greenlet(n):
-        gevent.spawn(spawn_join, n).join()
+    def spawn_join_in_green_thread(n):
+        join(spawn(spawn_join, n))
 
     def sleep0_alone(n):
         def loop():
             for _ in range(n):
-                gevent.sleep(0)
+                sleep(0)
 
-        gevent.spawn(loop).join()
+        join(spawn(loop))
 
     def sleep0_pair(n):
+        # Two green threads alternate: each sleep(0) switches to the other.
         def loop():
             for _ in range(n // 2):
-                gevent.sleep(0)
+                sleep(0)
 
-        gevent.joinall([gevent.spawn(loop), gevent.spawn(loop)])
+        a, b = spawn(loop), spawn(loop)
+        join(a), join(b)
 
-    return gevent.__version__, [spawn_join, spawn_join_in_greenlet, sleep0_alone, sleep0_pair]
-
-
-CASES = [
-    ("spawn+join, from main", guv_spawn_join, 20_000),
-    ("spawn+join, from a green thread", guv_spawn_join_in_green_thread, 20_000),
-    ("sleep(0) round trip, one green thread", guv_sleep0_alone, 100_000),
-    ("sleep(0) round trip, two alternating", guv_sleep0_pair, 100_000),
-]
+    return [
+        ("spawn+join, from main", spawn_join, 20_000),
+        ("spawn+join, from a green thread", spawn_join_in_green_thread, 20_000),
+        ("sleep(0) round trip, one green thread", sleep0_alone, 100_000),
+        ("sleep(0) round trip, two alternating", sleep0_pair, 100_000),
+    ]
 
 
 def _loadavg():
@@ -101,12 +73,16 @@ def _loadavg():
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else None
+    ours = cases(guv.spawn, lambda gt: gt.wait(), guv.sleep)
     try:
-        gevent_version, gevent_fns = gevent_cases()
+        import gevent
+
+        gevent_version = gevent.__version__
+        theirs = [fn for _, fn, _ in cases(gevent.spawn, lambda g: g.join(), gevent.sleep)]
     except ImportError:
-        gevent_version, gevent_fns = None, [None] * len(CASES)
+        gevent_version, theirs = None, [None] * len(ours)
     rows = []
-    for (name, fn, n), gfn in zip(CASES, gevent_fns):
+    for (name, fn, n), gfn in zip(ours, theirs):
         g_cpu, g_wall = measure(fn, n)
         e_cpu, e_wall = measure(gfn, n) if gfn else (float("nan"), float("nan"))
         rows.append((name, g_cpu, g_wall, e_cpu, e_wall))
