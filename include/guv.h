@@ -189,6 +189,24 @@ int guv_trampoline(int fd, int events);
 int guv_trampoline_timeout(int fd, int events, double timeout);
 
 /**
+ * As guv_trampoline_timeout(), for a caller that has just had EAGAIN from
+ * an I/O call on `fd` (so `fd` is known not ready): an fd guv already
+ * watches costs no system call to wait on, where guv_trampoline() re-arms
+ * it (one epoll_ctl) to learn its current state. Only for fds closed through
+ * guv_close() or guv_forget(): a number closed and reused behind guv's back
+ * would not be re-armed. Same errors as guv_trampoline_timeout().
+ */
+int guv_trampoline_after_eagain(int fd, int events, double timeout);
+
+/**
+ * Whether the caller may go on: returns 0, or -1 with errno ECANCELED (it
+ * was killed) or ETIMEDOUT (a guv_timeout_begin() deadline has passed),
+ * without suspending. For code about to start work that a kill or deadline
+ * would only interrupt, such as sending a query.
+ */
+int guv_check(void);
+
+/**
  * Wake every green thread waiting on `fd` (their trampoline returns -1
  * with errno EBADF), forget the hub's state for it, then close(2) it.
  * Close fds that guv has waited on with this call (or under libguv_hook):

@@ -617,6 +617,19 @@ pub fn trampoline(fd: i32, interest: Interest, timeout: f64) -> Result<Interest>
     Ok(Interest::from_bits(ready).unwrap_or(interest))
 }
 
+/// As `trampoline`, for a caller that has just seen EAGAIN on `fd`: a
+/// registered fd is then known not ready, so no re-arm system call is needed.
+pub fn trampoline_after_eagain(fd: i32, interest: Interest, timeout: f64) -> Result<Interest> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    if timeout.is_nan() {
+        return Err(Errno::EINVAL);
+    }
+    let until = if timeout < 0.0 { NEVER } else { clock::after(timeout)? };
+    wait_after_eagain(fd, interest, until)
+}
+
 /// Waits for `interest` on `fd` right after an I/O call on it failed with
 /// EAGAIN: a registered fd is then known not ready, so no re-arm is needed.
 pub(crate) fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) -> Result<Interest> {
@@ -674,7 +687,7 @@ pub fn forget_fd(fd: i32) -> Result<()> {
 /// Fails with ECANCELED if the caller was killed, or ETIMEDOUT if its
 /// deadline passed: the I/O layer asks before each call, so that a killed
 /// green thread reading a busy socket notices without ever waiting.
-pub(crate) fn check_cancel() -> Result<()> {
+pub fn check_cancel() -> Result<()> {
     with(|h| {
         let t = h.current_task();
         if t.killed {

@@ -27,9 +27,9 @@ pub mod ffi;
 
 pub use errno::{Errno, Result};
 pub use hub::{
-    call_on_hub, can_switch, close, count, current, forget_fd, join, kill, offload, remote_kill,
+    call_on_hub, can_switch, check_cancel, close, count, current, forget_fd, join, kill, offload, remote_kill,
     remote_spawn, run, shared, sleep, spawn, spawn_with_stack, timeout_begin, timeout_end,
-    trampoline, yield_now,
+    trampoline, trampoline_after_eagain, yield_now,
 };
 pub use reactor::Interest;
 pub use remote::Shared;

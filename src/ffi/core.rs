@@ -155,6 +155,29 @@ pub extern "C" fn guv_trampoline_timeout(fd: c_int, events: c_int, timeout: f64)
     })
 }
 
+/// As guv_trampoline_timeout(), for a caller that has just had EAGAIN from
+/// an I/O call on `fd` (so `fd` is known not ready): an fd guv already
+/// watches costs no system call to wait on, where guv_trampoline() re-arms
+/// it (one epoll_ctl) to learn its current state. Only for fds closed through
+/// guv_close() or guv_forget(): a number closed and reused behind guv's back
+/// would not be re-armed. Same errors as guv_trampoline_timeout().
+#[no_mangle]
+pub extern "C" fn guv_trampoline_after_eagain(fd: c_int, events: c_int, timeout: f64) -> c_int {
+    boundary("guv_trampoline_after_eagain", || {
+        let interest = interest(events)?;
+        hub::trampoline_after_eagain(fd, interest, timeout).map(|ready| ready.bits())
+    })
+}
+
+/// Whether the caller may go on: returns 0, or -1 with errno ECANCELED (it
+/// was killed) or ETIMEDOUT (a guv_timeout_begin() deadline has passed),
+/// without suspending. For code about to start work that a kill or deadline
+/// would only interrupt, such as sending a query.
+#[no_mangle]
+pub extern "C" fn guv_check() -> c_int {
+    boundary("guv_check", || hub::check_cancel().map(|()| 0))
+}
+
 /// Wake every green thread waiting on `fd` (their trampoline returns -1
 /// with errno EBADF), forget the hub's state for it, then close(2) it.
 /// Close fds that guv has waited on with this call (or under libguv_hook):
