@@ -30,8 +30,11 @@ void *hook_dlsym(void **slot, const char *name);
  * a plain pass-through. */
 bool hook_enabled(void);
 
-/* Inside a green thread that may switch now. Marks the OS thread as one
+/* Inside a green thread (GUV_HOOK permitting). Marks the OS thread as one
  * that runs green threads (see hook_thread_has_hub). */
+bool hook_in_green_thread(void);
+
+/* Inside a green thread that may switch now. */
 bool hook_green(void);
 
 /* Whether this OS thread has run green threads under a wrapper, so that it
@@ -61,10 +64,11 @@ int hook_fd_fresh(int fd);
 /* The owner set (or cleared) O_NONBLOCK on `fd`. */
 void hook_fd_set_nonblock(int fd, bool nonblock);
 
-/* hook_green() and hook_fd_waitable(fd). */
+/* hook_green() and hook_fd_waitable(fd); the binding's may_switch, the
+ * dearest question, is asked last. */
 static inline bool hook_green_fd(int fd)
 {
-    return hook_green() && hook_fd_waitable(fd);
+    return hook_in_green_thread() && hook_fd_waitable(fd) && guv_can_switch() != 0;
 }
 
 /* A guv call refused to switch after all (EDEADLK: may_switch changed its

@@ -70,12 +70,17 @@ __attribute__((constructor)) static void hook_init(void)
 
 static __thread bool thread_has_hub;
 
-bool hook_green(void)
+bool hook_in_green_thread(void)
 {
     if (!hook_enabled() || guv_current() == 0)
         return false;
     thread_has_hub = true;
-    return guv_can_switch() != 0;
+    return true;
+}
+
+bool hook_green(void)
+{
+    return hook_in_green_thread() && guv_can_switch() != 0;
 }
 
 bool hook_thread_has_hub(void)
