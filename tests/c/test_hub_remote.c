@@ -6,9 +6,8 @@
 static pthread_t hub_thread;
 static atomic_int ran;
 static _Atomic int64_t ran_as;
-/* The green thread that brings `ran` to `ran_goal` drops the hub's hold:
- * guv_run then returns with every submission run (see bug_run_skips_inbox.c
- * for why the submitters do not unhold themselves). */
+/* The green thread that brings `ran` to `ran_goal` drops the hub's hold, so
+ * guv_run returns when every submission has run, however they interleave. */
 static guv_hub *goal_hub;
 static int ran_goal;
 
@@ -196,6 +195,41 @@ static void test_hubs_on_many_threads(void) {
     guv_hub_release(hub);
 }
 
+/* A submission already in the inbox when guv_run starts is run, not
+ * skipped because no green thread is alive yet. */
+static void test_run_runs_pending_submission(void) {
+    int n = 0;
+    guv_hub *hub = guv_hub_self();
+    ASSERT_EQ(guv_hub_spawn(hub, test_count, &n), 0);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(n, 1);
+    guv_hub_release(hub);
+}
+
+static void *spawn_then_unhold(void *arg) {
+    struct remote *r = arg;
+    ASSERT_EQ(guv_hub_spawn(r->hub, test_count, &r->spawns), 0);
+    ASSERT_EQ(guv_hub_unhold(r->hub), 0);
+    return NULL;
+}
+
+/* A submitter that spawns and then drops its hold at once: whenever guv_run
+ * looks, the submission is run before guv_run returns. */
+static void test_spawn_then_unhold_is_never_lost(void) {
+    guv_hub *hub = guv_hub_self();
+    struct remote r = {hub, 0, 0};
+    for (int i = 1; i <= 200; i++) {
+        ASSERT_EQ(guv_hub_hold(hub), 0);
+        pthread_t t;
+        ASSERT_EQ(pthread_create(&t, NULL, spawn_then_unhold, &r), 0);
+        if (i % 2) ASSERT_EQ(pthread_join(t, NULL), 0); /* both done before guv_run */
+        ASSERT_EQ(guv_run(), 0);
+        if (i % 2 == 0) ASSERT_EQ(pthread_join(t, NULL), 0);
+        ASSERT_EQ(r.spawns, i);
+    }
+    guv_hub_release(hub);
+}
+
 int main(void) {
     RUN(test_spawn_from_other_thread);
     RUN(test_concurrent_submitters);
@@ -204,5 +238,7 @@ int main(void) {
     RUN(test_bad_arguments);
     RUN(test_references);
     RUN(test_hubs_on_many_threads);
+    RUN(test_run_runs_pending_submission);
+    RUN(test_spawn_then_unhold_is_never_lost);
     return 0;
 }

@@ -83,12 +83,15 @@ static int hub_self_result(void) {
     X(MAIN, guv_trampoline(fx.closed_guv, GUV_READ), -1, EBADF)            \
     X(MAIN, guv_trampoline(fx.unseen, GUV_WRITE), -1, EBADF)               \
     X(MAIN, guv_trampoline_timeout(fx.unseen, GUV_READ, 0.01), -1, EBADF)  \
+    X(MAIN, guv_trampoline(INT_MAX, GUV_READ), -1, EBADF)                  \
+    X(GREEN, guv_trampoline(INT_MAX - 1, GUV_WRITE), -1, EBADF)            \
     X(GREEN, guv_trampoline(fx.closed, GUV_READ), -1, EBADF)               \
     X(GREEN, guv_trampoline(fx.unseen, GUV_READ), -1, EBADF)               \
     X(MAIN, guv_close(-1), -1, EBADF)                                      \
     X(MAIN, guv_close(fx.closed), -1, EBADF)                               \
     X(MAIN, guv_close(fx.closed_guv), -1, EBADF)                           \
     X(MAIN, guv_close(fx.unseen), -1, EBADF)                               \
+    X(MAIN, guv_close(INT_MAX), -1, EBADF)                                 \
     /* bad event masks */                                                  \
     X(MAIN, guv_trampoline(fx.peer, 0), -1, EINVAL)                        \
     X(MAIN, guv_trampoline(fx.peer, 4), -1, EINVAL)                        \

@@ -1,5 +1,6 @@
 /* guv_trampoline and guv_trampoline_timeout: fd readiness. */
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <sys/socket.h>
 
@@ -121,6 +122,10 @@ static void test_bad_arguments(void) {
     ASSERT_EQ(close(closed), 0);
     ASSERT_ERRNO(guv_trampoline(-1, GUV_READ), EBADF);
     ASSERT_ERRNO(guv_trampoline(closed, GUV_READ), EBADF);
+    /* Huge fd numbers, never open: EBADF, not a table of that size. */
+    ASSERT_ERRNO(guv_trampoline(INT_MAX, GUV_READ), EBADF);
+    ASSERT_ERRNO(guv_trampoline(1 << 30, GUV_WRITE), EBADF);
+    ASSERT_ERRNO(guv_trampoline_timeout(INT_MAX, GUV_READ, 0), EBADF);
     ASSERT_ERRNO(guv_trampoline_timeout(closed, GUV_WRITE, 0), EBADF);
     ASSERT_ERRNO(guv_trampoline_timeout(closed, GUV_WRITE, 0.01), EBADF);
     ASSERT_ERRNO(guv_trampoline(sv[0], 0), EINVAL);
