@@ -152,6 +152,21 @@ static int hub_self_result(void) {
     X(REFUSED, guv_join(fx.live), -1, EDEADLK)                             \
     X(REFUSED, guv_offload(test_noop, NULL), -1, EDEADLK)                  \
     X(REFUSED, guv_trampoline(fx.peer, GUV_READ), -1, EDEADLK)             \
+    X(MAIN, guv_check(), 0, 0)                                             \
+    X(KILLED, guv_check(), -1, ECANCELED)                                  \
+    X(EXPIRED, guv_check(), -1, ETIMEDOUT)                                 \
+    /* guv_trampoline_after_eagain: guv_trampoline_timeout's errors */     \
+    X(MAIN, guv_trampoline_after_eagain(-1, GUV_READ, 1), -1, EBADF)       \
+    X(MAIN, guv_trampoline_after_eagain(fx.unseen, GUV_READ, 0.01), -1, EBADF) \
+    X(MAIN, guv_trampoline_after_eagain(INT_MAX, GUV_READ, 0.01), -1, EBADF) \
+    X(MAIN, guv_trampoline_after_eagain(fx.peer, 0, 1), -1, EINVAL)        \
+    X(MAIN, guv_trampoline_after_eagain(fx.peer, 4, 1), -1, EINVAL)        \
+    X(MAIN, guv_trampoline_after_eagain(fx.peer, GUV_READ, NAN), -1, EINVAL) \
+    X(MAIN, guv_trampoline_after_eagain(fx.fd, GUV_READ, 0.01), -1, EBUSY) \
+    X(ON_HUB, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, EPERM) \
+    X(KILLED, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, ECANCELED) \
+    X(EXPIRED, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, ETIMEDOUT) \
+    X(REFUSED, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, EDEADLK) \
     /* hub handles */                                                      \
     X(MAIN, guv_hub_spawn(NULL, test_noop, NULL), -1, EINVAL)              \
     X(MAIN, guv_hub_spawn(fx.dead_hub, test_noop, NULL), -1, ESRCH)        \
