@@ -1,5 +1,6 @@
 /* guv_sleep: cooperation, duration, ordering, odd durations. */
 #include <math.h>
+#include <time.h>
 
 #include "test.h"
 
@@ -134,6 +135,42 @@ static void test_now_is_monotonic(void) {
     ASSERT(guv_now() - prev >= 0.02);
 }
 
+static volatile sig_atomic_t interruptions;
+
+static void count_signal(int sig) {
+    (void)sig;
+    interruptions++;
+}
+
+/* A signal every millisecond (no SA_RESTART) keeps interrupting the hub's
+ * epoll_wait with EINTR: no sleeper loses its wake-up or wakes early. */
+static void test_signals_lose_no_wakeup(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_signal;
+    ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    timer_t timer;
+    ASSERT_EQ(timer_create(CLOCK_MONOTONIC, &sev, &timer), 0);
+    struct itimerspec every_ms = {{0, 1000000}, {0, 1000000}};
+    ASSERT_EQ(timer_settime(timer, 0, &every_ms, NULL), 0);
+    interruptions = 0;
+    woke = 0;
+    double t0 = guv_now();
+    for (int i = 0; i < 50; i++) ASSERT(guv_spawn(sleep_02, NULL) >= 1);
+    ASSERT(guv_spawn(measure_sleep, NULL) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    double took = guv_now() - t0;
+    ASSERT_EQ(timer_delete(timer), 0);
+    signal(SIGUSR1, SIG_DFL);
+    ASSERT_EQ(woke, 50);
+    ASSERT(took >= 0.2 && took < 2.5);
+    if (interruptions < 20) FAIL("only %d signals arrived in %.2f s", (int)interruptions, took);
+}
+
 int main(void) {
     RUN(test_sleepers_cooperate);
     RUN(test_sleep_lasts_at_least_asked);
@@ -143,5 +180,6 @@ int main(void) {
     RUN(test_main_sleep_runs_hub);
     RUN(test_infinite_sleep_until_killed);
     RUN(test_now_is_monotonic);
+    RUN(test_signals_lose_no_wakeup);
     return 0;
 }
