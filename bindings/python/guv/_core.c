@@ -434,6 +434,16 @@ static PyObject *core_park(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return raise_errno(err);
 }
 
+static PyObject *core_check_signals(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    /* Runs the handlers of signals that arrived, on any green thread of the
+     * main OS thread (CPython 3.13 flags only main's state for them). */
+    if (PyErr_CheckSignals() < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *core_run(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
@@ -572,6 +582,7 @@ static PyMethodDef core_methods[] = {
     {"latch", core_latch, METH_NOARGS, "latch() -> token for park/unpark."},
     {"park", (PyCFunction)(void (*)(void))core_park, METH_FASTCALL,
      "park(token, timeout) -> bool: wait until kill(token); False when timed out."},
+    {"check_signals", core_check_signals, METH_NOARGS, "Run the handlers of signals that arrived."},
     {"run", core_run, METH_NOARGS, "Run the hub until no green thread is left."},
     {"count", core_count, METH_NOARGS, "Green threads alive on this OS thread's hub."},
     {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},

@@ -1,6 +1,10 @@
 """The loaded core, and what every other module builds on: parking a green
 thread until another wakes it, and handing SystemExit/KeyboardInterrupt
 raised in a green thread to the main program."""
+import os
+import signal
+import threading
+
 from . import _core
 from ._lib import find_libguv
 
@@ -38,6 +42,45 @@ def raise_pending():
         raise _pending.pop(0)
 
 
+# Ctrl-C while main is parked: CPython's C handler only notes the signal
+# and writes to its wakeup fd, and no Python runs while the hub idles. A
+# watcher green thread waits on that fd while main is parked; it runs the
+# handler, and hands what it raises (KeyboardInterrupt) to main.
+_wakeup_fd = None
+
+
+def _signal_wakeup_fd():
+    """Read end of the signal wakeup fd we own; -1 when another owns it."""
+    global _wakeup_fd
+    if _wakeup_fd is None:
+        _wakeup_fd = -1
+        if threading.current_thread() is threading.main_thread():
+            r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+            if previous == -1:
+                _wakeup_fd = r
+            else:
+                signal.set_wakeup_fd(previous)
+                os.close(r), os.close(w)
+    return _wakeup_fd
+
+
+def _watch_signals(fd):
+    try:
+        _core.trampoline(fd, READ, -1.0)
+        os.read(fd, 64)
+        _core.check_signals()
+    except GreenletExit:
+        pass  # main was woken first
+    except BaseException as e:
+        hand_to_main(e)
+
+
+def _start_signal_watch():
+    fd = _signal_wakeup_fd()
+    return _core.spawn(lambda: _watch_signals(fd)) if fd >= 0 else None
+
+
 def park(waiters, timeout=None):
     """Suspend the caller until unpark_one/unpark_all(waiters) wakes it.
 
@@ -48,6 +91,7 @@ def park(waiters, timeout=None):
     in_main = _core.current() == 0
     if in_main:
         _main_latches.append(token)
+        watcher = _start_signal_watch()
     try:
         woken = _core.park(token, -1.0 if timeout is None else float(timeout))
     except _Expired:
@@ -57,6 +101,8 @@ def park(waiters, timeout=None):
     finally:
         if in_main:
             _main_latches.remove(token)
+            if watcher is not None:
+                _core.kill(watcher)
         if token in waiters:
             waiters.remove(token)
     if in_main:

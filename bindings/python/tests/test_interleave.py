@@ -226,3 +226,30 @@ def test_keyboard_interrupt_in_green_thread_reaches_main_wait(script):
     """, timeout=30)
     assert r.returncode == 0, r.stderr
     assert "main got KeyboardInterrupt" in r.stdout
+
+
+def test_ctrl_c_interrupts_main_waiting_in_the_hub():
+    # No Python runs while the hub idles; SIGINT must still reach main promptly.
+    import signal
+    import subprocess
+    import time as _time
+
+    src = """
+import time, guv
+print("ready", flush=True)
+start = time.monotonic()
+try:
+    guv.spawn(guv.sleep, 30).wait()
+except KeyboardInterrupt:
+    print("interrupted after %.2f" % (time.monotonic() - start), flush=True)
+"""
+    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        _time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=20)
+    finally:
+        p.kill()
+    assert p.returncode == 0
+    assert float(out.split()[-1]) < 5
