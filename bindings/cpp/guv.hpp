@@ -204,7 +204,8 @@ public:
     task_id id() const noexcept { return id_; }
 
     // Waits until the task ended, then returns what it returned or rethrows
-    // what it threw. Throws std::system_error: EINVAL (not joinable),
+    // what it threw. Throws std::system_error: EINVAL (not joinable, or
+    // another green thread joined or detached the handle first),
     // ECANCELED (the caller was killed), ETIMEDOUT (a guv::timeout passed),
     // EDEADLK (a task joining itself, or a wait that can never end), EPERM
     // (inside a guv_call_on_hub() callback). After a std::system_error of
@@ -212,6 +213,8 @@ public:
     R join() {
         if (!state_) detail::throw_errno(EINVAL, "guv::task::join");
         detail::check(detail::switching([this] { return guv_join(id_); }), "guv_join");
+        // Another green thread may have joined or detached this handle meanwhile.
+        if (!state_) detail::throw_errno(EINVAL, "guv::task::join");
         detail::state<R>* s = std::exchange(state_, nullptr);
         id_ = 0;
         struct releaser {

@@ -100,7 +100,7 @@ static void test_move_handles() {
     guv::task_id id = a.id();
     guv::task<> b = std::move(a);
     CHECK(!a.joinable() && b.id() == id);
-    b = guv::spawn([&second] { guv::sleep(20ms); ++second; });
+    b = guv::spawn([&second] { guv::sleep(100ms); ++second; });
     CHECK(first == 1 && second == 0);
     b.join();
     CHECK(second == 1);
@@ -141,6 +141,29 @@ static void test_stack_size() {
     CHECK_THROWS_ERRNO(auto tiny = guv::spawn_with_stack(4096, [] {}), EINVAL);
 }
 
+/* Two green threads joining one handle: the first woken gets the result,
+   the other EINVAL, as the handle is no longer joinable when it resumes. */
+static void test_two_joiners() {
+    auto target = guv::spawn([] {
+        guv::sleep(5ms);
+        return std::make_unique<int>(8);
+    });
+    int got = 0, refused = 0;
+    auto joiner = [&] {
+        try {
+            got += *target.join();
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == std::errc::invalid_argument);
+            ++refused;
+        }
+    };
+    auto a = guv::spawn(joiner);
+    auto b = guv::spawn(joiner);
+    a.join();
+    b.join();
+    CHECK(got == 8 && refused == 1);
+}
+
 int main() {
     RUN(test_lambda_captures_and_args);
     RUN(test_move_only_callable);
@@ -152,5 +175,6 @@ int main() {
     RUN(test_nested_spawn_and_join);
     RUN(test_join_self_is_deadlock);
     RUN(test_stack_size);
+    RUN(test_two_joiners);
     return 0;
 }
