@@ -253,3 +253,45 @@ except KeyboardInterrupt:
         p.kill()
     assert p.returncode == 0
     assert float(out.split()[-1]) < 5
+
+
+def test_green_threads_on_two_os_threads_share_the_gil():
+    # Each OS thread has its own hub; their green threads take the GIL with
+    # their own states, and a hub waiting in one thread holds no GIL.
+    results = {}
+
+    def os_thread(name):
+        def green(i):
+            guv.sleep(0.001 * (i % 5))
+            return threading.get_ident(), i
+
+        gts = [guv.spawn(green, i) for i in range(30)]
+        results[name] = [gt.wait() for gt in gts]
+
+    threads = [threading.Thread(target=os_thread, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    os_thread("main")
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results) == ["a", "b", "main"]
+    for name, rows in results.items():
+        assert [i for _, i in rows] == list(range(30))
+        assert len({ident for ident, _ in rows}) == 1  # all on their own OS thread
+    assert len({rows[0][0] for rows in results.values()}) == 3
+
+
+def test_main_switching_with_the_gil_held_fails_loudly_not_hangs(script):
+    # Calling guv from main through ctypes.PyDLL keeps the GIL held while the
+    # hub runs: the green thread cannot take it. That must end the process
+    # with a message, never hang.
+    r = script("""
+        import ctypes, guv
+        from guv import _lib
+        lib = ctypes.PyDLL(_lib.find_libguv())
+        lib.guv_sleep.argtypes = [ctypes.c_double]
+        guv.spawn(lambda: None)
+        lib.guv_sleep(0.01)
+    """, timeout=30)
+    assert r.returncode != 0
+    assert "cannot take the GIL" in r.stderr
