@@ -217,6 +217,13 @@ int guv_check(void);
 int guv_close(int fd);
 
 /**
+ * The version of the libguv actually loaded, as "MAJOR.MINOR.PATCH"
+ * (compare with GUV_VERSION from the header it was compiled against).
+ * The string is static; do not free it.
+ */
+const char *guv_version(void);
+
+/**
  * The monotonic clock, in seconds.
  */
 double guv_now(void);

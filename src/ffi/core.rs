@@ -189,6 +189,14 @@ pub extern "C" fn guv_close(fd: c_int) -> c_int {
     boundary("guv_close", || hub::close(fd).map(|()| 0))
 }
 
+/// The version of the libguv actually loaded, as "MAJOR.MINOR.PATCH"
+/// (compare with GUV_VERSION from the header it was compiled against).
+/// The string is static; do not free it.
+#[no_mangle]
+pub extern "C" fn guv_version() -> *const std::ffi::c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
 /// The monotonic clock, in seconds.
 #[no_mangle]
 pub extern "C" fn guv_now() -> f64 {

@@ -1,4 +1,4 @@
-/* guv_check and guv_trampoline_after_eagain. */
+/* guv_check, guv_trampoline_after_eagain and guv_version. */
 #include <sys/socket.h>
 
 #include "test.h"
@@ -66,7 +66,13 @@ static void test_after_eagain_errors(void) {
     ASSERT_ERRNO(guv_trampoline_after_eagain(0, GUV_READ, 0.0 / 0.0), EINVAL);
 }
 
+/* The loaded library's version is the one the header was generated with. */
+static void test_version_matches_header(void) {
+    ASSERT(strcmp(guv_version(), GUV_VERSION) == 0);
+}
+
 int main(void) {
+    RUN(test_version_matches_header);
     RUN(test_check_sees_kill);
     RUN(test_check_sees_deadline);
     RUN(test_after_eagain_wakes);
