@@ -5,6 +5,7 @@
 #                            them (part of `make test`)
 #   make test-io T=poll      one program only (tests/io/test_poll.c)
 #   make test-io-known-bugs  programs that show open core bugs (expected to fail)
+#   make test-io-sanitize    the tests built with ASan + UBSan
 #   make bench-io            socketpair ping-pong and the TCP echo comparison
 #                            (guv vs epoll vs Go), release build; writes
 #                            benches/results/io.md (part of `make bench`)
@@ -19,7 +20,7 @@ IO_BUGS    := $(patsubst $(IO_DIR)/bug_%.c,%,$(sort $(wildcard $(IO_DIR)/bug_*.c
 IO_TIMEOUT ?= 60
 IO_ENV     := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
 
-.PHONY: test-io test-io-known-bugs examples-io bench-io deps-io-go
+.PHONY: test-io test-io-known-bugs test-io-sanitize examples-io bench-io deps-io-go
 
 # The library is only a prerequisite once it exists: `lib` (order-only)
 # builds it, and make must not fail on a fresh clone before that.
@@ -48,6 +49,20 @@ test-io-known-bugs: $(addprefix $(IO_OUT)/bug_,$(IO_BUGS))
 	@for t in $(addprefix bug_,$(IO_BUGS)); do \
 	  echo "== $$t"; $(IO_ENV) timeout $(IO_TIMEOUT) $(IO_OUT)/$$t || echo "STILL FAILS: $$t"; \
 	done
+
+# Leaks are not checked: guv_set_hooks leaks a replaced set of hooks on purpose.
+IO_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(BUILD)/io-san/%: $(IO_DIR)/%.c $(IO_HDRS) $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CC) $(IO_CFLAGS) $(IO_SAN_FLAGS) -o $@ $< $(GUV_LIBS_STATIC)
+
+test-io-sanitize: $(addprefix $(BUILD)/io-san/test_,$(IO_NAMES))
+	@for t in $(addprefix test_,$(IO_NAMES)); do \
+	  echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=0 $(IO_ENV) timeout $(IO_TIMEOUT) $(BUILD)/io-san/$$t || { echo "FAILED: $$t"; exit 1; }; \
+	done
+	@echo "test-io-sanitize: $(words $(IO_NAMES)) programs passed"
 
 TEST_TARGETS += test-io
 

@@ -78,8 +78,24 @@ static void test_sendmsg_dontwait(void) {
     io_close2(sv);
 }
 
+/* sendmsg into a full blocking socket waits for the peer to drain it, then sends. */
+static void test_sendmsg_waits_for_room(void) {
+    io_socketpair(sv, 0);
+    long filled = io_fill(sv[1]);
+    ASSERT(guv_spawn(io_drain, &sv[0]) >= 1);
+    struct iovec iov[2] = {{"tail", 4}, {"end", 3}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    ASSERT_EQ(guv_sendmsg(sv[1], &m, 0), 7);
+    ASSERT_EQ(shutdown(sv[1], SHUT_WR), 0);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(io_drained, filled + 7);
+    ASSERT(!io_nonblocking(sv[1]));
+    io_close2(sv);
+}
+
 int main(void) {
     RUN(test_pass_fd);
     RUN(test_sendmsg_dontwait);
+    RUN(test_sendmsg_waits_for_room);
     return 0;
 }
