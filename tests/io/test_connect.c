@@ -1,6 +1,7 @@
 /* guv_connect: success on a listening port, ECONNREFUSED on a closed one,
  * the socket's flags unchanged either way. */
 #include <stddef.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include "io.h"
@@ -85,11 +86,84 @@ static void test_connect_unix(void) {
     ASSERT_EQ(guv_close(s), 0);
 }
 
+/* A listener whose accept queue is full (backlog 0, one connection
+ * queued): the kernel drops further SYNs, so a connect to it hangs. */
+static int full_listener(struct sockaddr_in *a, int *queued) {
+    int l = io_bound(SOCK_STREAM, a);
+    ASSERT_EQ(listen(l, 0), 0);
+    *queued = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    errno = 0;
+    ASSERT(connect(*queued, (struct sockaddr *)a, sizeof *a) == 0 || errno == EINPROGRESS);
+    struct pollfd p = {*queued, POLLOUT, 0};
+    ASSERT_EQ(poll(&p, 1, 1000), 1);
+    return l;
+}
+
+static struct sockaddr_in hang_addr;
+static int hang_result, hang_errno;
+
+static void connect_hanging(void *arg) {
+    int deadline = *(int *)arg;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (deadline) ASSERT_OK(guv_timeout_begin(0.15));
+    errno = 0;
+    hang_result = guv_connect(s, (struct sockaddr *)&hang_addr, sizeof hang_addr);
+    hang_errno = errno;
+    if (deadline) ASSERT_OK(guv_timeout_end());
+    ASSERT(!io_nonblocking(s));
+    ASSERT_EQ(guv_close(s), 0);
+}
+
+/* A connect that cannot complete waits cooperatively (the ticker runs) until
+ * a guv_timeout_begin deadline ends it with ETIMEDOUT, or guv_kill with ECANCELED. */
+static void test_connect_waits_cooperatively(void) {
+    int queued;
+    int l = full_listener(&hang_addr, &queued);
+    int with_deadline = 1, without = 0;
+    int64_t ticker = io_ticker_start();
+    double t0 = guv_now();
+    ASSERT(guv_spawn(connect_hanging, &with_deadline) >= 1);
+    ASSERT_EQ(guv_sleep(0.3), 0);
+    ASSERT_EQ(hang_result, -1);
+    ASSERT_EQ(hang_errno, ETIMEDOUT);
+    ASSERT(io_ticks >= 10);
+    int64_t id = guv_spawn(connect_hanging, &without);
+    ASSERT_EQ(guv_sleep(0.05), 0);
+    ASSERT_EQ(guv_kill(id), 0);
+    ASSERT_EQ(guv_join(id), 0);
+    ASSERT_EQ(hang_result, -1);
+    ASSERT_EQ(hang_errno, ECANCELED);
+    ASSERT(guv_now() - t0 < 2.0);
+    io_ticker_stop = 1;
+    ASSERT_EQ(guv_join(ticker), 0);
+    ASSERT_EQ(guv_close(queued), 0);
+    ASSERT_EQ(guv_close(l), 0);
+}
+
+/* SO_SNDTIMEO bounds a blocking connect: ETIMEDOUT, as guv_connect's doc says
+ * (Linux's own connect(2) reports EINPROGRESS in that case). */
+static void test_connect_sndtimeo(void) {
+    int queued;
+    int l = full_listener(&hang_addr, &queued);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {0, 150 * 1000};
+    ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+    double t0 = guv_now();
+    ASSERT_ERRNO(guv_connect(s, (struct sockaddr *)&hang_addr, sizeof hang_addr), ETIMEDOUT);
+    double took = guv_now() - t0;
+    ASSERT(took >= 0.14 && took < 2.0);
+    ASSERT_EQ(guv_close(s), 0);
+    ASSERT_EQ(guv_close(queued), 0);
+    ASSERT_EQ(guv_close(l), 0);
+}
+
 int main(void) {
     RUN(test_connect_succeeds);
     RUN(test_connect_refused);
     RUN(test_connect_from_green_threads);
     RUN(test_connect_nonblocking);
     RUN(test_connect_unix);
+    RUN(test_connect_waits_cooperatively);
+    RUN(test_connect_sndtimeo);
     return 0;
 }
