@@ -247,8 +247,11 @@ private:
 
     void reset() noexcept {
         if (!state_) return;
-        if (detail::switching([this] { return guv_join(id_); }) != 0) guv_kill(id_);
-        std::exchange(state_, nullptr)->release();
+        // A task dropping its own handle cannot wait for itself: it detaches.
+        bool waited = id_ == guv_current() || detail::switching([this] { return guv_join(id_); }) == 0;
+        if (!waited) guv_kill(id_);
+        // Another green thread may have joined or detached the handle meanwhile.
+        if (state_) std::exchange(state_, nullptr)->release();
         id_ = 0;
     }
 

@@ -164,6 +164,25 @@ static void test_two_joiners() {
     CHECK(got == 8 && refused == 1);
 }
 
+/* A task that drops its own handle is detached, not killed: it runs on, and
+   its state is freed when it ends. */
+static void test_task_drops_own_handle() {
+    auto witness = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = witness;
+    int ran_on = 0;
+    auto self = std::make_unique<guv::task<>>();
+    *self = guv::spawn([&self, &ran_on, w = std::move(witness)] {
+        guv::yield();
+        self.reset();
+        guv::sleep(1ms);
+        ran_on = *w + 1;
+    });
+    guv::run();
+    CHECK(self == nullptr);
+    CHECK(ran_on == 1);
+    CHECK(watch.expired());
+}
+
 int main() {
     RUN(test_lambda_captures_and_args);
     RUN(test_move_only_callable);
@@ -176,5 +195,6 @@ int main() {
     RUN(test_join_self_is_deadlock);
     RUN(test_stack_size);
     RUN(test_two_joiners);
+    RUN(test_task_drops_own_handle);
     return 0;
 }
