@@ -162,6 +162,31 @@ static void test_reused_as_pipe(void) {
     ASSERT_EQ(guv_close(sv[1]), 0);
 }
 
+/* The other documented way to close: guv_forget, then close(2). A socket
+ * that was non-blocking and registered leaves nothing behind for a blocking
+ * pipe that gets its number: the pipe's read waits for its own data. */
+static void test_forget_then_close_then_reuse(void) {
+    io_socketpair(sv, SOCK_NONBLOCK);
+    int old = sv[0];
+    char b[8];
+    ASSERT_ERRNO(guv_read(sv[0], b, sizeof b), EAGAIN);
+    ASSERT_EQ(write(sv[1], "x", 1), 1);
+    ASSERT_EQ(guv_trampoline(sv[0], GUV_READ), GUV_READ);
+    ASSERT_OK(guv_forget(sv[0]));
+    ASSERT_EQ(close(sv[0]), 0);
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    ASSERT_EQ(p[0], old);
+    ASSERT_ERRNO(guv_trampoline_timeout(p[0], GUV_READ, 0.05), ETIMEDOUT);
+    struct io_later w = {p[1], 0.03, "fresh", 5};
+    ASSERT(guv_spawn(io_write_later, &w) >= 1);
+    ASSERT_EQ(guv_read(p[0], b, sizeof b), 5);
+    ASSERT(!io_nonblocking(p[0]));
+    ASSERT_EQ(guv_run(), 0);
+    io_close2(p);
+    ASSERT_EQ(guv_close(sv[1]), 0);
+}
+
 int main(void) {
     RUN(test_close_wakes_reader);
     RUN(test_close_wakes_writer);
@@ -170,5 +195,6 @@ int main(void) {
     RUN(test_reused_number_no_stale_event);
     RUN(test_reused_number_waiters);
     RUN(test_reused_as_pipe);
+    RUN(test_forget_then_close_then_reuse);
     return 0;
 }
