@@ -112,3 +112,7 @@ test-hook-python: $(HOOK_SO) python-install
 	    timeout $(HOOK_TIMEOUT) $$py $(ROOT)/$(HOOK_TDIR)/test_python.py
 
 TEST_TARGETS += test-hook test-hook-python test-hook-install
+
+# `make install` installs the hook library with guv itself (issue 6: lib/libguv_hook.so).
+install: install-hook
+uninstall: uninstall-hook

@@ -80,6 +80,17 @@ fn with<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<R> {
     .map_err(|_| Errno::ESRCH)?
 }
 
+/// As `with`, but on a thread that has no hub yet does nothing (None):
+/// for calls such as guv_forget, which libguv_hook makes from every close(2)
+/// and which must not give a hub to threads that never use guv.
+fn with_existing<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<Option<R>> {
+    let exists = HUB.try_with(|cell| cell.try_borrow().map(|h| h.is_some())).map_err(|_| Errno::ESRCH)?;
+    match exists {
+        Ok(false) => Ok(None),
+        _ => with(f).map(Some),
+    }
+}
+
 impl Hub {
     fn new() -> Result<Hub> {
         overflow::prepare_thread();
@@ -677,11 +688,12 @@ pub fn close(fd: i32) -> Result<()> {
 /// Wakes the waiters of `fd` with EBADF and drops the hub's state for it
 /// (for callers that close or replace the fd themselves, e.g. dup2).
 pub fn forget_fd(fd: i32) -> Result<()> {
-    with(|h| {
+    with_existing(|h| {
         for (slot, wg) in h.reactor.forget(fd).into_iter().flatten() {
             h.wake_if(slot, wg, Errno::EBADF.code());
         }
     })
+    .map(drop)
 }
 
 /// Fails with ECANCELED if the caller was killed, or ETIMEDOUT if its
