@@ -21,6 +21,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "guv.h"
 
@@ -150,13 +151,20 @@ static int32_t hook_may_switch(void *userdata, void *data)
 
 /* ---- errors ---- */
 
-static PyObject *GreenletExit; /* ECANCELED: the caller was killed */
+static PyObject *Killed;       /* ECANCELED: returns what to raise in the killed caller */
 static PyObject *Expired;      /* ETIMEDOUT: guv.timeout maps it to the right Timeout */
 
 static PyObject *raise_errno(int err)
 {
-    if (err == ECANCELED && GreenletExit != NULL) {
-        PyErr_SetNone(GreenletExit);
+    if (err == ECANCELED && Killed != NULL) {
+        PyObject *exc = PyObject_CallNoArgs(Killed);
+        if (exc == NULL)
+            return NULL;
+        if (PyExceptionClass_Check(exc))
+            PyErr_SetNone(exc);
+        else
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
     } else if (err == ETIMEDOUT && Expired != NULL) {
         PyErr_SetNone(Expired);
     } else {
@@ -278,7 +286,51 @@ static void latch_task(void *arg)
     g.sleep(INFINITY);
 }
 
+/* Hands an exception raised by a signal handler to main (guv._runtime.hand_to_main). */
+static PyObject *handoff;
+
+/* Waits on CPython's signal wakeup fd while main is parked: the hub idles
+ * in epoll, so no Python would run the handlers. Plain C until a signal
+ * comes (a kill, when main is woken first, costs no GIL); then it runs
+ * the handlers in a state of its own and hands what they raise to main. */
+static void signal_watch_task(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    if (g.trampoline_timeout(fd, GUV_READ, -1.0) < 0)
+        return;
+    char drain[64];
+    while (read(fd, drain, sizeof drain) > 0) {
+    }
+    PyGILState_STATE st = PyGILState_Ensure();
+    if (PyErr_CheckSignals() < 0) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL)
+            PyException_SetTraceback(value, tb);
+        PyObject *r = PyObject_CallOneArg(handoff, value);
+        if (r == NULL)
+            PyErr_WriteUnraisable(handoff);
+        Py_XDECREF(r);
+        Py_XDECREF(type), Py_XDECREF(value), Py_XDECREF(tb);
+    }
+    PyGILState_Release(st);
+}
+
 /* ---- module functions ---- */
+
+static PyObject *core_watch_signals(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    int fd;
+    if (as_int(arg, &fd) < 0)
+        return NULL;
+    int64_t id = g.spawn_ex(signal_watch_task, (void *)(intptr_t)fd, LATCH_STACK_SIZE);
+    if (id < 0)
+        return raise_errno(errno);
+    return PyLong_FromLongLong(id);
+}
+
 
 static PyObject *core_spawn(PyObject *self, PyObject *fn)
 {
@@ -434,16 +486,6 @@ static PyObject *core_park(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return raise_errno(err);
 }
 
-static PyObject *core_check_signals(PyObject *self, PyObject *unused)
-{
-    (void)self, (void)unused;
-    /* Runs the handlers of signals that arrived, on any green thread of the
-     * main OS thread (CPython 3.13 flags only main's state for them). */
-    if (PyErr_CheckSignals() < 0)
-        return NULL;
-    Py_RETURN_NONE;
-}
-
 static PyObject *core_run(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
@@ -524,8 +566,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
 {
     (void)self;
     const char *path;
-    PyObject *greenlet_exit, *expired;
-    if (!PyArg_ParseTuple(args, "sOO", &path, &greenlet_exit, &expired))
+    PyObject *killed, *expired, *hand_to_main;
+    if (!PyArg_ParseTuple(args, "sOOO", &path, &killed, &expired, &hand_to_main))
         return NULL;
     if (loaded)
         Py_RETURN_NONE;
@@ -550,9 +592,11 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(close, "guv_close");
     if (find_gilstate_key() < 0)
         return NULL;
-    Py_INCREF(greenlet_exit);
+    Py_INCREF(killed);
     Py_INCREF(expired);
-    GreenletExit = greenlet_exit;
+    Py_INCREF(hand_to_main);
+    Killed = killed;
+    handoff = hand_to_main;
     Expired = expired;
     static const guv_hooks hooks = {
         .task_start = hook_task_start,
@@ -568,12 +612,12 @@ static PyObject *core_load(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef core_methods[] = {
-    {"load", core_load, METH_VARARGS, "load(path, GreenletExit, Expired): bind libguv at path."},
+    {"load", core_load, METH_VARARGS, "load(path, killed, Expired, hand_to_main): bind libguv at path."},
     {"spawn", core_spawn, METH_O, "spawn(fn) -> id: run fn() as a green thread with its own thread state."},
     {"sleep", core_sleep, METH_O, "sleep(seconds)"},
     {"gyield", core_yield, METH_NOARGS, "Let every other ready green thread run once."},
     {"join", core_join, METH_O, "join(id): wait until green thread id has ended."},
-    {"kill", core_kill, METH_O, "kill(id): make id's blocking calls raise GreenletExit."},
+    {"kill", core_kill, METH_O, "kill(id): make id's blocking calls raise killed()."},
     {"current", core_current, METH_NOARGS, "Id of the running green thread; 0 in main."},
     {"trampoline", (PyCFunction)(void (*)(void))core_trampoline, METH_FASTCALL,
      "trampoline(fd, events, timeout) -> ready mask; timeout < 0 waits forever."},
@@ -582,7 +626,8 @@ static PyMethodDef core_methods[] = {
     {"latch", core_latch, METH_NOARGS, "latch() -> token for park/unpark."},
     {"park", (PyCFunction)(void (*)(void))core_park, METH_FASTCALL,
      "park(token, timeout) -> bool: wait until kill(token); False when timed out."},
-    {"check_signals", core_check_signals, METH_NOARGS, "Run the handlers of signals that arrived."},
+    {"watch_signals", core_watch_signals, METH_O,
+     "watch_signals(wakeup_fd) -> id: a green thread handing signal handlers' exceptions to main."},
     {"run", core_run, METH_NOARGS, "Run the hub until no green thread is left."},
     {"count", core_count, METH_NOARGS, "Green threads alive on this OS thread's hub."},
     {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},

@@ -17,7 +17,14 @@ class _Expired(BaseException):
     """A guv deadline passed; guv.timeout turns it into the right Timeout."""
 
 
-_core.load(find_libguv(), GreenletExit, _Expired)
+# Green thread id -> the exception kill() asked to raise in it (else GreenletExit).
+throws = {}
+
+
+def _killed():
+    """What the killed caller's blocking calls raise."""
+    return throws.get(_core.current(), GreenletExit)
+
 
 READ = _core.READ
 WRITE = _core.WRITE
@@ -36,6 +43,9 @@ def hand_to_main(exc):
         _core.kill(token)
 
 
+_core.load(find_libguv(), _killed, _Expired, hand_to_main)
+
+
 def raise_pending():
     """In main, raise an exception a green thread handed over, if any."""
     if _pending and _core.current() == 0:
@@ -44,8 +54,8 @@ def raise_pending():
 
 # Ctrl-C while main is parked: CPython's C handler only notes the signal
 # and writes to its wakeup fd, and no Python runs while the hub idles. A
-# watcher green thread waits on that fd while main is parked; it runs the
-# handler, and hands what it raises (KeyboardInterrupt) to main.
+# watcher green thread (guv._core, in C) waits on that fd while main is
+# parked; it runs the handler, and hands what it raises to main.
 _wakeup_fd = None
 
 
@@ -65,20 +75,9 @@ def _signal_wakeup_fd():
     return _wakeup_fd
 
 
-def _watch_signals(fd):
-    try:
-        _core.trampoline(fd, READ, -1.0)
-        os.read(fd, 64)
-        _core.check_signals()
-    except GreenletExit:
-        pass  # main was woken first
-    except BaseException as e:
-        hand_to_main(e)
-
-
 def _start_signal_watch():
     fd = _signal_wakeup_fd()
-    return _core.spawn(lambda: _watch_signals(fd)) if fd >= 0 else None
+    return _core.watch_signals(fd) if fd >= 0 else None
 
 
 def park(waiters, timeout=None):

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import _core
-from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, park, raise_pending, unpark_all
+from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, park, raise_pending, throws, unpark_all
 from .timeout import Timeout, raise_expired
 
 _PROGRAM_EXIT = (SystemExit, KeyboardInterrupt)
@@ -35,7 +35,7 @@ class GreenThread:
     def _run(self):
         try:
             if self._killed:
-                raise GreenletExit
+                raise throws.get(self.id, GreenletExit)
             if self._delay is not None:
                 sleep(self._delay)
             self._result = self._fn(*self._args, **self._kw)
@@ -47,6 +47,7 @@ class GreenThread:
             self._fn = self._args = self._kw = None
             self._dead = True
             del _by_id[self.id]
+            throws.pop(self.id, None)
             unpark_all(self._waiters)
             if self._links:
                 self._fire_links()
@@ -82,10 +83,11 @@ class GreenThread:
             raise self._exc
         return self._result
 
-    def kill(self, block=True):
-        """Raise GreenletExit in it at its current or next blocking call (it
-        never starts if it has not yet), and by default wait until it ends."""
-        kill(self, block)
+    def kill(self, *throw_args, block=True):
+        """Raise GreenletExit (or the exception given) in it at its current
+        and every later blocking call (it never starts if it has not yet), and
+        by default wait until it ends."""
+        kill(self, *throw_args, block=block)
 
     def cancel(self):
         """Kill it only if it has not started its function yet (spawn_after)."""
@@ -154,16 +156,22 @@ def spawn_n(fn, *args, **kw):
     _core.spawn(lambda: _run_n(fn, args, kw))
 
 
-def kill(gt, block=True):
+def kill(gt, *throw_args, block=True):
+    """As gt.kill(*throw_args): throw_args is an exception class or
+    instance, or a class and its argument, as in eventlet."""
     if gt.dead:
         return
+    if throw_args:
+        exc = throw_args[0](*throw_args[1:2]) if len(throw_args) > 1 else throw_args[0]
+        throws[gt.id] = exc
     gt._killed = True
     _core.kill(gt.id)
     if block and gt.id != _core.current():
         try:
             gt.wait()
-        except GreenletExit:
-            pass
+        except BaseException as e:
+            if e is not gt._exc:
+                raise  # the killer's own kill or Timeout, not the target's end
 
 
 def getcurrent():
@@ -201,12 +209,43 @@ def trampoline(fd, evtype, timeout=None, timeout_exc=Timeout):
     Raises timeout_exc after `timeout` seconds."""
     if not isinstance(fd, int):
         fd = fd.fileno()
-    try:
-        ready = _core.trampoline(fd, evtype, -1.0 if timeout is None else float(timeout))
-    except _Expired:
+    seconds = -1.0 if timeout is None else float(timeout)
+    if _core.current() == 0 and seconds != 0:
+        outcome = _trampoline_for_main(fd, evtype, seconds)
+    else:
+        try:
+            outcome = _core.trampoline(fd, evtype, seconds)
+        except _Expired as e:
+            outcome = e
+    if isinstance(outcome, _Expired):
         raise_expired(timeout_exc)
+    if isinstance(outcome, BaseException):
+        raise outcome
     raise_pending()
-    return ready
+    return outcome
+
+
+def _trampoline_for_main(fd, evtype, seconds):
+    """Main waits for the fd through a helper green thread and parks, so a
+    handed-over SystemExit or Ctrl-C (and main's Timeout) ends the wait."""
+    outcome = []
+    waiters = []
+
+    def wait_for_main():
+        try:
+            outcome.append(_core.trampoline(fd, evtype, seconds))
+        except BaseException as e:
+            outcome.append(e)
+        unpark_all(waiters)
+
+    helper = _core.spawn(wait_for_main)
+    try:
+        while not outcome:
+            park(waiters)
+    finally:
+        if not outcome:
+            _core.kill(helper)  # main gave up: the kill drops its fd wait at once
+    return outcome[0]
 
 
 def run():

@@ -351,3 +351,36 @@ def test_run_returns_when_all_green_threads_ended():
         guv.spawn(lambda i: guv.sleep(0.001 * i) or done.append(i), i)
     guv.run()
     assert sorted(done) == list(range(10))
+
+
+def test_kill_with_a_given_exception():
+    def victim():
+        try:
+            guv.sleep(10)
+        except KeyError as e:
+            return f"caught {e.args[0]}"
+
+    gt = guv.spawn(victim)
+    guv.sleep(0.01)
+    guv.kill(gt, KeyError("stop"))
+    assert gt.wait() == "caught stop"
+
+    gt = guv.spawn(guv.sleep, 10)
+    guv.sleep(0)
+    gt.kill(ValueError, "bad")
+    with pytest.raises(ValueError, match="bad"):
+        gt.wait()
+
+
+def test_kill_does_not_raise_the_targets_own_error():
+    def stubborn():
+        try:
+            guv.sleep(10)
+        finally:
+            raise RuntimeError("cleanup failed")
+
+    gt = guv.spawn(stubborn)
+    guv.sleep(0.01)
+    guv.kill(gt)  # the target's RuntimeError stays with it
+    with pytest.raises(RuntimeError):
+        gt.wait()

@@ -295,3 +295,21 @@ def test_main_switching_with_the_gil_held_fails_loudly_not_hangs(script):
     """, timeout=30)
     assert r.returncode != 0
     assert "cannot take the GIL" in r.stderr
+
+
+def test_system_exit_ends_mains_fd_wait(script):
+    r = script("""
+        import socket, time, guv
+        a, b = socket.socketpair()
+        def bye():
+            guv.sleep(0.05)
+            raise SystemExit(5)
+        guv.spawn(bye)
+        start = time.monotonic()
+        try:
+            guv.trampoline(b, guv.READ)  # nothing will ever be written
+        finally:
+            print("main left trampoline after %.2f s" % (time.monotonic() - start))
+    """, timeout=30)
+    assert r.returncode == 5, r.stderr
+    assert float(r.stdout.split()[-2]) < 2.0
