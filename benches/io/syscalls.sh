@@ -19,8 +19,11 @@ for server in echo_server epoll_echo go_echo; do
   sleep 0.3
   port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$out")
   stat=$(mktemp)
-  perf stat -x, -e "$events,task-clock" -p "$pid" -o "$stat" -- sleep "$secs" &
+  # perf watches from before the load starts until after it ends, so that
+  # every round trip the client counts falls inside its window.
+  perf stat -x, -e "$events,task-clock" -p "$pid" -o "$stat" -- sleep "$(awk -v s="$secs" 'BEGIN { print s + 1 }')" &
   perfpid=$!
+  sleep 0.3
   load=$("$bin/load_client" "$port" 100 "$secs" 0.1)
   wait $perfpid || true
   kill "$pid"
