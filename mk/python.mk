@@ -7,7 +7,7 @@
 #                        there, PostgreSQL tests included (part of `make test`)
 #   make bench-python    spawn+join and sleep(0) against gevent, written to
 #                        benches/results/python.md
-#   make python-deps     pip install what the suite needs, when missing
+#   make python-deps     install what the suite needs (pip packages, pkg-config), when missing
 
 PYTHON_VERSIONS ?= 3.11 3.12 3.13
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -26,6 +26,8 @@ PYTHONS := $(strip $(foreach v,$(PYTHON_VERSIONS),$(call py_find,$(v))))
 
 python-deps:
 	@test -n "$(PYTHONS)" || { echo "test-python: no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
+	@command -v pkg-config >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q pkg-config; }
 	@for py in $(PYTHONS); do \
 	  $$py -c 'import pytest, psycopg2, setuptools, wheel' 2>/dev/null || \
 	    $$py -m pip install -q --root-user-action=ignore $(PY_DEPS) || exit 1; \

@@ -38,3 +38,37 @@ def test_guv_support_0_leaves_psycopg2_alone(script):
     """, env={"GUV_SUPPORT": "0"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "None"
+
+
+def _without_env_and_packaged_copy(monkeypatch, tmp_path):
+    monkeypatch.delenv("GUV_LIBRARY", raising=False)
+    monkeypatch.setattr(_lib, "__file__", str(tmp_path / "_lib.py"))  # no libguv.so beside it
+
+
+def test_then_the_linker_path(monkeypatch, tmp_path):
+    import ctypes.util
+
+    _without_env_and_packaged_copy(monkeypatch, tmp_path)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: "libguv.so.0" if name == "guv" else None)
+    assert _lib.find_libguv() == "libguv.so.0"
+
+
+def test_then_pkg_config(monkeypatch, tmp_path):
+    import ctypes.util
+
+    _without_env_and_packaged_copy(monkeypatch, tmp_path)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "libguv.so").write_bytes(b"")
+    (tmp_path / "guv.pc").write_text(f"libdir={tmp_path}/lib\nName: guv\nDescription: t\nVersion: 0.1.0\n"
+                                     "Libs: -L${libdir} -lguv\n")
+    monkeypatch.setenv("PKG_CONFIG_PATH", str(tmp_path))
+    assert _lib.find_libguv() == str(tmp_path / "lib" / "libguv.so")
+    monkeypatch.setenv("PKG_CONFIG_PATH", str(tmp_path / "nothing-here"))
+    monkeypatch.setenv("PKG_CONFIG_LIBDIR", str(tmp_path / "nothing-here"))
+    try:
+        _lib.find_libguv()
+    except ImportError as e:
+        assert "libguv not found" in str(e)
+    else:
+        raise AssertionError("found a libguv where there is none")
