@@ -177,8 +177,12 @@ def main():
     guv_vs_godef = [g / o for g, o in zip(rates["guv"], rates[goname])]
     lines += [
         "",
-        f"guv / Go GOMAXPROCS=1, median over rounds: {med(guv_vs_go):.2f}; "
+        f"Throughput, guv / Go GOMAXPROCS=1, median over rounds: {med(guv_vs_go):.2f}; "
         f"guv / {goname}: {med(guv_vs_godef):.2f}.",
+        "",
+        f"Cost, server CPU per round trip: guv {med(cpu['guv']) / med(cpu['epoll']):.2f}x the epoll server's, "
+        f"{med(cpu['guv']) / med(cpu['go GOMAXPROCS=1']):.2f}x Go GOMAXPROCS=1's, "
+        f"{med(cpu['guv']) / med(cpu[goname]):.2f}x {goname}'s (below 1: guv is cheaper).",
         "",
         "## The client as green threads",
         "",
