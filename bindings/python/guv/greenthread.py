@@ -38,6 +38,7 @@ class GreenThread:
                 raise throws.get(self.id, GreenletExit)
             if self._delay is not None:
                 sleep(self._delay)
+                self._delay = None  # started: cancel() no longer applies
             self._result = self._fn(*self._args, **self._kw)
         except BaseException as e:
             self._exc = e
@@ -91,7 +92,7 @@ class GreenThread:
 
     def cancel(self):
         """Kill it only if it has not started its function yet (spawn_after)."""
-        if self._fn is not None and self._delay is not None:
+        if self._delay is not None:
             kill(self, block=False)
 
     def link(self, fn, *args, **kw):

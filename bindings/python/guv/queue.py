@@ -37,7 +37,13 @@ class Queue:
             left = None if deadline is None else deadline - _core.now()
             if left is not None and left <= 0:
                 raise exc
-            park(waiters, left)
+            try:
+                park(waiters, left)
+            except BaseException:
+                # A put or get may have woken this waiter: pass the wake-up on.
+                if not blocked():
+                    unpark_one(waiters)
+                raise
 
     def put(self, item, block=True, timeout=None):
         self._wait(self._putters, self.full, block, timeout, Full)

@@ -27,7 +27,13 @@ class Semaphore:
             left = None if deadline is None else deadline - _core.now()
             if left is not None and left <= 0:
                 return False
-            park(self._waiters, left)
+            try:
+                park(self._waiters, left)
+            except BaseException:
+                # A release may have woken this waiter: pass the wake-up on.
+                if self.counter > 0:
+                    unpark_one(self._waiters)
+                raise
         self.counter -= 1
         return True
 

@@ -5,7 +5,6 @@ callback — fails once it has passed, since it is guv's own deadline
 import threading
 
 from . import _core
-from ._runtime import _Expired
 
 # Open timeouts of each green thread (threading.local is per green thread:
 # each has its own PyThreadState).
@@ -121,4 +120,4 @@ def with_timeout(seconds, function, *args, **kwargs):
         t.cancel()
 
 
-__all__ = ["Timeout", "with_timeout", "_Expired"]
+__all__ = ["Timeout", "with_timeout"]

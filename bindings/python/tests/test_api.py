@@ -384,3 +384,21 @@ def test_kill_does_not_raise_the_targets_own_error():
     guv.kill(gt)  # the target's RuntimeError stays with it
     with pytest.raises(RuntimeError):
         gt.wait()
+
+
+def test_a_killed_waiter_passes_its_wake_up_on():
+    sem = semaphore.Semaphore(0)
+    first = guv.spawn(sem.acquire)
+    second = guv.spawn(sem.acquire)
+    guv.sleep(0.01)
+    sem.release()        # wakes `first`...
+    guv.kill(first)      # ...which is killed before it takes the unit
+    assert second.wait() is True
+
+    q = queue.Queue()
+    first = guv.spawn(q.get)
+    second = guv.spawn(q.get)
+    guv.sleep(0.01)
+    q.put("item")
+    guv.kill(first)
+    assert second.wait() == "item"

@@ -1,7 +1,5 @@
 """How guv finds libguv (GUV_LIBRARY, the packaged copy, the linker path, pkg-config)."""
 import os
-import subprocess
-import sys
 
 import guv
 from guv import _lib
