@@ -520,18 +520,25 @@ fn main_block(req: Request) -> Result<i32> {
         return Errno::decode(r);
     }
     loop {
-        for _ in 0..BATCH {
-            let (slot, co, val) = match with(Hub::next)? {
-                Next::Idle => break,
-                Next::Main(r) => return Errno::decode(r),
-                Next::Task(slot, co, val) => (slot, co, val),
-            };
-            // SAFETY: the Box<Co> behind `co` lives until `finish`, which only the
-            // loop calls, after this resume; nothing else touches the coroutine.
+        let mut next = with(Hub::next)?;
+        let mut budget = BATCH;
+        while let Next::Task(slot, co, val) = next {
+            // SAFETY: the coroutine behind `co` lives in its slot's home until
+            // `finish`, which only the loop calls, after this resume.
             let r = unsafe { &mut *co.as_ptr() }.resume(val);
             overflow::set_running(Running::NONE);
-            let after = CUR.with(|c| c.replace(Current::MAIN));
-            with(|h| h.ran(slot, after, r))?;
+            let after = CUR.with(|c| c.get());
+            budget -= 1;
+            // Book this task and pick the next in one visit to the hub; CUR
+            // keeps naming the last task until then, which the books don't read.
+            next = with(|h| {
+                h.ran(slot, after, r);
+                if budget > 0 { h.next() } else { Next::Idle }
+            })?;
+        }
+        CUR.with(|c| c.set(Current::MAIN));
+        if let Next::Main(r) = next {
+            return Errno::decode(r);
         }
         with(|h| h.turn(true))?;
     }
