@@ -251,7 +251,18 @@ def _trampoline_for_main(fd, evtype, seconds):
 
 def run():
     """Run the hub until every green thread has ended."""
-    _core.run()
+    if _core.current() != 0:
+        raise RuntimeError("guv.run() is for main, not a green thread")
+    # guv_run() cannot be interrupted, and a handed-over SystemExit or Ctrl-C
+    # must end it: main parks instead and looks at the count between parks,
+    # at growing intervals (1 ms to 50 ms) so a short run ends promptly.
+    interval = 0.001
+    while True:
+        _core.gyield()  # latches and watchers of the last park end here
+        if _core.count() == 0:
+            break
+        park([], interval)
+        interval = min(interval * 2, 0.05)
     raise_pending()
 
 

@@ -313,3 +313,23 @@ def test_system_exit_ends_mains_fd_wait(script):
     """, timeout=30)
     assert r.returncode == 5, r.stderr
     assert float(r.stdout.split()[-2]) < 2.0
+
+
+def test_keyboard_interrupt_ends_guv_run(script):
+    r = script("""
+        import guv
+        def serve_forever():
+            while True:
+                guv.sleep(0.01)
+        def stop():
+            guv.sleep(0.05)
+            raise KeyboardInterrupt
+        guv.spawn(serve_forever)
+        guv.spawn(stop)
+        try:
+            guv.run()
+        except KeyboardInterrupt:
+            print("run interrupted")
+    """, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "run interrupted" in r.stdout
