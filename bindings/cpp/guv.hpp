@@ -38,6 +38,9 @@
 #endif
 #ifdef GUV_HPP_ASAN
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+
+#include <unordered_map>
 #endif
 
 namespace guv {
@@ -68,29 +71,75 @@ T check(T rc, const char* what) {
 // caller's are set aside and put back after, so a task may block inside a
 // catch block or in a destructor run by unwinding without another task
 // ending its exception or seeing it in std::current_exception().
-class eh_scope {
+class eh_globals {
 public:
-    eh_scope() noexcept : g_(reinterpret_cast<globals*>(abi::__cxa_get_globals())), saved_(*g_) {
-        *g_ = globals{};
+    eh_globals() noexcept : g_(reinterpret_cast<layout*>(abi::__cxa_get_globals())), saved_(*g_) {
+        *g_ = layout{};
     }
-    ~eh_scope() { *g_ = saved_; }
-    eh_scope(const eh_scope&) = delete;
-    eh_scope& operator=(const eh_scope&) = delete;
+    ~eh_globals() { *g_ = saved_; }
+    eh_globals(const eh_globals&) = delete;
+    eh_globals& operator=(const eh_globals&) = delete;
 
 private:
     // The ABI's layout: the caught exceptions' stack, then the uncaught count.
-    struct globals {
+    struct layout {
         void* caught_exceptions;
         unsigned int uncaught_exceptions;
     };
-    globals* g_;
-    globals saved_;
+    layout* g_;
+    layout saved_;
 };
 
-// Runs a guv call that may switch to other green threads (see eh_scope).
+#ifdef GUV_HPP_ASAN
+// ASan knows one stack per OS thread. When an exception is thrown it
+// unpoisons the frames being unwound, from the stack pointer to the top of
+// the stack it knows; thrown on a task's stack, it would ignore the request
+// (with a warning) and leave stale poison behind, which later reads by
+// uninstrumented code (libguv, C drivers) report as errors. So a task's
+// stack is declared to ASan when the task starts and each time one of this
+// header's calls resumes it. A zero `bottom` stands for the OS thread's own
+// stack, which ASan reports at the first declaration.
+struct stack_bounds {
+    const void* bottom = nullptr;
+    std::size_t size = 0;
+};
+inline thread_local stack_bounds thread_stack;
+inline thread_local std::unordered_map<std::int64_t, stack_bounds> task_stacks;
+
+inline void declare_stack(stack_bounds b) {
+    // With detect_stack_use_after_return, frames live on one fake stack per
+    // thread, whose collector frees those of any stack below the declared
+    // one: it would free other tasks' live frames. Leave ASan's view alone.
+    if (__asan_get_current_fake_stack()) return;
+    if (!b.bottom) b = thread_stack;
+    if (!b.bottom) return;  // nothing declared yet: ASan still has the thread's own
+    stack_bounds before;
+    __sanitizer_start_switch_fiber(nullptr, b.bottom, b.size);
+    __sanitizer_finish_switch_fiber(nullptr, &before.bottom, &before.size);
+    if (!thread_stack.bottom) thread_stack = before;
+}
+
+// Declares the stack of whatever runs now: a task's, or in main the thread's.
+struct asan_stack {
+    ~asan_stack() {
+        auto it = task_stacks.find(guv_current());
+        declare_stack(it != task_stacks.end() ? it->second : stack_bounds{});
+    }
+};
+#endif
+
+// What must stay the caller's own across a call that may switch (see above).
+struct switch_scope {
+    eh_globals eh;
+#ifdef GUV_HPP_ASAN
+    asan_stack stack;
+#endif
+};
+
+// Runs a guv call that may switch to other green threads.
 template <class Call>
 auto switching(Call call) {
-    eh_scope scope;
+    switch_scope scope;
     return call();
 }
 
@@ -122,6 +171,13 @@ public:
     // instead of the exception unwinding into the hub.
     static void entry(void* arg) noexcept {
         auto* self = static_cast<state*>(arg);
+#ifdef GUV_HPP_ASAN
+        // Kept in the state, not in a local: with detect_stack_use_after_return
+        // a local would sit on ASan's fake stack, which misjudges green threads.
+        self->stack_bottom_ = static_cast<char*>(__builtin_frame_address(0)) - self->stack_bytes_;
+        task_stacks[guv_current()] = {self->stack_bottom_, self->stack_bytes_};
+        declare_stack({self->stack_bottom_, self->stack_bytes_});
+#endif
         try {
             if constexpr (std::is_void_v<R>)
                 self->invoke();
@@ -131,18 +187,20 @@ public:
             self->error_ = std::current_exception();
         }
 #ifdef GUV_HPP_ASAN
-        // ASan cannot unpoison the frames an exception unwound on a stack it
-        // does not know (it warns that it ignores __asan_handle_no_return):
-        // clear what lies below this frame, or the stale poison reports false
-        // errors in the next task given this pooled stack.
-        char* here = static_cast<char*>(__builtin_frame_address(0));
-        ASAN_UNPOISON_MEMORY_REGION(here - self->stack_bytes_, self->stack_bytes_);
+        // Should an exception have unwound while ASan had another stack in
+        // mind (the task switched inside a C driver), clear its stale poison
+        // before the next task gets this pooled stack; then hand the hub
+        // back the thread's own stack.
+        ASAN_UNPOISON_MEMORY_REGION(self->stack_bottom_, self->stack_bytes_);
+        task_stacks.erase(guv_current());
+        declare_stack({});
 #endif
         self->release();
     }
 
-    // The size of the stack the task runs on, for the ASan clean-up above.
+    // The stack the task runs on, for ASan (see declare_stack).
     std::size_t stack_bytes_ = 0;
+    const void* stack_bottom_ = nullptr;
 
 private:
     virtual R invoke() = 0;
@@ -294,7 +352,7 @@ template <class F, class... Args>
 // while an exception unwinds.
 template <class F>
 decltype(auto) blocking(F&& f) {
-    detail::eh_scope scope;
+    detail::switch_scope scope;
     return std::forward<F>(f)();
 }
 
