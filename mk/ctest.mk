@@ -3,6 +3,7 @@
 #
 #   make test-c             build and run them all (part of `make test`)
 #   make test-c-sanitize    the same programs built with ASan + UBSan
+#   make test-c-valgrind    the plain programs under valgrind memcheck (not in `make test`)
 #   make test-c-known-bugs  programs that show open core bugs (expected to fail)
 #   make test-c T=sleep     one program only (tests/c/test_sleep.c)
 
@@ -22,7 +23,7 @@ CTEST_TIMEOUT ?= 60
 # The tests check the built-in defaults, so the caller's tuning must not leak in.
 CTEST_ENV := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
 
-.PHONY: test-c test-c-sanitize test-c-known-bugs ctest-run ctest-run-san ctest-run-bugs
+.PHONY: test-c test-c-sanitize test-c-valgrind test-c-known-bugs ctest-run ctest-run-san ctest-run-bugs ctest-deps-valgrind
 
 # Each public target builds the library, then runs a sub-make: only a make
 # started after `cargo build` sees the library's new time stamp and relinks.
@@ -30,6 +31,8 @@ test-c: lib
 	@$(MAKE) --no-print-directory ctest-run
 test-c-sanitize: lib
 	@$(MAKE) --no-print-directory ctest-run-san
+test-c-valgrind: lib ctest-deps-valgrind
+	@$(MAKE) --no-print-directory ctest-run-valgrind CTEST_TIMEOUT=600
 test-c-known-bugs: lib
 	@$(MAKE) --no-print-directory ctest-run-bugs
 
@@ -47,11 +50,12 @@ $(BUILD)/ctest-san/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A))
 # frame larger than the guard region still faults in it.
 $(BUILD)/ctest/test_overflow $(BUILD)/ctest-san/test_overflow: CTEST_CFLAGS += -fstack-clash-protection
 
-# Runs each program in $(1) from directory $(2); stops at the first failure.
+# Runs each program in $(1) from directory $(2), with environment $(3) and
+# under wrapper $(4); stops at the first failure.
 define ctest_run
 	@for t in $(1); do \
 	  echo "== $$t"; \
-	  $(CTEST_ENV) $(3) timeout $(CTEST_TIMEOUT) $(2)/$$t || { echo "FAILED: $$t"; exit 1; }; \
+	  $(CTEST_ENV) $(3) timeout $(CTEST_TIMEOUT) $(4) $(2)/$$t || { echo "FAILED: $$t"; exit 1; }; \
 	done
 endef
 
@@ -62,6 +66,15 @@ ctest-run: $(addprefix $(BUILD)/ctest/test_,$(CTEST_NAMES))
 ctest-run-san: $(addprefix $(BUILD)/ctest-san/test_,$(CTEST_NAMES))
 	$(call ctest_run,$(addprefix test_,$(CTEST_NAMES)),$(BUILD)/ctest-san,$(CTEST_SAN_ENV))
 	@echo "test-c-sanitize: $(words $(CTEST_NAMES)) programs passed"
+
+# test_overflow is left out: valgrind takes over SIGSEGV and stack faults.
+CTEST_VG_NAMES := $(filter-out overflow,$(CTEST_NAMES))
+ctest-run-valgrind: $(addprefix $(BUILD)/ctest/test_,$(CTEST_VG_NAMES))
+	$(call ctest_run,$(addprefix test_,$(CTEST_VG_NAMES)),$(BUILD)/ctest,,valgrind -q --error-exitcode=9)
+	@echo "test-c-valgrind: $(words $(CTEST_VG_NAMES)) programs passed"
+
+ctest-deps-valgrind:
+	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 
 ctest-run-bugs: $(addprefix $(BUILD)/ctest/bug_,$(CTEST_BUGS))
 	@for t in $(addprefix bug_,$(CTEST_BUGS)); do \
