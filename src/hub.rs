@@ -201,6 +201,12 @@ impl Hub {
     fn block(&mut self, slot: u32, req: Request) -> Option<Resume> {
         let t = &mut self.tasks[slot as usize];
         match req {
+            // A killed or timed-out task learns it at a yield too, so that a
+            // loop that only computes and yields can be cancelled.
+            Request::Yield if t.killed => return Some(Errno::ECANCELED.code()),
+            Request::Yield if t.deadline != NEVER && t.deadline <= clock::now_ns() => {
+                return Some(Errno::ETIMEDOUT.code());
+            }
             Request::Yield => {
                 t.result = 0;
                 self.runq.push_back(slot);
@@ -707,6 +713,12 @@ pub fn forget_fd(fd: i32) -> Result<()> {
 /// deadline passed: the I/O layer asks before each call, so that a killed
 /// green thread reading a busy socket notices without ever waiting.
 pub fn check_cancel() -> Result<()> {
+    io_begin(0).map(drop)
+}
+
+/// The start of every greenified call, in one visit to the hub: fails with
+/// ECANCELED or ETIMEDOUT as `check_cancel`, else says what is known of `fd`.
+pub(crate) fn io_begin(fd: i32) -> Result<FdKind> {
     with(|h| {
         let t = h.current_task();
         if t.killed {
@@ -714,14 +726,9 @@ pub fn check_cancel() -> Result<()> {
         } else if t.deadline != NEVER && t.deadline <= clock::now_ns() {
             Err(Errno::ETIMEDOUT)
         } else {
-            Ok(())
+            Ok(h.reactor.kind(fd))
         }
     })?
-}
-
-/// What the I/O layer knows of `fd` (a cache; see FdKind).
-pub(crate) fn fd_kind(fd: i32) -> FdKind {
-    with(|h| h.reactor.kind(fd)).unwrap_or_default()
 }
 
 pub(crate) fn set_fd_kind(fd: i32, kind: FdKind) {

@@ -93,7 +93,6 @@ fn cooperate(
     blocking: impl Fn() -> Result<Option<Deadline>>,
     mut attempt: impl FnMut() -> isize,
 ) -> Result<usize> {
-    hub::check_cancel()?;
     let mut until = None;
     loop {
         match check(attempt()) {
@@ -127,17 +126,18 @@ fn socket_op(fd: i32, interest: Interest, flags: i32, mut call: impl FnMut(i32) 
 }
 
 /// A call on a non-socket fd: O_NONBLOCK is set for each attempt and the
-/// caller's flags restored right after, before any switch.
+/// caller's flags restored right after, before any switch. The flags are
+/// read afresh each time: restoring remembered ones would undo a change the
+/// caller made since (O_NONBLOCK, O_APPEND).
 fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> isize) -> Result<usize> {
-    let m = mode(fd)?;
-    let flags = m.flags;
+    let flags = fd_flags(fd)?;
     if flags & libc::O_NONBLOCK != 0 {
         return check(call());
     }
     cooperate(
         fd,
         interest,
-        || Ok(Some(deadline(m, interest))),
+        || Ok(Some(deadline(mode(fd)?, interest))),
         || {
             sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
             let r = call();
@@ -166,12 +166,15 @@ fn write_all(total: usize, mut step: impl FnMut(usize) -> Result<usize>) -> Resu
     }
 }
 
-fn is_socket(fd: i32) -> bool {
-    hub::fd_kind(fd) != FdKind::Other
+/// The start of every call: fails if the caller was killed or its deadline
+/// passed (even when data is ready), and says whether `fd` may be a socket.
+/// One visit to the hub for both.
+fn begin(fd: i32) -> Result<bool> {
+    hub::io_begin(fd).map(|kind| kind != FdKind::Other)
 }
 
 pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
-    if is_socket(fd) {
+    if begin(fd)? {
         match socket_op(fd, Interest::READ, 0, |fl| sys::recvfrom(fd, buf, len, fl, std::ptr::null_mut(), std::ptr::null_mut())) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
@@ -181,12 +184,13 @@ pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
 }
 
 pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
+    let mut socket = begin(fd)?;
     write_all(len, |done| {
         // SAFETY: `done < len`, so the rest of the caller's buffer is valid.
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        if is_socket(fd) {
+        if socket {
             match socket_op(fd, Interest::WRITE, 0, |fl| sys::sendto(fd, rest, len - done, fl, std::ptr::null(), 0)) {
-                Err(Errno::ENOTSOCK) => {}
+                Err(Errno::ENOTSOCK) => socket = false,
                 other => return other,
             }
         }
@@ -203,7 +207,7 @@ fn iov_msg(iov: *const libc::iovec, iovcnt: i32) -> libc::msghdr {
 }
 
 pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
-    if is_socket(fd) {
+    if begin(fd)? {
         let mut msg = iov_msg(iov, iovcnt);
         match socket_op(fd, Interest::READ, 0, |fl| sys::recvmsg(fd, &mut msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
@@ -216,7 +220,7 @@ pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
 /// Unlike `write`, a short writev is returned as such rather than completed:
 /// finishing it would mean copying and advancing the caller's iovec array.
 pub fn writev(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
-    if is_socket(fd) {
+    if begin(fd)? {
         let msg = iov_msg(iov, iovcnt);
         match socket_op(fd, Interest::WRITE, 0, |fl| sys::sendmsg(fd, &msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
@@ -238,6 +242,7 @@ pub fn recvfrom(
     addr: *mut libc::sockaddr,
     addrlen: *mut libc::socklen_t,
 ) -> Result<usize> {
+    begin(fd)?;
     let waitall = flags & libc::MSG_WAITALL != 0 && flags & libc::MSG_DONTWAIT == 0;
     let flags = flags & !libc::MSG_WAITALL;
     let mut done = 0;
@@ -267,6 +272,7 @@ pub fn sendto(
     addr: *const libc::sockaddr,
     addrlen: libc::socklen_t,
 ) -> Result<usize> {
+    begin(fd)?;
     let nonblocking = flags & libc::MSG_DONTWAIT != 0;
     write_all(if nonblocking { 0 } else { len }, |done| {
         // SAFETY: `done < len`; the rest of the caller's buffer is valid, as for sendto(2).
@@ -276,14 +282,17 @@ pub fn sendto(
 }
 
 pub fn recvmsg(fd: i32, msg: *mut libc::msghdr, flags: i32) -> Result<usize> {
+    begin(fd)?;
     socket_op(fd, Interest::READ, flags, |fl| sys::recvmsg(fd, msg, fl))
 }
 
 pub fn sendmsg(fd: i32, msg: *const libc::msghdr, flags: i32) -> Result<usize> {
+    begin(fd)?;
     socket_op(fd, Interest::WRITE, flags, |fl| sys::sendmsg(fd, msg, fl))
 }
 
 pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32) -> Result<i32> {
+    begin(fd)?;
     toggled_op(fd, Interest::READ, || sys::accept4(fd, addr, addrlen, flags)).map(|n| {
         // A new fd: whatever the hub remembers of this number is from a closed one.
         let _ = hub::forget_fd(n as i32);
@@ -340,6 +349,10 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
 pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) -> Result<usize> {
     let poll_now = || check(sys::poll(fds, nfds, 0));
     hub::check_cancel()?;
+    if !hub::can_switch() {
+        // A hub-stack callback, or may_switch refused: block the plain way.
+        return check(sys::poll(fds, nfds, timeout_ms));
+    }
     let n = poll_now()?;
     if n > 0 || timeout_ms == 0 {
         return Ok(n);

@@ -79,7 +79,10 @@ pub extern "C" fn guv_run() -> c_int {
 
 /// Let every other ready green thread run once, then continue. Called from
 /// main (outside any green thread), it also polls fds and timers once.
-/// Returns 0, or -1 with errno EPERM inside a guv_call_on_hub() callback.
+/// Returns 0. On failure returns -1 and sets errno: ECANCELED (the caller
+/// was killed: a loop that only computes and yields can be cancelled too),
+/// ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
+/// guv_call_on_hub() callback), EDEADLK (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_yield() -> c_int {
     boundary("guv_yield", || hub::yield_now().map(|()| 0))

@@ -1,4 +1,4 @@
-/* Known core risk (kept out of `make test`; run with make test-io-known-bugs).
+/* Regression test (was a known core bug, fixed in src/io.rs: toggled_op reads the flags afresh).
  *
  * Since 2f56ce8 the I/O layer remembers an fd's F_GETFL flags from its first
  * wait, and guv_forget's doc asks callers to call it after changing the mode.

@@ -1,4 +1,4 @@
-/* Known core bug (kept out of `make test`; run with make test-io-known-bugs).
+/* Regression test (was a known core bug, fixed in src/io.rs).
  *
  * src/ffi/io.rs says the I/O calls, inside a guv_call_on_hub() callback or
  * when the hooks' may_switch refuses, "block the OS thread as the plain call
