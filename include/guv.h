@@ -105,8 +105,10 @@ int64_t guv_spawn(guv_fn func, void *arg);
 /**
  * As guv_spawn(), with a stack of `stack_size` bytes (0: the default).
  * Sizes are rounded up to whole pages; the usable stack sits above a
- * 64 KiB guard region. Errors as guv_spawn(), plus EINVAL for a size
- * below 16 KiB.
+ * 64 KiB guard region: a frame larger than that, in code built without
+ * -fstack-clash-protection, can jump it, so build C code that makes huge
+ * stack frames with that flag (or give it a bigger stack). Errors as
+ * guv_spawn(), plus EINVAL for a size below 16 KiB or above 1 TiB.
  */
 int64_t guv_spawn_ex(guv_fn func, void *arg, size_t stack_size);
 
@@ -137,7 +139,9 @@ int guv_yield(void);
  * Returns 0. On failure returns -1 and sets errno: EINVAL (NaN),
  * ECANCELED (the caller was killed), ETIMEDOUT (a guv_timeout_begin()
  * deadline passed first), EPERM (inside a guv_call_on_hub() callback),
- * EDEADLK (hooks' may_switch refused the switch).
+ * EDEADLK (hooks' may_switch refused the switch, or main sleeps forever —
+ * e.g. INFINITY — with nothing on the hub that could ever run again),
+ * EINTR (guv_interrupt()).
  */
 int guv_sleep(double seconds);
 
@@ -167,6 +171,48 @@ int guv_join(int64_t id);
  * sets errno ESRCH (`id` never issued by this thread's hub).
  */
 int guv_kill(int64_t id);
+
+/**
+ * Suspend the caller until another green thread (or main, or another OS
+ * thread through guv_hub_unpark()) calls guv_unpark() on it: the building
+ * block for events, queues and condition variables. An unpark that came
+ * while the caller was not parked is kept (one, not counted), and its next
+ * park returns at once. `timeout` in seconds: negative waits forever.
+ *
+ * Returns 0 when unparked. On failure returns -1 and sets errno: ETIMEDOUT
+ * (`timeout` or a guv_timeout_begin() deadline passed), ECANCELED (killed),
+ * EINTR (guv_interrupt()), EINVAL (NaN), EPERM (inside a guv_call_on_hub()
+ * callback), EDEADLK (may_switch refused, or nothing on this hub could
+ * ever unpark it: when another OS thread will, hold the hub with
+ * guv_hub_hold() meanwhile).
+ */
+int guv_park(double timeout);
+
+/**
+ * Wake green thread `id` (0: main) from guv_park(), or, if it is not
+ * parked, let its next guv_park() return at once. Returns 0, also when `id`
+ * has ended. On failure returns -1 and sets errno ESRCH (`id` never issued
+ * by this thread's hub).
+ */
+int guv_unpark(int64_t id);
+
+/**
+ * End the current blocking guv call of green thread `id` (0: main) with
+ * EINTR, once; if it is not blocked, its next blocking call fails so. Unlike
+ * guv_kill() later calls are unaffected. An offloaded call is waited out.
+ * Returns 0, also when `id` has ended; -1 with errno ESRCH when `id` was
+ * never issued by this thread's hub.
+ */
+int guv_interrupt(int64_t id);
+
+/**
+ * The usable stack of the running green thread: its lowest address in
+ * `*lo` and its size in bytes in `*size` (the guard region below is not
+ * counted). For runtimes that want their stack limits, such as CPython
+ * 3.14. Returns 0, or -1 with errno ESRCH outside a green thread (main, or
+ * a guv_call_on_hub() callback) and EINVAL when a pointer is NULL.
+ */
+int guv_stack_bounds(void **lo, size_t *size);
 
 /**
  * Suspend the caller until `fd` is ready for any of `events`
@@ -241,7 +287,7 @@ int64_t guv_count(void);
  * Set the process-wide default stack size in bytes for green threads
  * spawned from now on (rounded up to pages). The GUV_STACK_SIZE environment
  * variable sets the initial default. Returns 0, or -1 with errno EINVAL for
- * a size below 16 KiB.
+ * a size below 16 KiB or above 1 TiB.
  */
 int guv_set_stack_size(size_t size);
 
@@ -258,7 +304,8 @@ int guv_guard_kind(void);
 
 /**
  * Install process-wide per-task hooks (copied), or remove them with NULL.
- * Green threads started before keep running without hooks. Returns 0.
+ * A green thread takes the hooks in force when it starts running (not when
+ * it is spawned) and keeps them for life. Returns 0.
  * See guv_hooks for when each callback runs.
  */
 int guv_set_hooks(const struct guv_hooks *hooks);
@@ -301,11 +348,20 @@ void guv_hub_release(struct guv_hub *hub);
 int guv_hub_spawn(struct guv_hub *hub, guv_fn func, void *arg);
 
 /**
- * Thread-safe guv_kill() of green thread `id` on `hub`.
- * Returns 0. On failure returns -1 and sets errno: EINVAL (hub NULL),
- * ESRCH (`id` is not of this hub, or the hub's thread has exited).
+ * Thread-safe guv_kill() of green thread `id` on `hub`. The kill is
+ * delivered at the hub's next turn: an id of that hub that has ended, or
+ * was never issued, is then ignored. Returns 0. On failure returns -1 and
+ * sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this hub, or the
+ * hub's thread has exited).
  */
 int guv_hub_kill(struct guv_hub *hub, int64_t id);
+
+/**
+ * Thread-safe guv_unpark() of green thread `id` (0: the hub thread's main)
+ * on `hub`. Returns 0. On failure returns -1 and sets errno: EINVAL (hub
+ * NULL), ESRCH (`id` is not of this hub, or the hub's thread has exited).
+ */
+int guv_hub_unpark(struct guv_hub *hub, int64_t id);
 
 /**
  * Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no

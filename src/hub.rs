@@ -229,6 +229,9 @@ impl Hub {
         if t.killed {
             return Some(Errno::ECANCELED.code());
         }
+        if std::mem::take(&mut t.interrupted) {
+            return Some(Errno::EINTR.code());
+        }
         let now = clock::now_ns();
         if t.deadline <= now {
             return Some(Errno::ETIMEDOUT.code());
@@ -267,6 +270,11 @@ impl Hub {
                 };
                 self.tasks[target as usize].joiners.push((slot, wg));
                 self.tasks[slot as usize].wait = Wait::Join;
+                until
+            }
+            Request::Park { .. } if std::mem::take(&mut self.tasks[slot as usize].permit) => return Some(0),
+            Request::Park { until } => {
+                self.tasks[slot as usize].wait = Wait::Park;
                 until
             }
             Request::Yield | Request::RunAll | Request::Offload { .. } => unreachable!(),
@@ -308,8 +316,36 @@ impl Hub {
         if let Some(slot) = self.lookup(id)? {
             let t = &mut self.tasks[slot as usize];
             t.killed = true;
-            if matches!(t.wait, Wait::Sleep | Wait::Fd { .. } | Wait::Join) {
+            if t.wait.interruptible() {
                 self.wake(slot, Errno::ECANCELED.code());
+            }
+        }
+        Ok(())
+    }
+
+    /// As `lookup`, where id 0 names main.
+    fn lookup_or_main(&self, id: i64) -> Result<Option<u32>> {
+        if id == 0 { Ok(Some(MAIN)) } else { self.lookup(id) }
+    }
+
+    fn unpark(&mut self, id: i64) -> Result<()> {
+        if let Some(slot) = self.lookup_or_main(id)? {
+            if self.tasks[slot as usize].wait == Wait::Park {
+                self.wake(slot, 0);
+            } else {
+                self.tasks[slot as usize].permit = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn interrupt(&mut self, id: i64) -> Result<()> {
+        if let Some(slot) = self.lookup_or_main(id)? {
+            let t = &mut self.tasks[slot as usize];
+            if t.wait.interruptible() || t.wait == Wait::RunAll {
+                self.wake(slot, Errno::EINTR.code());
+            } else {
+                t.interrupted = true;
             }
         }
         Ok(())
@@ -327,6 +363,8 @@ impl Hub {
         let mut joiners = std::mem::take(&mut t.joiners);
         t.in_use = false;
         t.killed = false;
+        t.permit = false;
+        t.interrupted = false;
         t.deadline = NEVER;
         t.deadlines.clear();
         t.cur = Current::MAIN;
@@ -353,6 +391,9 @@ impl Hub {
                 }
                 Msg::Kill(id) => {
                     let _ = self.kill(id);
+                }
+                Msg::Unpark(id) => {
+                    let _ = self.unpark(id);
                 }
                 Msg::OffloadDone(slot, wg) => self.wake_if(slot, wg, 0),
             }
@@ -622,6 +663,51 @@ pub fn join(id: i64) -> Result<()> {
 /// Cancels green thread `id`: its current or next blocking call, and every later one, fails with ECANCELED.
 pub fn kill(id: i64) -> Result<()> {
     with(|h| h.kill(id))?
+}
+
+/// Suspends the caller until guv_unpark names it (at once if an unpark
+/// came since its last park), `seconds` pass (ETIMEDOUT; negative: never),
+/// or it is killed.
+pub fn park(seconds: f64) -> Result<()> {
+    if seconds.is_nan() {
+        return Err(Errno::EINVAL);
+    }
+    let until = if seconds < 0.0 { NEVER } else { clock::after(seconds)? };
+    suspend(Request::Park { until }).map(drop)
+}
+
+/// Wakes green thread `id` (0: main) from guv_park, or lets its next park return at once.
+pub fn unpark(id: i64) -> Result<()> {
+    with(|h| h.unpark(id))?
+}
+
+/// Ends the current blocking call of `id` (0: main) with EINTR, or its next one.
+pub fn interrupt(id: i64) -> Result<()> {
+    with(|h| h.interrupt(id))?
+}
+
+/// Thread-safe unpark of green thread `id` of the hub behind `shared`.
+pub fn remote_unpark(shared: &Shared, id: i64) -> Result<()> {
+    if id != 0 {
+        let (serial, _, _) = task::split_id(id).ok_or(Errno::ESRCH)?;
+        if serial != shared.serial {
+            return Err(Errno::ESRCH);
+        }
+    }
+    shared.send(Msg::Unpark(id))
+}
+
+/// The usable stack of the running green thread: (lowest address, size).
+pub fn stack_bounds() -> Result<(usize, usize)> {
+    let cur = CUR.with(|c| c.get());
+    if cur.yielder.is_null() || cur.on_hub_stack {
+        return Err(Errno::ESRCH);
+    }
+    with(|h| {
+        let r = h.tasks[cur.slot as usize].running;
+        let lo = r.guard + stack::GUARD_SIZE;
+        (lo, r.top - lo)
+    })
 }
 
 /// Waits until `fd` is ready for any of `interest`; returns the ready mask.

@@ -27,6 +27,7 @@ impl CCall {
 pub(crate) enum Msg {
     Spawn(CCall),
     Kill(i64),
+    Unpark(i64),
     /// An offloaded call finished for the task in (slot, wait_gen).
     OffloadDone(u32, u32),
 }

@@ -27,6 +27,7 @@ pub(crate) enum Request {
     Sleep { until: Deadline },
     Fd { fd: i32, interest: Interest, until: Deadline, rearm: bool },
     Join { id: i64, until: Deadline },
+    Park { until: Deadline },
     Offload { job: crate::offload::Job },
     /// Main only: run until no green thread is left.
     RunAll,
@@ -39,8 +40,17 @@ pub(crate) enum Wait {
     Sleep,
     Fd { fd: i32 },
     Join,
+    Park,
     Offload,
     RunAll,
+}
+
+impl Wait {
+    /// Waits that kill and guv_interrupt end at once (an offloaded call may
+    /// still be using its argument, so it is waited out).
+    pub fn interruptible(self) -> bool {
+        matches!(self, Wait::Sleep | Wait::Fd { .. } | Wait::Join | Wait::Park)
+    }
 }
 
 pub(crate) const SLOT_BITS: u32 = 21;
@@ -115,6 +125,10 @@ pub(crate) struct Task {
     /// Passed to the task when it is next resumed.
     pub result: Resume,
     pub killed: bool,
+    /// guv_unpark came while the task was not parked: its next park returns at once.
+    pub permit: bool,
+    /// guv_interrupt came while the task was not blocked: its next blocking call fails with EINTR.
+    pub interrupted: bool,
     pub has_timer: bool,
     /// The earliest of the nested deadlines opened by guv_timeout_begin.
     pub deadline: Deadline,
@@ -136,6 +150,8 @@ impl Task {
             wait: Wait::None,
             result: 0,
             killed: false,
+            permit: false,
+            interrupted: false,
             has_timer: false,
             deadline: NEVER,
             deadlines: Vec::new(),

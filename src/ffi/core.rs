@@ -54,8 +54,10 @@ pub extern "C" fn guv_spawn(func: guv_fn, arg: *mut c_void) -> i64 {
 
 /// As guv_spawn(), with a stack of `stack_size` bytes (0: the default).
 /// Sizes are rounded up to whole pages; the usable stack sits above a
-/// 64 KiB guard region. Errors as guv_spawn(), plus EINVAL for a size
-/// below 16 KiB.
+/// 64 KiB guard region: a frame larger than that, in code built without
+/// -fstack-clash-protection, can jump it, so build C code that makes huge
+/// stack frames with that flag (or give it a bigger stack). Errors as
+/// guv_spawn(), plus EINVAL for a size below 16 KiB or above 1 TiB.
 #[no_mangle]
 pub extern "C" fn guv_spawn_ex(func: guv_fn, arg: *mut c_void, stack_size: usize) -> i64 {
     boundary("guv_spawn", || {
@@ -94,7 +96,9 @@ pub extern "C" fn guv_yield() -> c_int {
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (NaN),
 /// ECANCELED (the caller was killed), ETIMEDOUT (a guv_timeout_begin()
 /// deadline passed first), EPERM (inside a guv_call_on_hub() callback),
-/// EDEADLK (hooks' may_switch refused the switch).
+/// EDEADLK (hooks' may_switch refused the switch, or main sleeps forever —
+/// e.g. INFINITY — with nothing on the hub that could ever run again),
+/// EINTR (guv_interrupt()).
 #[no_mangle]
 pub extern "C" fn guv_sleep(seconds: f64) -> c_int {
     boundary("guv_sleep", || hub::sleep(seconds).map(|()| 0))
@@ -128,6 +132,63 @@ pub extern "C" fn guv_join(id: i64) -> c_int {
 #[no_mangle]
 pub extern "C" fn guv_kill(id: i64) -> c_int {
     boundary("guv_kill", || hub::kill(id).map(|()| 0))
+}
+
+/// Suspend the caller until another green thread (or main, or another OS
+/// thread through guv_hub_unpark()) calls guv_unpark() on it: the building
+/// block for events, queues and condition variables. An unpark that came
+/// while the caller was not parked is kept (one, not counted), and its next
+/// park returns at once. `timeout` in seconds: negative waits forever.
+///
+/// Returns 0 when unparked. On failure returns -1 and sets errno: ETIMEDOUT
+/// (`timeout` or a guv_timeout_begin() deadline passed), ECANCELED (killed),
+/// EINTR (guv_interrupt()), EINVAL (NaN), EPERM (inside a guv_call_on_hub()
+/// callback), EDEADLK (may_switch refused, or nothing on this hub could
+/// ever unpark it: when another OS thread will, hold the hub with
+/// guv_hub_hold() meanwhile).
+#[no_mangle]
+pub extern "C" fn guv_park(timeout: f64) -> c_int {
+    boundary("guv_park", || hub::park(timeout).map(|()| 0))
+}
+
+/// Wake green thread `id` (0: main) from guv_park(), or, if it is not
+/// parked, let its next guv_park() return at once. Returns 0, also when `id`
+/// has ended. On failure returns -1 and sets errno ESRCH (`id` never issued
+/// by this thread's hub).
+#[no_mangle]
+pub extern "C" fn guv_unpark(id: i64) -> c_int {
+    boundary("guv_unpark", || hub::unpark(id).map(|()| 0))
+}
+
+/// End the current blocking guv call of green thread `id` (0: main) with
+/// EINTR, once; if it is not blocked, its next blocking call fails so. Unlike
+/// guv_kill() later calls are unaffected. An offloaded call is waited out.
+/// Returns 0, also when `id` has ended; -1 with errno ESRCH when `id` was
+/// never issued by this thread's hub.
+#[no_mangle]
+pub extern "C" fn guv_interrupt(id: i64) -> c_int {
+    boundary("guv_interrupt", || hub::interrupt(id).map(|()| 0))
+}
+
+/// The usable stack of the running green thread: its lowest address in
+/// `*lo` and its size in bytes in `*size` (the guard region below is not
+/// counted). For runtimes that want their stack limits, such as CPython
+/// 3.14. Returns 0, or -1 with errno ESRCH outside a green thread (main, or
+/// a guv_call_on_hub() callback) and EINVAL when a pointer is NULL.
+#[no_mangle]
+pub extern "C" fn guv_stack_bounds(lo: *mut *mut c_void, size: *mut usize) -> c_int {
+    boundary("guv_stack_bounds", || {
+        if lo.is_null() || size.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        let (bottom, len) = hub::stack_bounds()?;
+        // SAFETY: both pointers are non-null and, per the caller, writable.
+        unsafe {
+            *lo = bottom as *mut c_void;
+            *size = len;
+        }
+        Ok(0)
+    })
 }
 
 /// Suspend the caller until `fd` is ready for any of `events`
@@ -216,7 +277,7 @@ pub extern "C" fn guv_count() -> i64 {
 /// Set the process-wide default stack size in bytes for green threads
 /// spawned from now on (rounded up to pages). The GUV_STACK_SIZE environment
 /// variable sets the initial default. Returns 0, or -1 with errno EINVAL for
-/// a size below 16 KiB.
+/// a size below 16 KiB or above 1 TiB.
 #[no_mangle]
 pub extern "C" fn guv_set_stack_size(size: usize) -> c_int {
     boundary("guv_set_stack_size", || stack::set_default_size(size).map(|()| 0))
@@ -236,7 +297,8 @@ pub extern "C" fn guv_guard_kind() -> c_int {
 }
 
 /// Install process-wide per-task hooks (copied), or remove them with NULL.
-/// Green threads started before keep running without hooks. Returns 0.
+/// A green thread takes the hooks in force when it starts running (not when
+/// it is spawned) and keeps them for life. Returns 0.
 /// See guv_hooks for when each callback runs.
 #[no_mangle]
 pub extern "C" fn guv_set_hooks(hooks: *const guv_hooks) -> c_int {
@@ -290,12 +352,22 @@ pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_voi
     boundary("guv_hub_spawn", || hub::remote_spawn(hub_ref(hub)?, func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
 }
 
-/// Thread-safe guv_kill() of green thread `id` on `hub`.
-/// Returns 0. On failure returns -1 and sets errno: EINVAL (hub NULL),
-/// ESRCH (`id` is not of this hub, or the hub's thread has exited).
+/// Thread-safe guv_kill() of green thread `id` on `hub`. The kill is
+/// delivered at the hub's next turn: an id of that hub that has ended, or
+/// was never issued, is then ignored. Returns 0. On failure returns -1 and
+/// sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this hub, or the
+/// hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_kill(hub: *mut guv_hub, id: i64) -> c_int {
     boundary("guv_hub_kill", || hub::remote_kill(hub_ref(hub)?, id).map(|()| 0))
+}
+
+/// Thread-safe guv_unpark() of green thread `id` (0: the hub thread's main)
+/// on `hub`. Returns 0. On failure returns -1 and sets errno: EINVAL (hub
+/// NULL), ESRCH (`id` is not of this hub, or the hub's thread has exited).
+#[no_mangle]
+pub extern "C" fn guv_hub_unpark(hub: *mut guv_hub, id: i64) -> c_int {
+    boundary("guv_hub_unpark", || hub::remote_unpark(hub_ref(hub)?, id).map(|()| 0))
 }
 
 /// Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
