@@ -158,7 +158,7 @@ int64_t guv_current(void);
  * this thread's hub, including ids <= 0 and ids of other threads' hubs),
  * EDEADLK (`id` is the caller itself, or the wait can never end),
  * ECANCELED (the caller was killed), ETIMEDOUT (a deadline passed),
- * EPERM (inside a guv_call_on_hub() callback).
+ * EINTR (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback).
  */
 int guv_join(int64_t id);
 
@@ -225,8 +225,9 @@ int guv_stack_bounds(void **lo, size_t *size);
  * EINVAL (events not a non-empty subset of GUV_READ|GUV_WRITE), EBUSY
  * (another green thread already waits for one of these events on this fd;
  * one reader and one writer are fine), ECANCELED (the caller was killed),
- * ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
- * guv_call_on_hub() callback), EDEADLK (may_switch refused).
+ * ETIMEDOUT (a guv_timeout_begin() deadline passed), EINTR
+ * (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback), EDEADLK
+ * (may_switch refused).
  */
 int guv_trampoline(int fd, int events);
 

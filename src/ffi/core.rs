@@ -117,7 +117,7 @@ pub extern "C" fn guv_current() -> i64 {
 /// this thread's hub, including ids <= 0 and ids of other threads' hubs),
 /// EDEADLK (`id` is the caller itself, or the wait can never end),
 /// ECANCELED (the caller was killed), ETIMEDOUT (a deadline passed),
-/// EPERM (inside a guv_call_on_hub() callback).
+/// EINTR (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback).
 #[no_mangle]
 pub extern "C" fn guv_join(id: i64) -> c_int {
     boundary("guv_join", || hub::join(id).map(|()| 0))
@@ -201,8 +201,9 @@ pub extern "C" fn guv_stack_bounds(lo: *mut *mut c_void, size: *mut usize) -> c_
 /// EINVAL (events not a non-empty subset of GUV_READ|GUV_WRITE), EBUSY
 /// (another green thread already waits for one of these events on this fd;
 /// one reader and one writer are fine), ECANCELED (the caller was killed),
-/// ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
-/// guv_call_on_hub() callback), EDEADLK (may_switch refused).
+/// ETIMEDOUT (a guv_timeout_begin() deadline passed), EINTR
+/// (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback), EDEADLK
+/// (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_trampoline(fd: c_int, events: c_int) -> c_int {
     guv_trampoline_timeout(fd, events, -1.0)

@@ -7,7 +7,8 @@
 //! block the OS thread as the plain call would.
 //!
 //! Besides the errno of the POSIX call, each may fail with ECANCELED (the
-//! caller was killed) or ETIMEDOUT (a guv_timeout_begin() deadline passed).
+//! caller was killed), ETIMEDOUT (a guv_timeout_begin() deadline passed) or
+//! EINTR (guv_interrupt(), as a signal interrupts the blocking call).
 //! SO_RCVTIMEO/SO_SNDTIMEO are honoured: running out reads as EAGAIN.
 //!
 //! guv remembers what it learned of an fd (its epoll registration, its
