@@ -1,0 +1,73 @@
+"""Cooperative select.select and select.poll over guv_poll: the caller
+waits, the other green threads run. select.epoll is removed when patched, so
+libraries fall back to poll (epoll's own fd would block the OS thread)."""
+import select as _select
+
+from . import _libguv
+
+POLLIN, POLLPRI, POLLOUT = _select.POLLIN, _select.POLLPRI, _select.POLLOUT
+POLLERR, POLLHUP, POLLNVAL = _select.POLLERR, _select.POLLHUP, _select.POLLNVAL
+
+
+def _fileno(obj):
+    if isinstance(obj, int):
+        fd = obj
+    else:
+        fd = obj.fileno()
+        if not isinstance(fd, int):
+            raise TypeError("fileno() returned a non-integer")
+    if fd < 0:
+        raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
+    return fd
+
+
+def select(rlist, wlist, xlist, timeout=None):
+    """select.select, waiting cooperatively (hang-up counts as readable, as select(2) says)."""
+    if timeout is not None:
+        timeout = float(timeout)
+        if timeout < 0:
+            raise ValueError("timeout must be non-negative")
+    rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
+    want = {}
+    for objs, ev in ((rlist, POLLIN), (wlist, POLLOUT), (xlist, POLLPRI)):
+        for obj in objs:
+            fd = _fileno(obj)
+            want[fd] = want.get(fd, 0) | ev
+    ms = -1 if timeout is None else int(timeout * 1000 + 0.999)
+    ready = dict(_libguv.poll(list(want.items()), ms))
+    if any(rev & POLLNVAL for rev in ready.values()):
+        raise OSError(9, "Bad file descriptor")
+    r = [o for o in rlist if ready.get(_fileno(o), 0) & (POLLIN | POLLHUP | POLLERR)]
+    w = [o for o in wlist if ready.get(_fileno(o), 0) & (POLLOUT | POLLHUP | POLLERR)]
+    x = [o for o in xlist if ready.get(_fileno(o), 0) & POLLPRI]
+    return r, w, x
+
+
+class poll:
+    """select.poll: register fds, then poll(timeout_ms) waits cooperatively."""
+
+    def __init__(self):
+        self._fds = {}
+
+    def register(self, fd, eventmask=POLLIN | POLLPRI | POLLOUT):
+        self._fds[_fileno(fd)] = eventmask
+
+    def modify(self, fd, eventmask):
+        fd = _fileno(fd)
+        if fd not in self._fds:
+            raise FileNotFoundError(2, "No such file or directory")
+        self._fds[fd] = eventmask
+
+    def unregister(self, fd):
+        del self._fds[_fileno(fd)]
+
+    def poll(self, timeout=None):
+        ms = -1 if timeout is None or timeout < 0 else int(timeout)
+        return _libguv.poll(list(self._fds.items()), ms)
+
+
+def patch(module):
+    module.select = select
+    module.poll = poll
+    for name in ("epoll", "devpoll", "kqueue", "kevent"):
+        module.__dict__.pop(name, None)

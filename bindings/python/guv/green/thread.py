@@ -1,0 +1,170 @@
+"""Threads as green threads: _thread.start_new_thread spawns a guv green
+thread on the calling OS thread, locks park the caller instead of blocking
+the OS thread, and get_ident names the running green thread (main keeps its
+OS thread's ident, so threading.main_thread() stays main). threading,
+queue and concurrent.futures build on these, so Thread, Condition, Event,
+Semaphore, Queue and ThreadPoolExecutor become green with them.
+
+CPython 3.11 and 3.12 (3.13 rewrote threading around _ThreadHandle)."""
+import sys
+import threading as _threading_mod
+import traceback
+
+from .. import _core
+from .._runtime import park, unpark_one
+
+_orig_get_ident = _threading_mod.get_ident
+# Green thread id -> the lock threading's join() waits on, released at its end.
+_sentinels = {}
+
+
+def get_ident():
+    return _core.current() or _orig_get_ident()
+
+
+class Lock:
+    """_thread.LockType for green threads of one OS thread: a blocked
+    acquire parks the caller; release wakes the longest waiter."""
+
+    __slots__ = ("_locked", "_waiters", "__weakref__")
+
+    def __init__(self):
+        self._locked = False
+        self._waiters = []
+
+    def acquire(self, blocking=True, timeout=-1):
+        if not self._locked:
+            self._locked = True
+            return True
+        if not blocking:
+            if timeout != -1:
+                raise ValueError("can't specify a timeout for a non-blocking call")
+            return False
+        if timeout is not None and timeout < 0 and timeout != -1:
+            raise ValueError("timeout value must be a non-negative number")
+        deadline = None if timeout is None or timeout == -1 else _core.now() + timeout
+        try:
+            while self._locked:
+                remaining = None if deadline is None else deadline - _core.now()
+                if remaining is not None and remaining <= 0:
+                    return False
+                park(self._waiters, remaining)
+        except BaseException:
+            # Woken and then killed: pass the wake-up on rather than lose it.
+            if not self._locked:
+                unpark_one(self._waiters)
+            raise
+        self._locked = True
+        return True
+
+    acquire_lock = acquire
+
+    def release(self):
+        if not self._locked:
+            raise RuntimeError("release unlocked lock")
+        self._locked = False
+        unpark_one(self._waiters)
+
+    release_lock = release
+
+    def locked(self):
+        return self._locked
+
+    locked_lock = locked
+
+    def _at_fork_reinit(self):
+        self._locked = False
+        self._waiters = []
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def __repr__(self):
+        return f"<{'locked' if self._locked else 'unlocked'} guv.green.thread.Lock at {id(self):#x}>"
+
+
+allocate_lock = Lock
+
+
+def _set_sentinel():
+    """The lock threading acquires and join() waits on: released when the
+    green thread ends (its thread state is kept for reuse, never deleted)."""
+    lock = Lock()
+    _sentinels[_core.current()] = lock
+    return lock
+
+
+def start_new_thread(function, args, kwargs=None):
+    """Run function(*args, **kwargs) as a green thread; returns its ident."""
+    if not isinstance(args, tuple):
+        raise TypeError("2nd arg must be a tuple")
+    kwargs = kwargs or {}
+
+    def run():
+        try:
+            function(*args, **kwargs)
+        except SystemExit:
+            pass
+        except BaseException as e:
+            if type(e).__name__ != "GreenletExit":
+                print(f"Unhandled exception in thread started by {function!r}", file=sys.stderr)
+                traceback.print_exc()
+        finally:
+            lock = _sentinels.pop(_core.current(), None)
+            if lock is not None and lock.locked():
+                lock.release()
+
+    return _core.spawn(run)
+
+
+def _green_dummy_class(threading):
+    class _GreenDummyThread(threading._DummyThread):
+        """The Thread object of a green thread started by guv.spawn: dropped
+        from threading._active when its thread state is cleared at its end."""
+
+        def __init__(self):
+            super().__init__()
+            _dummy_tokens.token = _Forget(threading, self._ident)
+
+    return _GreenDummyThread
+
+
+class _Forget:
+    __slots__ = ("threading", "ident")
+
+    def __init__(self, threading, ident):
+        self.threading, self.ident = threading, ident
+
+    def __del__(self):
+        self.threading._active.pop(self.ident, None)
+
+
+_dummy_tokens = _threading_mod.local()
+
+
+def patch_thread(module):
+    module.start_new_thread = module.start_new = start_new_thread
+    module.allocate_lock = module.allocate = allocate_lock
+    module.LockType = Lock
+    module.get_ident = get_ident
+    module._set_sentinel = _set_sentinel
+    module.RLock = _threading_mod._PyRLock
+
+
+def patch_threading(module):
+    if sys.version_info >= (3, 13):
+        raise NotImplementedError("guv: thread=True needs CPython 3.11 or 3.12 (3.13's threading "
+                                  "is built on _ThreadHandle, not yet patched)")
+    module._start_new_thread = start_new_thread
+    module._allocate_lock = module.Lock = allocate_lock
+    module._set_sentinel = _set_sentinel
+    module.get_ident = get_ident
+    module._CRLock = None
+    module._DummyThread = _green_dummy_class(module)
+
+
+def patch_queue(module):
+    module.SimpleQueue = module._PySimpleQueue

@@ -1,0 +1,123 @@
+"""monkey_patch and import_patched: the standard library made cooperative.
+
+    import guv.patcher
+    guv.patcher.monkey_patch()          # before anything starts threads or sockets
+    import requests                     # pure-Python libraries now yield to guv
+
+monkey_patch() patches the modules in sys.modules in place, so code that
+imported them first (`import socket; socket.socket(...)`) is covered, and
+so is ssl imported before patching (guv.green.ssl says why). Objects made
+before the patch (an open socket, a started OS thread) stay as they were.
+
+import_patched(name) imports a private copy of module `name` that sees green
+socket/select/selectors/time/ssl/thread/os copies, leaving sys.modules
+unpatched, as eventlet.import_patched does."""
+import importlib
+import importlib.util
+import sys
+import types
+
+from .green import os as green_os
+from .green import select as green_select
+from .green import selectors as green_selectors
+from .green import socket as green_socket
+from .green import ssl as green_ssl
+from .green import subprocess as green_subprocess
+from .green import thread as green_thread
+from .green import time as green_time
+
+# What each keyword patches: (module, patch function, whether module is pure
+# Python and so must be copied by executing its source, not its dict).
+_PATCHES = {
+    "os": [("os", green_os.patch, False)],
+    "select": [("select", green_select.patch, False), ("selectors", green_selectors.patch, True)],
+    "socket": [("socket", green_socket.patch, True)],
+    "ssl": [("ssl", green_ssl.patch, True)],
+    "thread": [("_thread", green_thread.patch_thread, False), ("threading", green_thread.patch_threading, True),
+               ("queue", green_thread.patch_queue, True)],
+    "time": [("time", green_time.patch, False)],
+    "subprocess": [("subprocess", green_subprocess.patch, True)],
+}
+# Support modules for C drivers, enabled by keyword (each has enable()).
+_SUPPORT = ("psycopg2",)
+
+_patched = set()
+
+
+def _selected(kw):
+    """eventlet's rule: no keyword -> everything; some True -> only those;
+    only False ones -> everything but those."""
+    unknown = set(kw) - set(_PATCHES) - set(_SUPPORT) - {"all"}
+    if unknown:
+        raise TypeError(f"monkey_patch: unknown module(s) {', '.join(sorted(unknown))}")
+    default = kw.pop("all", None)
+    on = {k for k, v in kw.items() if v}
+    if default is None:
+        default = not on
+    names = {k for k in list(_PATCHES) + list(_SUPPORT) if kw.get(k, default)}
+    if "socket" in names and "ssl" not in kw:
+        names.add("ssl")  # a green socket under a blocking SSLSocket would still block
+    return [k for k in list(_PATCHES) + list(_SUPPORT) if k in names]
+
+
+def monkey_patch(**kw):
+    """Patch the standard library in place: monkey_patch(os=True, select=True,
+    socket=True, ssl=True, thread=True, time=True, subprocess=True, psycopg2=True)."""
+    for key in _selected(kw):
+        if key in _SUPPORT:
+            importlib.import_module(f"guv.support.{key}").enable()
+            _patched.add(key)
+            continue
+        for modname, patch, _ in _PATCHES[key]:
+            if modname not in _patched:
+                patch(importlib.import_module(modname))
+                _patched.add(modname)
+        _patched.add(key)
+
+
+def is_monkey_patched(name):
+    """Whether monkey_patch() has patched module (or keyword) `name`."""
+    return name in _patched
+
+
+def _green_copy(modname, patch, from_source):
+    """A private copy of stdlib module `modname`, patched; it is put in
+    sys.modules while its source runs (modules such as ssl look themselves up)."""
+    if from_source:
+        spec = importlib.util.find_spec(modname)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        spec.loader.exec_module(mod)
+    else:
+        original = importlib.import_module(modname)
+        mod = types.ModuleType(modname, original.__doc__)
+        mod.__dict__.update(original.__dict__)
+        sys.modules[modname] = mod
+    patch(mod)
+    return mod
+
+
+def import_patched(module_name, **kw):
+    """Import a fresh copy of `module_name` in which the standard modules it
+    imports are green copies (keywords as monkey_patch's, support modules
+    excepted); sys.modules and every other importer are left as they were."""
+    keys = [k for k in _selected(kw) if k in _PATCHES]
+    saved = {}
+    try:
+        for key in keys:
+            for modname, patch, from_source in _PATCHES[key]:
+                if modname not in saved:
+                    saved[modname] = sys.modules.get(modname)
+                _green_copy(modname, patch, from_source)
+        if module_name not in saved:
+            saved[module_name] = sys.modules.pop(module_name, None)
+        return importlib.import_module(module_name)
+    finally:
+        for modname, mod in saved.items():
+            if mod is None:
+                sys.modules.pop(modname, None)
+            else:
+                sys.modules[modname] = mod
+
+
+__all__ = ["monkey_patch", "import_patched", "is_monkey_patched"]
