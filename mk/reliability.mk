@@ -1,0 +1,163 @@
+# Reliability under hostile input, faults and load (issue 10): programs in
+# tests/reliability/ (one per feature), the libFuzzer target in fuzz/, and
+# the core C tests under valgrind with leak checking.
+#
+#   make test-reliability            short variants (part of `make test`):
+#                                    valgrind subset, soak at 300k spawns /
+#                                    100k fd waits / 100k sleepers, faults,
+#                                    threads, EINTR, resets, EMFILE, thread
+#                                    exit, corpus replay, 30 s of fuzzing
+#   make soak-reliability            long variants (part of `make soak`): 10M
+#                                    spawns, 1M fd waits, 1M sleepers, 10 min
+#                                    of fuzzing (new inputs merged into
+#                                    fuzz/corpus), every C test under valgrind;
+#                                    writes benches/results/reliability.md
+#   make test-reliability-valgrind   the core C tests under memcheck, leaks included
+#   make fuzz-reliability FUZZ_SECONDS=60   fuzz for a while
+#   make test-reliability-tsan       tests/reliability/test_threads.c under ThreadSanitizer
+#   make test-reliability-known-bugs programs showing open core bugs (expected to fail)
+
+REL_DIR   := tests/reliability
+REL_OUT   := $(BUILD)/rel
+REL_HDRS  := $(REL_DIR)/rel.h tests/c/test.h include/guv.h
+REL_CFLAGS := $(GUV_CFLAGS) -D_GNU_SOURCE -I$(ROOT)/tests/c -I$(ROOT)/$(REL_DIR)
+REL_NAMES := $(patsubst $(REL_DIR)/test_%.c,%,$(sort $(wildcard $(REL_DIR)/test_*.c)))
+REL_BUGS  := $(patsubst $(REL_DIR)/bug_%.c,%,$(sort $(wildcard $(REL_DIR)/bug_*.c)))
+REL_TIMEOUT ?= 120
+REL_ENV   := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
+# The 1M-sleeper soak and its short variant run on 64 KiB stacks.
+REL_SOAK_ENV := $(REL_ENV) GUV_STACK_SIZE=65536
+
+.PHONY: test-reliability soak-reliability test-reliability-valgrind fuzz-reliability \
+  test-reliability-known-bugs test-reliability-tsan rel-deps rel-run rel-run-valgrind rel-run-bugs rel-fuzz-lib \
+  rel-release rel-soak-run
+
+# ---- valgrind: the core C tests (built by mk/ctest.mk, no sanitizer) ----
+
+# Leaks count as errors (definite ones: a forked child's "possibly lost"
+# thread stacks are not); guv's deliberate leaks are suppressed with reasons.
+REL_VG := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+  --suppressions=$(ROOT)/$(REL_DIR)/valgrind.supp
+# test_run ends threads with suspended green threads, which guv leaks on purpose.
+REL_VG_THREAD_EXIT := $(REL_VG) --suppressions=$(ROOT)/$(REL_DIR)/valgrind-thread-exit.supp
+# `make test` runs the quick ones; test_run (25 s under valgrind) only in the soak.
+REL_VG_SLOW  := run
+REL_VG_NAMES := $(filter-out overflow $(REL_VG_SLOW),$(CTEST_VG_NAMES))
+
+rel-run-valgrind: $(addprefix $(BUILD)/ctest/test_,$(REL_VG_NAMES) $(if $(REL_VG_ALL),$(REL_VG_SLOW)))
+	$(call ctest_run,$(addprefix test_,$(REL_VG_NAMES)),$(BUILD)/ctest,,$(REL_VG))
+	$(if $(REL_VG_ALL),$(call ctest_run,$(addprefix test_,$(REL_VG_SLOW)),$(BUILD)/ctest,,$(REL_VG_THREAD_EXIT)))
+	$(if $(REL_VG_ALL),$(call ctest_run,test_thread_exit,$(REL_OUT),REL_THREAD_EXITS=10,$(REL_VG_THREAD_EXIT)))
+	@echo "test-reliability-valgrind: $(words $(REL_VG_NAMES) $(if $(REL_VG_ALL),$(REL_VG_SLOW) thread_exit)) programs clean under memcheck"
+
+test-reliability-valgrind: lib rel-deps
+	@$(MAKE) --no-print-directory rel-run-valgrind
+
+# ---- the reliability programs ----
+
+$(REL_OUT)/%: $(REL_DIR)/%.c $(REL_HDRS) $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(GUV_LIBS_STATIC) -lm
+
+# Runs each program of $(1) from directory $(2) with environment $(3).
+define rel_run
+	@for t in $(1); do \
+	  echo "== $$t"; \
+	  $(3) timeout $(REL_TIMEOUT) $(2)/$$t || { echo "FAILED: $$t"; exit 1; }; \
+	done
+endef
+
+# A forced unwind would run the program's cleanup attributes, which it counts.
+$(REL_OUT)/test_thread_exit: REL_CFLAGS += -fexceptions
+
+rel-run: $(addprefix $(REL_OUT)/test_,$(REL_NAMES))
+	$(call rel_run,$(addprefix test_,$(filter-out soak,$(REL_NAMES))),$(REL_OUT),$(REL_ENV))
+	$(call rel_run,test_soak,$(REL_OUT),$(REL_SOAK_ENV))
+
+rel-run-bugs: $(addprefix $(REL_OUT)/bug_,$(REL_BUGS))
+	@for t in $(addprefix bug_,$(REL_BUGS)); do \
+	  echo "== $$t"; $(REL_ENV) timeout $(REL_TIMEOUT) $(REL_OUT)/$$t || echo "STILL FAILS: $$t"; \
+	done
+
+test-reliability-known-bugs: lib
+	@$(MAKE) --no-print-directory rel-run-bugs
+
+# ---- ThreadSanitizer (not in `make test`) ----
+#
+# Only the C side is instrumented: the Rust library is not (that needs
+# nightly's -Zsanitizer=thread) and guv does not announce its stack switches
+# to TSan, so TSan cannot see guv's own synchronization (futexes, eventfd)
+# nor green-thread stacks. On tests/reliability/test_threads.c it reports
+# races across guv_offload's argument and inside the Rust allocator's
+# reallocations, all false positives of that kind (benches/results/
+# reliability.md); they are shown, not suppressed, and only the program's own
+# checks decide the exit status.
+$(REL_OUT)/test_threads_tsan: $(REL_DIR)/test_threads.c $(REL_HDRS) $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CLANG) $(REL_CFLAGS) -fsanitize=thread -o $@ $< $(GUV_LIBS_STATIC)
+
+test-reliability-tsan: lib rel-deps
+	@$(MAKE) --no-print-directory $(REL_OUT)/test_threads_tsan
+	TSAN_OPTIONS="halt_on_error=0 exitcode=0" $(REL_ENV) timeout 600 $(REL_OUT)/test_threads_tsan 2>$(REL_OUT)/tsan.log
+	@echo "test-reliability-tsan: checks passed; TSan warnings (see $(REL_OUT)/tsan.log): $$(grep -c 'WARNING: ThreadSanitizer' $(REL_OUT)/tsan.log)"
+
+# ---- fuzzing ----
+#
+# cargo-fuzz needs nightly; instead stable rustc instruments the Rust core
+# with SanitizerCoverage (inline 8-bit counters, PC table, comparisons) and
+# clang's -fsanitize=fuzzer links the harness and libFuzzer's runtime. The
+# flags go through `--target` so that build scripts are not instrumented
+# (they would not link without libFuzzer), and only the static library is
+# built (the cdylib would not either). Lighter than the release profile:
+# the fuzzer wants a quick rebuild more than thin LTO.
+REL_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+REL_FUZZ_TARGET := $(ROOT)/$(REL_OUT)/fuzz-target
+REL_FUZZ_A := $(REL_FUZZ_TARGET)/$(REL_TRIPLE)/release/libguv.a
+REL_SANCOV := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+  -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions=on
+FUZZ_SECONDS ?= 30
+# -print_funcs=0: NEW_FUNC lines start a symbolizer on pipes, which the
+# harness's fd-leak check would count.
+REL_FUZZ_FLAGS := -max_len=512 -timeout=20 -print_funcs=0 -artifact_prefix=$(REL_OUT)/fuzz-crash-
+CLANG ?= clang
+
+rel-deps:
+	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+	@command -v $(CLANG) >/dev/null || { apt-get update -qq && apt-get install -y -qq clang; }
+
+rel-fuzz-lib:
+	CARGO_TARGET_DIR=$(REL_FUZZ_TARGET) RUSTFLAGS="$(REL_SANCOV)" $(CARGO) rustc --quiet --release \
+	  --config profile.release.lto=false --config profile.release.codegen-units=16 \
+	  --lib --crate-type staticlib --target $(REL_TRIPLE)
+
+$(REL_OUT)/fuzz_api: fuzz/fuzz_api.c $(REL_HDRS) $(wildcard $(REL_FUZZ_A))
+	@mkdir -p $(@D)
+	$(CLANG) $(REL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(REL_FUZZ_A) $(GUV_NATIVE_LIBS) -lm
+
+# The same harness as a seeded random driver, against the plain library:
+# replays the corpus in `make test` without libFuzzer.
+$(REL_OUT)/fuzz_api_replay: fuzz/fuzz_api.c $(REL_HDRS) $(wildcard $(GUV_A)) | lib
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -DFUZZ_STANDALONE -o $@ $< $(GUV_LIBS_STATIC) -lm
+
+# New inputs go to a scratch directory; fuzz/corpus is only read (the soak
+# merges what it found into it).
+rel-fuzz-run: $(REL_OUT)/fuzz_api $(REL_OUT)/fuzz_api_replay
+	@rm -rf $(REL_OUT)/corpus-new && mkdir -p $(REL_OUT)/corpus-new
+	@echo "== fuzz_api: corpus replay (plain build)"
+	@timeout $(REL_TIMEOUT) $(REL_OUT)/fuzz_api_replay fuzz/corpus/*
+	@echo "== fuzz_api: $(FUZZ_SECONDS) s of libFuzzer"
+	@timeout $$(( $(FUZZ_SECONDS) + 120 )) $(REL_OUT)/fuzz_api $(REL_FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	  $(REL_OUT)/corpus-new fuzz/corpus > $(REL_OUT)/fuzz.log 2>&1 \
+	  || { tail -40 $(REL_OUT)/fuzz.log; echo "FAILED: fuzz_api (log: $(REL_OUT)/fuzz.log)"; exit 1; }
+	@grep -E '^Done|INITED' $(REL_OUT)/fuzz.log; tail -1 $(REL_OUT)/fuzz.log | grep -q '^Done' || { echo "FAILED: fuzz_api did not finish"; exit 1; }
+
+fuzz-reliability: lib rel-deps rel-fuzz-lib
+	@$(MAKE) --no-print-directory rel-fuzz-run
+
+test-reliability: lib rel-deps rel-fuzz-lib
+	@$(MAKE) --no-print-directory rel-run-valgrind rel-run rel-fuzz-run
+	@echo "test-reliability: passed"
+
+TEST_TARGETS += test-reliability

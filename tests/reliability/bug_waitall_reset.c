@@ -1,0 +1,43 @@
+/* Known bug: guv_recv(MSG_WAITALL) that got part of the data before the peer
+ * reset the connection returns the partial count (right, as recv(2) does)
+ * but swallows the reset: its emulation's last recvfrom consumed the socket
+ * error (ECONNRESET), so the next read returns 0 (a clean end) instead of -1
+ * ECONNRESET, which a plain blocking recv(MSG_WAITALL) gives. */
+#include "rel.h"
+
+static int listener;
+static struct sockaddr_in addr;
+
+static void server(void *arg) {
+    (void)arg;
+    int fd = guv_accept(listener, NULL, NULL);
+    ASSERT(fd >= 0);
+    char buf[16];
+    ASSERT_EQ(guv_recv(fd, buf, 10, MSG_WAITALL), 3); /* "abc", then the reset */
+    errno = 0;
+    ssize_t n = guv_read(fd, buf, sizeof buf);
+    if (n != -1 || errno != ECONNRESET)
+        FAIL("the read after a partial MSG_WAITALL returned %zd (%s), not -1 ECONNRESET", n, test_errno_name(errno));
+    ASSERT_OK(guv_close(fd));
+}
+
+static void resetter(void *arg) {
+    (void)arg;
+    int fd = rel_connect(&addr);
+    ASSERT_EQ(guv_write(fd, "abc", 3), 3);
+    ASSERT_EQ(guv_sleep(0.002), 0);
+    rel_reset(fd);
+}
+
+static void test_waitall_keeps_the_reset(void) {
+    listener = rel_listen_loopback(&addr);
+    ASSERT(guv_spawn(server, NULL) >= 1);
+    ASSERT(guv_spawn(resetter, NULL) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_OK(guv_close(listener));
+}
+
+int main(void) {
+    RUN(test_waitall_keeps_the_reset);
+    return 0;
+}
