@@ -19,8 +19,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "guv.h"
@@ -28,8 +31,6 @@
 /* Python green threads need CPython's C recursion headroom (3.13 wants
  * about 8 MiB); only the pages touched become resident. */
 #define PY_STACK_SIZE ((size_t)8 << 20)
-/* A latch only sleeps inside the core. */
-#define LATCH_STACK_SIZE ((size_t)64 << 10)
 
 #if PY_VERSION_HEX >= 0x030D0000
 #define current_tstate() PyThreadState_GetUnchecked()
@@ -55,6 +56,13 @@ static struct {
     double (*now)(void);
     int (*run)(void);
     int (*close)(int);
+    int (*park)(double);
+    int (*unpark)(int64_t);
+    int (*interrupt)(int64_t);
+    int (*check)(void);
+    int (*stack_bounds)(void **, size_t *);
+    guv_hub *(*hub_self)(void);
+    int (*hub_spawn)(guv_hub *, guv_fn, void *);
 } g;
 
 static int loaded;
@@ -194,22 +202,124 @@ static int require_loaded(void)
     return loaded;
 }
 
-/* A blocking guv call. Inside a green thread the hooks release the GIL
- * around the switch; main has no hooks (it runs the hub on its own stack),
- * so it releases the GIL here and takes it back with its own state. */
-#define BLOCKING(rc, call)                                     \
-    do {                                                       \
-        if (g.current() == 0) {                                \
-            PyThreadState *main_ts_ = PyEval_SaveThread();     \
-            (rc) = (call);                                     \
-            int err_ = errno;                                  \
-            set_gilstate(main_ts_);                            \
-            take_gil(main_ts_);                                \
-            errno = err_;                                      \
-        } else {                                               \
-            (rc) = (call);                                     \
-        }                                                      \
-    } while (0)
+/* ---- blocking calls ---- */
+
+/* Raises, in main, an exception a green thread handed over (guv._runtime.raise_pending). */
+static PyObject *raise_pending;
+
+/* The signal watcher of this process, started by main's first blocking call. */
+static int watch_fd = -1;
+static pthread_t watch_owner;
+static int watching;
+static void start_signal_watch(void);
+
+typedef int (*timed_call)(void *ctx, double timeout);
+
+/* A blocking guv call, `timeout` seconds at most (negative: no limit).
+ * Inside a green thread the hooks release the GIL around the switch. Main
+ * runs no hooks (the hub loop runs on its own stack), so it releases the GIL
+ * here. A green thread handing main an exception interrupts main's call
+ * (guv_interrupt(0)): the call then fails with that exception set. An
+ * EINTR with nothing handed over is left from an interrupt that came while
+ * main only yielded (the exception was raised after the yield): main calls
+ * again, for what is left of the timeout.
+ * Returns the call's result; -1 with errno set, or with a Python exception set. */
+static int blocking(timed_call call, void *ctx, double timeout)
+{
+    if (g.current() != 0)
+        return call(ctx, timeout);
+    if (!watching && watch_fd >= 0 && pthread_equal(pthread_self(), watch_owner))
+        start_signal_watch();
+    double until = timeout > 0 ? g.now() + timeout : timeout;
+    for (;;) {
+        PyThreadState *ts = PyEval_SaveThread();
+        int rc = call(ctx, timeout);
+        int err = errno;
+        set_gilstate(ts);
+        take_gil(ts);
+        if (rc >= 0 || err != EINTR) {
+            errno = err;
+            return rc;
+        }
+        PyObject *none = PyObject_CallNoArgs(raise_pending);
+        if (none == NULL)
+            return -1;
+        Py_DECREF(none);
+        if (until > 0)
+            timeout = fmax(until - g.now(), 0.0);
+    }
+}
+
+/* -1 from blocking(): the exception it set, or the errno's. */
+static PyObject *blocking_failed(void)
+{
+    return PyErr_Occurred() ? NULL : raise_errno(errno);
+}
+
+static int call_sleep(void *ctx, double timeout)
+{
+    (void)ctx;
+    return g.sleep(timeout);
+}
+
+static int call_yield(void *ctx, double timeout)
+{
+    (void)ctx, (void)timeout;
+    return g.yield();
+}
+
+static int call_join(void *ctx, double timeout)
+{
+    (void)timeout;
+    return g.join(*(int64_t *)ctx);
+}
+
+static int call_park(void *ctx, double timeout)
+{
+    (void)ctx;
+    return g.park(timeout);
+}
+
+static int call_run(void *ctx, double timeout)
+{
+    (void)ctx, (void)timeout;
+    return g.run();
+}
+
+struct fd_wait {
+    int fd, events;
+};
+
+static int call_trampoline(void *ctx, double timeout)
+{
+    struct fd_wait *w = ctx;
+    return g.trampoline_timeout(w->fd, w->events, timeout);
+}
+
+/* ---- CPython 3.14+: the C stack limits of a green thread ---- */
+
+#if PY_VERSION_HEX >= 0x030E0000
+/* CPython 3.14 checks C recursion against the limits of the OS thread's
+ * stack, which are not a green thread's: tell it the green thread's own,
+ * when this CPython has PyUnstable_ThreadState_SetStackProtection (3.14.1
+ * on; looked up so that 3.14.0 still loads). */
+static void set_stack_protection(PyThreadState *ts)
+{
+    static int (*set)(PyThreadState *, void *, size_t);
+    static int looked_up;
+    if (!looked_up) {
+        *(void **)&set = dlsym(RTLD_DEFAULT, "PyUnstable_ThreadState_SetStackProtection");
+        looked_up = 1;
+    }
+    void *lo;
+    size_t size;
+    if (set != NULL && g.stack_bounds(&lo, &size) == 0 && set(ts, lo, size) < 0)
+        PyErr_WriteUnraisable(NULL);
+}
+#else
+/* Before 3.14 CPython counts recursion depth instead of measuring the stack. */
+#define set_stack_protection(ts) ((void)(ts))
+#endif
 
 /* ---- green thread bodies ---- */
 
@@ -265,6 +375,7 @@ static void py_task(void *arg)
     PyThreadState *ts = take_tstate(s->interp);
     set_gilstate(ts);
     take_gil(ts);
+    set_stack_protection(ts);
     t->tstate = ts;
 
     PyObject *r = PyObject_CallNoArgs(s->fn);
@@ -278,30 +389,18 @@ static void py_task(void *arg)
     drop_tstate(ts);
 }
 
-/* A latch sleeps until it is killed: joining it parks the joiner until
- * someone calls unpark (guv_kill) on it, or the joiner's deadline passes. */
-static void latch_task(void *arg)
-{
-    (void)arg;
-    g.sleep(INFINITY);
-}
+/* ---- signals while main waits in the hub ---- */
 
 /* Hands an exception raised by a signal handler to main (guv._runtime.hand_to_main). */
 static PyObject *handoff;
 
-/* Waits on CPython's signal wakeup fd while main is parked: the hub idles
- * in epoll, so no Python would run the handlers. Plain C until a signal
- * comes (a kill, when main is woken first, costs no GIL); then it runs
- * the handlers in a state of its own and hands what they raise to main. */
-static void signal_watch_task(void *arg)
+/* Runs the Python signal handlers in a green thread of the main OS thread
+ * (the only one CPython runs them on), and hands what they raise to main. */
+static void signal_task(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
-    if (g.trampoline_timeout(fd, GUV_READ, -1.0) < 0)
-        return;
-    char drain[64];
-    while (read(fd, drain, sizeof drain) > 0) {
-    }
+    (void)arg;
     PyGILState_STATE st = PyGILState_Ensure();
+    set_stack_protection(PyThreadState_Get());
     if (PyErr_CheckSignals() < 0) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
@@ -317,6 +416,71 @@ static void signal_watch_task(void *arg)
     PyGILState_Release(st);
 }
 
+/* Started by guv_hub_spawn, on a default-sized stack: starts the handlers'
+ * green thread on a stack big enough for Python. */
+static void spawn_signal_task(void *arg)
+{
+    (void)arg;
+    if (g.spawn_ex(signal_task, NULL, PY_STACK_SIZE) < 0)
+        perror("guv: cannot start a green thread for a signal handler");
+}
+
+static guv_hub *watched_hub;
+
+/* While main waits in the hub no Python runs, so CPython's C signal handler
+ * only notes a signal (Ctrl-C) and writes to its wakeup fd. This OS thread
+ * (all signals blocked, no GIL) waits on that fd and has the handlers run
+ * in a green thread of main's hub. An OS thread rather than a green thread:
+ * a green thread waiting on the fd would keep guv_run from ever ending or
+ * seeing a deadlock. */
+static void *signal_watch_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct pollfd p = {.fd = watch_fd, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+            break;
+        char drain[64];
+        while (read(watch_fd, drain, sizeof drain) > 0) {
+        }
+        if (g.hub_spawn(watched_hub, spawn_signal_task, NULL) < 0)
+            break; /* main's hub is gone: the process is ending */
+    }
+    return NULL;
+}
+
+static void start_signal_watch(void)
+{
+    watching = 1;
+    if (watched_hub == NULL)
+        watched_hub = g.hub_self();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, (size_t)256 << 10);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old); /* the new thread starts with all blocked */
+    pthread_t tid;
+    int rc = watched_hub != NULL ? pthread_create(&tid, &attr, signal_watch_thread, NULL) : EAGAIN;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        fprintf(stderr, "guv: no signal watcher (%s): Ctrl-C waits for the hub to wake\n", strerror(rc));
+}
+
+/* A forked child has no watcher thread: its main's next blocking call starts one. */
+static void signal_watch_after_fork(void)
+{
+    watching = 0;
+    watched_hub = NULL;
+}
+
 /* ---- module functions ---- */
 
 static PyObject *core_watch_signals(PyObject *self, PyObject *arg)
@@ -325,12 +489,15 @@ static PyObject *core_watch_signals(PyObject *self, PyObject *arg)
     int fd;
     if (as_int(arg, &fd) < 0)
         return NULL;
-    int64_t id = g.spawn_ex(signal_watch_task, (void *)(intptr_t)fd, LATCH_STACK_SIZE);
-    if (id < 0)
-        return raise_errno(errno);
-    return PyLong_FromLongLong(id);
+    if (watch_fd < 0) {
+        static int registered;
+        if (!registered && pthread_atfork(NULL, NULL, signal_watch_after_fork) == 0)
+            registered = 1;
+        watch_owner = pthread_self();
+        watch_fd = fd;
+    }
+    Py_RETURN_NONE;
 }
-
 
 static PyObject *core_spawn(PyObject *self, PyObject *fn)
 {
@@ -359,20 +526,16 @@ static PyObject *core_sleep(PyObject *self, PyObject *arg)
     double secs = PyFloat_AsDouble(arg);
     if (secs == -1.0 && PyErr_Occurred())
         return NULL;
-    int rc;
-    BLOCKING(rc, g.sleep(secs));
-    if (rc < 0)
-        return raise_errno(errno);
+    if (blocking(call_sleep, NULL, secs) < 0)
+        return blocking_failed();
     Py_RETURN_NONE;
 }
 
 static PyObject *core_yield(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
-    int rc;
-    BLOCKING(rc, g.yield());
-    if (rc < 0)
-        return raise_errno(errno);
+    if (blocking(call_yield, NULL, -1.0) < 0)
+        return blocking_failed();
     Py_RETURN_NONE;
 }
 
@@ -382,10 +545,8 @@ static PyObject *core_join(PyObject *self, PyObject *arg)
     int64_t id = PyLong_AsLongLong(arg);
     if (id == -1 && PyErr_Occurred())
         return NULL;
-    int rc;
-    BLOCKING(rc, g.join(id));
-    if (rc < 0)
-        return raise_errno(errno);
+    if (blocking(call_join, &id, -1.0) < 0)
+        return blocking_failed();
     Py_RETURN_NONE;
 }
 
@@ -419,10 +580,10 @@ static PyObject *core_trampoline(PyObject *self, PyObject *const *args, Py_ssize
     double timeout = PyFloat_AsDouble(args[2]);
     if (timeout == -1.0 && PyErr_Occurred())
         return NULL;
-    int rc;
-    BLOCKING(rc, g.trampoline_timeout(fd, events, timeout));
+    struct fd_wait w = {fd, events};
+    int rc = blocking(call_trampoline, &w, timeout);
     if (rc < 0)
-        return raise_errno(errno);
+        return blocking_failed();
     return PyLong_FromLong(rc);
 }
 
@@ -445,54 +606,63 @@ static PyObject *core_timeout_end(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-static PyObject *core_latch(PyObject *self, PyObject *unused)
-{
-    (void)self, (void)unused;
-    int64_t id = g.spawn_ex(latch_task, NULL, LATCH_STACK_SIZE);
-    if (id < 0)
-        return raise_errno(errno);
-    return PyLong_FromLongLong(id);
-}
-
-/* Park on latch `token` until it is unparked (killed), at most `timeout`
- * seconds (negative: no limit). Returns True when unparked, False when its
- * own timeout passed. On any failure the latch is ended so it cannot leak. */
-static PyObject *core_park(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* Park the caller until guv_unpark names it, at most `timeout` seconds
+ * (negative: no limit). True when unparked, False when that timeout passed.
+ * A caller killed (or past its deadline) after its wake-up came raises
+ * rather than returning: it must not take what it was woken for. */
+static PyObject *core_park(PyObject *self, PyObject *arg)
 {
     (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "park(token, timeout)");
-        return NULL;
-    }
-    int64_t id = PyLong_AsLongLong(args[0]);
-    if (id == -1 && PyErr_Occurred())
-        return NULL;
-    double timeout = PyFloat_AsDouble(args[1]);
+    double timeout = PyFloat_AsDouble(arg);
     if (timeout == -1.0 && PyErr_Occurred())
         return NULL;
     double until = timeout >= 0 ? g.now() + timeout : INFINITY;
-    if (timeout >= 0 && g.timeout_begin(timeout) < 0)
-        return raise_errno(errno);
-    int rc;
-    BLOCKING(rc, g.join(id));
-    int err = errno;
-    if (timeout >= 0)
-        g.timeout_end();
-    if (rc == 0)
+    if (blocking(call_park, NULL, timeout) == 0) {
+        if (g.check() < 0)
+            return raise_errno(errno);
         Py_RETURN_TRUE;
-    g.kill(id);
-    if (err == ETIMEDOUT && g.now() >= until)
+    }
+    /* Its own timeout, not an open Timeout's deadline (also ETIMEDOUT). */
+    if (!PyErr_Occurred() && errno == ETIMEDOUT && g.now() >= until)
         Py_RETURN_FALSE;
-    return raise_errno(err);
+    return blocking_failed();
+}
+
+static PyObject *core_unpark(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    int64_t id = PyLong_AsLongLong(arg);
+    if (id == -1 && PyErr_Occurred())
+        return NULL;
+    if (g.unpark(id) < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_interrupt(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    int64_t id = PyLong_AsLongLong(arg);
+    if (id == -1 && PyErr_Occurred())
+        return NULL;
+    if (g.interrupt(id) < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_check(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    if (g.check() < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
 }
 
 static PyObject *core_run(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
-    int rc;
-    BLOCKING(rc, g.run());
-    if (rc < 0)
-        return raise_errno(errno);
+    if (blocking(call_run, NULL, -1.0) < 0)
+        return blocking_failed();
     Py_RETURN_NONE;
 }
 
@@ -566,8 +736,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
 {
     (void)self;
     const char *path;
-    PyObject *killed, *expired, *hand_to_main;
-    if (!PyArg_ParseTuple(args, "sOOO", &path, &killed, &expired, &hand_to_main))
+    PyObject *killed, *expired, *hand_to_main, *pending;
+    if (!PyArg_ParseTuple(args, "sOOOO", &path, &killed, &expired, &hand_to_main, &pending))
         return NULL;
     if (loaded)
         Py_RETURN_NONE;
@@ -590,13 +760,22 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(now, "guv_now");
     SYM(run, "guv_run");
     SYM(close, "guv_close");
+    SYM(park, "guv_park");
+    SYM(unpark, "guv_unpark");
+    SYM(interrupt, "guv_interrupt");
+    SYM(check, "guv_check");
+    SYM(stack_bounds, "guv_stack_bounds");
+    SYM(hub_self, "guv_hub_self");
+    SYM(hub_spawn, "guv_hub_spawn");
     if (find_gilstate_key() < 0)
         return NULL;
     Py_INCREF(killed);
     Py_INCREF(expired);
     Py_INCREF(hand_to_main);
+    Py_INCREF(pending);
     Killed = killed;
     handoff = hand_to_main;
+    raise_pending = pending;
     Expired = expired;
     static const guv_hooks hooks = {
         .task_start = hook_task_start,
@@ -612,7 +791,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef core_methods[] = {
-    {"load", core_load, METH_VARARGS, "load(path, killed, Expired, hand_to_main): bind libguv at path."},
+    {"load", core_load, METH_VARARGS,
+     "load(path, killed, Expired, hand_to_main, raise_pending): bind libguv at path."},
     {"spawn", core_spawn, METH_O, "spawn(fn) -> id: run fn() as a green thread with its own thread state."},
     {"sleep", core_sleep, METH_O, "sleep(seconds)"},
     {"gyield", core_yield, METH_NOARGS, "Let every other ready green thread run once."},
@@ -623,11 +803,13 @@ static PyMethodDef core_methods[] = {
      "trampoline(fd, events, timeout) -> ready mask; timeout < 0 waits forever."},
     {"timeout_begin", core_timeout_begin, METH_O, "Open a nested deadline on the caller."},
     {"timeout_end", core_timeout_end, METH_NOARGS, "Close the innermost deadline."},
-    {"latch", core_latch, METH_NOARGS, "latch() -> token for park/unpark."},
-    {"park", (PyCFunction)(void (*)(void))core_park, METH_FASTCALL,
-     "park(token, timeout) -> bool: wait until kill(token); False when timed out."},
+    {"park", core_park, METH_O,
+     "park(timeout) -> bool: wait until unpark(current()); False when timed out (timeout < 0: never)."},
+    {"unpark", core_unpark, METH_O, "unpark(id): wake id (0: main) from park, or make its next park return."},
+    {"interrupt", core_interrupt, METH_O, "interrupt(id): end id's current or next blocking call with EINTR."},
+    {"check", core_check, METH_NOARGS, "Raise what a kill or a passed deadline means, without switching."},
     {"watch_signals", core_watch_signals, METH_O,
-     "watch_signals(wakeup_fd) -> id: a green thread handing signal handlers' exceptions to main."},
+     "watch_signals(wakeup_fd): from main's next blocking call, run signal handlers while it waits."},
     {"run", core_run, METH_NOARGS, "Run the hub until no green thread is left."},
     {"count", core_count, METH_NOARGS, "Green threads alive on this OS thread's hub."},
     {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},

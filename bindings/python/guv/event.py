@@ -1,4 +1,5 @@
 """Event: one green thread sends a value (or an exception), any number wait for it."""
+from . import _core
 from ._runtime import park, unpark_all
 
 _NOT_SENT = object()
@@ -48,8 +49,10 @@ class Event:
     def wait(self, timeout=None):
         """The sent value (or the sent exception raised); None if `timeout`
         seconds pass first."""
+        deadline = None if timeout is None else _core.now() + timeout
         while not self.ready():
-            if not park(self._waiters, timeout):
+            left = None if deadline is None else deadline - _core.now()
+            if left is not None and left <= 0 or not park(self._waiters, left):
                 return None
         if self._exc is not None:
             raise self._exc

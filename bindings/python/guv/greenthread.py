@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import _core
-from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, park, raise_pending, throws, unpark_all
+from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, raise_pending, throws
 from .timeout import Timeout, raise_expired
 
 _PROGRAM_EXIT = (SystemExit, KeyboardInterrupt)
@@ -21,13 +21,12 @@ class GreenThread:
     """A spawned function: wait() for its result, kill() it, link() to its end."""
 
     __slots__ = ("id", "_fn", "_args", "_kw", "_delay", "_dead", "_killed", "_result", "_exc",
-                 "_waiters", "_links", "__weakref__")
+                 "_links", "__weakref__")
 
     def __init__(self, fn, args, kw, delay=None):
         self._fn, self._args, self._kw, self._delay = fn, args, kw, delay
         self._dead = self._killed = False
         self._result = self._exc = None
-        self._waiters = []
         self._links = None
         self.id = _core.spawn(self._run)
         _by_id[self.id] = self
@@ -49,7 +48,6 @@ class GreenThread:
             self._dead = True
             del _by_id[self.id]
             throws.pop(self.id, None)
-            unpark_all(self._waiters)
             if self._links:
                 self._fire_links()
 
@@ -71,15 +69,10 @@ class GreenThread:
     def wait(self):
         """The function's return value, or its exception raised again."""
         if not self._dead:
-            if _core.current() == 0:
-                # Main parks rather than joins, so a handed-over SystemExit wakes it.
-                while not self._dead:
-                    park(self._waiters)
-            else:
-                try:
-                    _core.join(self.id)
-                except _Expired:
-                    raise_expired()
+            try:
+                _core.join(self.id)
+            except _Expired:
+                raise_expired()
         if self._exc is not None:
             raise self._exc
         return self._result
@@ -185,14 +178,7 @@ def getcurrent():
 def sleep(seconds=0):
     """Suspend the caller for `seconds` while other green threads run; 0 yields."""
     try:
-        if seconds > 0 and _core.current() == 0:
-            # Main parks, so a handed-over SystemExit wakes it. A deadline
-            # already past when it parks (a loaded machine) returns without
-            # switching: a sleep must still let the others run.
-            if not park([], seconds):
-                _core.gyield()
-        else:
-            _core.sleep(seconds)
+        _core.sleep(seconds)
     except _Expired:
         raise_expired()
     raise_pending()
@@ -200,7 +186,10 @@ def sleep(seconds=0):
 
 def gyield():
     """Let every other ready green thread run once."""
-    _core.gyield()
+    try:
+        _core.gyield()
+    except _Expired:
+        raise_expired()
     raise_pending()
 
 
@@ -210,59 +199,18 @@ def trampoline(fd, evtype, timeout=None, timeout_exc=Timeout):
     Raises timeout_exc after `timeout` seconds."""
     if not isinstance(fd, int):
         fd = fd.fileno()
-    seconds = -1.0 if timeout is None else float(timeout)
-    if _core.current() == 0 and seconds != 0:
-        outcome = _trampoline_for_main(fd, evtype, seconds)
-    else:
-        try:
-            outcome = _core.trampoline(fd, evtype, seconds)
-        except _Expired as e:
-            outcome = e
-    if isinstance(outcome, _Expired):
-        raise_expired(timeout_exc)
-    if isinstance(outcome, BaseException):
-        raise outcome
-    raise_pending()
-    return outcome
-
-
-def _trampoline_for_main(fd, evtype, seconds):
-    """Main waits for the fd through a helper green thread and parks, so a
-    handed-over SystemExit or Ctrl-C (and main's Timeout) ends the wait."""
-    outcome = []
-    waiters = []
-
-    def wait_for_main():
-        try:
-            outcome.append(_core.trampoline(fd, evtype, seconds))
-        except BaseException as e:
-            outcome.append(e)
-        unpark_all(waiters)
-
-    helper = _core.spawn(wait_for_main)
     try:
-        while not outcome:
-            park(waiters)
-    finally:
-        if not outcome:
-            _core.kill(helper)  # main gave up: the kill drops its fd wait at once
-    return outcome[0]
+        return _core.trampoline(fd, evtype, -1.0 if timeout is None else float(timeout))
+    except _Expired:
+        raise_expired(timeout_exc)
 
 
 def run():
-    """Run the hub until every green thread has ended."""
+    """Run the hub until every green thread has ended. Raises OSError
+    (EDEADLK) when those left all wait for what none of them will do."""
     if _core.current() != 0:
         raise RuntimeError("guv.run() is for main, not a green thread")
-    # guv_run() cannot be interrupted, and a handed-over SystemExit or Ctrl-C
-    # must end it: main parks instead and looks at the count between parks,
-    # at growing intervals (1 ms to 50 ms) so a short run ends promptly.
-    interval = 0.001
-    while True:
-        _core.gyield()  # latches and watchers of the last park end here
-        if _core.count() == 0:
-            break
-        park([], interval)
-        interval = min(interval * 2, 0.05)
+    _core.run()
     raise_pending()
 
 
