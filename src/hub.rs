@@ -502,11 +502,14 @@ fn body<F: FnOnce()>(y: &Yielder, f: F) {
         c.set(cur)
     });
     let data = hooks.map_or(std::ptr::null_mut(), |h| h.start());
-    CUR.with(|c| {
+    let cur = CUR.with(|c| {
         let mut cur = c.get();
         cur.hook_data = data;
-        c.set(cur)
+        c.set(cur);
+        cur
     });
+    // Record once what later resumes hand back, so the loop never copies it back.
+    let _ = with(|h| h.tasks[cur.slot as usize].cur = cur);
     // A panic must not unwind into the hub (or through C frames): report and abort.
     if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str()));
@@ -544,10 +547,9 @@ impl Hub {
     }
 
     /// Books what the task in `slot` did when it last ran.
-    fn ran(&mut self, slot: u32, after: Current, r: CoroutineResult<Request, ()>) {
+    fn ran(&mut self, slot: u32, r: CoroutineResult<Request, ()>) {
         match r {
             CoroutineResult::Yield(req) => {
-                self.tasks[slot as usize].cur = after;
                 if let Some(v) = self.block(slot, req) {
                     self.tasks[slot as usize].result = v;
                     self.runq.push_front(slot);
@@ -574,12 +576,11 @@ fn main_block(req: Request) -> Result<i32> {
             // `finish`, which only the loop calls, after this resume.
             let r = unsafe { &mut *co.as_ptr() }.resume(val);
             overflow::set_running(Running::NONE);
-            let after = CUR.with(|c| c.get());
             budget -= 1;
             // Book this task and pick the next in one visit to the hub; CUR
             // keeps naming the last task until then, which the books don't read.
             next = with(|h| {
-                h.ran(slot, after, r);
+                h.ran(slot, r);
                 if budget > 0 { h.next() } else { Next::Idle }
             })?;
         }
