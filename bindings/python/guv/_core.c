@@ -489,13 +489,11 @@ static PyObject *core_watch_signals(PyObject *self, PyObject *arg)
     int fd;
     if (as_int(arg, &fd) < 0)
         return NULL;
-    if (watch_fd < 0) {
-        static int registered;
-        if (!registered && pthread_atfork(NULL, NULL, signal_watch_after_fork) == 0)
-            registered = 1;
-        watch_owner = pthread_self();
-        watch_fd = fd;
-    }
+    static int registered;
+    if (!registered && pthread_atfork(NULL, NULL, signal_watch_after_fork) == 0)
+        registered = 1;
+    watch_owner = pthread_self();
+    watch_fd = fd;
     Py_RETURN_NONE;
 }
 

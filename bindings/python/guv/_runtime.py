@@ -56,24 +56,35 @@ def raise_pending():
 _core.load(find_libguv(), _killed, _Expired, hand_to_main, raise_pending)
 
 
+# The signal wakeup fd pair we installed: (read end, write end).
+_wakeup = None
+
+
 def _watch_signals():
     """Ctrl-C while main waits in the hub: CPython's C handler only notes
     the signal and writes to its wakeup fd, and no Python runs while the hub
     idles. guv._core watches a wakeup fd we own from an OS thread of its own
     and runs the handlers in a green thread, which hands what they raise to
-    main. Left alone when the program has its own wakeup fd."""
+    main. Left alone when the program has its own wakeup fd. A forked child
+    gets a pipe of its own: sharing the parent's, either could drain the
+    other's signals."""
+    global _wakeup
     if threading.current_thread() is not threading.main_thread():
         return
     r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
-    if previous != -1:
+    if previous != -1 and (_wakeup is None or previous != _wakeup[1]):
         signal.set_wakeup_fd(previous)
         os.close(r), os.close(w)
         return
+    if _wakeup is not None:
+        os.close(_wakeup[0]), os.close(_wakeup[1])
+    _wakeup = (r, w)
     _core.watch_signals(r)
 
 
 _watch_signals()
+os.register_at_fork(after_in_child=lambda: _wakeup is not None and _watch_signals())
 
 
 def park(waiters, timeout=None):
