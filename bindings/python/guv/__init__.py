@@ -23,6 +23,16 @@ __version__ = "0.1.0"
 
 support.enable_default()
 
+
+def __getattr__(name):
+    # Imported on first use: guv.green loads its own view of libguv.
+    if name == "monkey_patch":
+        from .patcher import monkey_patch
+
+        return monkey_patch
+    raise AttributeError(f"module 'guv' has no attribute {name!r}")
+
+
 __all__ = ["READ", "WRITE", "GreenletExit", "GreenThread", "getcurrent", "gyield", "kill", "run", "sleep",
            "spawn", "spawn_after", "spawn_n", "trampoline", "Timeout", "with_timeout", "GreenPool",
-           "GreenPile", "event", "queue", "semaphore", "Event", "Queue", "Semaphore", "BoundedSemaphore"]
+           "GreenPile", "event", "queue", "semaphore", "Event", "Queue", "Semaphore", "BoundedSemaphore", "monkey_patch"]

@@ -70,3 +70,16 @@ def test_then_pkg_config(monkeypatch, tmp_path):
         assert "libguv not found" in str(e)
     else:
         raise AssertionError("found a libguv where there is none")
+
+
+def test_the_package_ships_guv_green_and_monkey_patch_loads_on_first_use(script):
+    r = script("""
+        import sys, guv
+        assert "guv.patcher" not in sys.modules
+        from guv import patcher
+        import guv.green.socket
+        assert guv.monkey_patch is patcher.monkey_patch
+        print("ok", guv.green.socket.__file__)
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ok " + os.path.dirname(guv.__file__) + os.sep)
