@@ -5,7 +5,9 @@
  * input always runs the same way).
  *
  * Invariants checked on every input:
- *   - every call answers with a result or an errno its documentation allows,
+ *   - every call (spawn, sleep, yield, kill, join, trampoline, close,
+ *     deadlines, read/write, park/unpark, interrupt) answers with a result or
+ *     an errno its documentation allows,
  *     and the exact errno where the case is clear (NaN -> EINVAL, join of self
  *     -> EDEADLK, an id never issued -> ESRCH, timeout_end with none open ->
  *     EPERM, a killed green thread's next sleep -> ECANCELED);
@@ -28,17 +30,19 @@
 #define TEST_TIMEOUT 600
 #include "../tests/reliability/rel.h"
 
-enum { MAXW = 8, NSOCK = 6 /* three socketpairs: ends 2k and 2k+1 */ };
+enum { MAXW = 8, NSOCK = 6 /* three socketpairs: ends 2k and 2k+1 */, NOPS = 17 };
 
-enum wait_kind { W_NONE, W_SLEEP, W_JOIN, W_FD };
+enum wait_kind { W_NONE, W_SLEEP, W_JOIN, W_FD, W_PARK };
 
 struct worker {
     int64_t id;
     int started, ended, killed;
+    int interrupted; /* guv_interrupt()s not yet answered with EINTR */
     int deadlines;  /* guv_timeout_begin() depth */
     enum wait_kind wait;
     int wait_deadline;  /* a deadline was open during the wait */
     int join_target;    /* worker index joined, or -1 */
+    int park_forever;   /* parked without timeout */
 };
 
 static struct {
@@ -51,6 +55,7 @@ static struct {
     int nonblock[NSOCK];
     long reads[NSOCK];
     int main_deadlines;
+    int main_interrupted;
     int64_t old_id; /* an id of an earlier input's (ended) green thread */
     int trace;      /* FUZZ_TRACE set: print each operation */
 } S;
@@ -101,15 +106,31 @@ static int64_t pick_id(int self, int *widx) {
 
 static void worker(void *arg);
 
-/* What I/O on a closed fd may answer: EBADF, or first the expiry of an open
- * deadline or the caller's kill (guv_read/guv_write check those before the
- * fd). */
+/* guv_kill/guv_unpark/guv_interrupt of `id` (picked by pick_id, worker `w`):
+ * 0 for an id this hub issued (ended or not; with `zero_is_main`, 0 too),
+ * else -1 ESRCH. Returns whether it succeeded on a live worker. */
+static int check_id_call(const char *call, int64_t id, int w, int zero_is_main, int r, int e) {
+    int valid = w >= 0 || (S.old_id && id == S.old_id) || (zero_is_main && id == 0);
+    if (valid && r != 0) FAIL("%s(%lld) of an issued id returned %d (%s)", call, (long long)id, r, test_errno_name(e));
+    if (!valid && (r != -1 || e != ESRCH))
+        FAIL("%s(%lld) of an id never issued returned %d (%s)", call, (long long)id, r, test_errno_name(e));
+    return w >= 0 && !S.w[w].ended;
+}
+
+static int *interrupted(int self) { return self < 0 ? &S.main_interrupted : &S.w[self].interrupted; }
+
+/* A blocking call may end early: past an open deadline, killed, or
+ * interrupted (which answers once). */
 static int preempted(int self, long long r, int e, int killed) {
+    /* (a second interrupt that comes after the first has woken the call,
+     * before the caller ran, is kept for its next blocking call) */
+    if (r == -1 && e == EINTR && *interrupted(self) > 0) {
+        --*interrupted(self);
+        return 1;
+    }
     return r == -1 && ((e == ETIMEDOUT && (self < 0 || S.w[self].deadlines > 0)) || (e == ECANCELED && killed));
 }
-static int closed_fd_answer(int self, ssize_t n, int e, int killed) {
-    return (n == -1 && e == EBADF) || preempted(self, n, e, killed);
-}
+
 
 /* The blocking ops of main run under a short deadline, so that main never
  * waits for ever whatever the green threads do. */
@@ -141,8 +162,8 @@ static int step(int self) {
     int op = take();
     if (op < 0) return 1;
     int killed_before = self >= 0 && S.w[self].killed;
-    if (S.trace) fprintf(stderr, "[%s %d] op %d, next %d, %.6f\n", self < 0 ? "main" : "w", self, op % 14, S.pos < S.size ? S.data[S.pos] : -1, guv_now());
-    switch (op % 14) {
+    if (S.trace) fprintf(stderr, "[%s %d] op %d, next %d, %.6f\n", self < 0 ? "main" : "w", self, op % NOPS, S.pos < S.size ? S.data[S.pos] : -1, guv_now());
+    switch (op % NOPS) {
     case 0: { /* spawn */
         if (S.nw == MAXW) break;
         int64_t id = guv_spawn(worker, (void *)(intptr_t)S.nw);
@@ -166,9 +187,10 @@ static int step(int self) {
             if (r != -1 || e != EINVAL) FAIL("guv_sleep(NaN) returned %d (%s), not EINVAL", r, test_errno_name(e));
             break;
         }
-        check_errno("guv_sleep", self, r, e, ALLOW(ECANCELED, ETIMEDOUT));
+        int intr = *interrupted(self);
+        if (!preempted(self, r, e, killed_before)) check_errno("guv_sleep", self, r, e, ALLOW(ECANCELED, ETIMEDOUT));
         if (r == 0 && slept < s - 1e-6) FAIL("guv_sleep(%g) returned 0 after %g s", s, slept);
-        if (killed_before && s > 0 && !(r == -1 && e == ECANCELED))
+        if (killed_before && s > 0 && !(r == -1 && (e == ECANCELED || (e == EINTR && intr))))
             FAIL("a killed green thread's guv_sleep(%g) returned %d (%s)", s, r, test_errno_name(e));
         if (r == -1 && e == ETIMEDOUT && !deadline_open(self)) FAIL("guv_sleep: ETIMEDOUT with no deadline open");
         if (r == -1 && e == ECANCELED) return 1;
@@ -187,15 +209,7 @@ static int step(int self) {
         int w;
         int64_t id = pick_id(self, &w);
         int r = guv_kill(id);
-        int e = errno;
-        if (w >= 0) {
-            if (r != 0) FAIL("guv_kill of an issued id returned %d (%s)", r, test_errno_name(e));
-            if (!S.w[w].ended) S.w[w].killed = 1;
-        } else if (S.old_id && id == S.old_id) {
-            if (r != 0) FAIL("guv_kill of an ended id returned %d (%s)", r, test_errno_name(e));
-        } else if (r != -1 || e != ESRCH) {
-            FAIL("guv_kill(%lld) of an id never issued returned %d (%s)", (long long)id, r, test_errno_name(e));
-        }
+        if (check_id_call("guv_kill", id, w, 0, r, errno)) S.w[w].killed = 1;
         break;
     }
     case 4: { /* join */
@@ -207,12 +221,13 @@ static int step(int self) {
         int e = errno;
         set_wait(self, W_NONE, -1);
         main_deadline_end(self);
-        if (w >= 0 && w == self) {
-            if ((r != -1 || e != EDEADLK) && !preempted(self, r, e, killed_before)) FAIL("guv_join of self returned %d (%s)", r, test_errno_name(e));
+        if (preempted(self, r, e, killed_before)) {
+        } else if (w >= 0 && w == self) {
+            if (r != -1 || e != EDEADLK) FAIL("guv_join of self returned %d (%s)", r, test_errno_name(e));
         } else if (w >= 0 || (S.old_id && id == S.old_id)) {
             check_errno("guv_join", self, r, e, ALLOW(ECANCELED, ETIMEDOUT));
             if (r == 0 && w >= 0 && !S.w[w].ended) FAIL("guv_join returned 0 before its green thread ended");
-        } else if ((r != -1 || e != ESRCH) && !preempted(self, r, e, killed_before)) {
+        } else if (r != -1 || e != ESRCH) {
             FAIL("guv_join(%lld) of an id never issued returned %d (%s)", (long long)id, r, test_errno_name(e));
         }
         if (r == -1 && e == ETIMEDOUT && !deadline_open(self)) FAIL("guv_join: ETIMEDOUT with no deadline open");
@@ -229,7 +244,7 @@ static int step(int self) {
         int closed = S.closed[k]; /* before the call: a close while it waits may follow a wake-up */
         main_deadline_begin(self);
         set_wait(self, W_FD, -1);
-        int r = op % 14 == 5 ? guv_trampoline(fd, events) : guv_trampoline_timeout(fd, events, t);
+        int r = op % NOPS == 5 ? guv_trampoline(fd, events) : guv_trampoline_timeout(fd, events, t);
         int e = errno;
         set_wait(self, W_NONE, -1);
         main_deadline_end(self);
@@ -237,15 +252,16 @@ static int step(int self) {
             if (r != -1 || (e != EINVAL && e != EBADF)) FAIL("guv_trampoline(events %d) returned %d (%s)", events, r, test_errno_name(e));
             break;
         }
-        if (op % 14 == 6 && isnan(t)) {
+        if (op % NOPS == 6 && isnan(t)) {
             if (r != -1 || (e != EINVAL && e != EBADF)) FAIL("guv_trampoline_timeout(NaN) returned %d (%s)", r, test_errno_name(e));
             break;
         }
+        int pre = preempted(self, r, e, killed_before);
         if (fd < 0 && (r != -1 || e != EBADF)) FAIL("guv_trampoline(-1) returned %d (%s)", r, test_errno_name(e));
-        if (closed && !closed_fd_answer(self, r, e, killed_before))
-            FAIL("guv_trampoline%s on closed fd %d returned %d (%s)", op % 14 == 6 ? "_timeout" : "", fd, r, test_errno_name(e));
+        if (closed && !pre && !(r == -1 && e == EBADF))
+            FAIL("guv_trampoline%s on closed fd %d returned %d (%s)", op % NOPS == 6 ? "_timeout" : "", fd, r, test_errno_name(e));
         if (fd < 0 || closed) break;
-        check_errno("guv_trampoline", self, r, e, ALLOW(EBADF, EBUSY, ECANCELED, ETIMEDOUT));
+        if (!pre) check_errno("guv_trampoline", self, r, e, ALLOW(EBADF, EBUSY, ECANCELED, ETIMEDOUT));
         if (r == -1 && e == EBADF && !S.closed[k]) FAIL("guv_trampoline: EBADF on an open fd");
         if (r != -1) {
             if (r == 0 || (r & ~events)) FAIL("guv_trampoline(%d) returned mask %d", events, r);
@@ -318,11 +334,12 @@ static int step(int self) {
         set_wait(self, W_NONE, -1);
         main_deadline_end(self);
         if (n > 0) S.reads[k]++;
-        if (closed && !closed_fd_answer(self, n, e, killed_before))
+        int pre = preempted(self, n, e, killed_before);
+        if (closed && !pre && !(n == -1 && e == EBADF))
             FAIL("guv_read of a closed fd returned %zd (%s)", n, test_errno_name(e));
         if (S.closed[k]) break;
         if (n == -1 && e == EAGAIN && !S.nonblock[k]) FAIL("guv_read: EAGAIN on a blocking fd");
-        check_errno("guv_read", self, n, e, ALLOW(EAGAIN, EBADF, EBUSY, ECANCELED, ETIMEDOUT, ECONNRESET));
+        if (!pre) check_errno("guv_read", self, n, e, ALLOW(EAGAIN, EBADF, EBUSY, ECANCELED, ETIMEDOUT, ECONNRESET));
         if (n == -1 && e == ECANCELED) return 1;
         break;
     }
@@ -336,12 +353,50 @@ static int step(int self) {
         int e = errno;
         set_wait(self, W_NONE, -1);
         main_deadline_end(self);
-        if (closed && !closed_fd_answer(self, n, e, killed_before))
+        int pre = preempted(self, n, e, killed_before);
+        if (closed && !pre && !(n == -1 && e == EBADF))
             FAIL("guv_write of a closed fd returned %zd (%s)", n, test_errno_name(e));
         if (S.closed[k]) break;
         if (n == -1 && e == EAGAIN && !S.nonblock[k]) FAIL("guv_write: EAGAIN on a blocking fd");
-        check_errno("guv_write", self, n, e, ALLOW(EAGAIN, EBADF, EBUSY, ECANCELED, ETIMEDOUT, EPIPE, ECONNRESET));
+        if (!pre) check_errno("guv_write", self, n, e, ALLOW(EAGAIN, EBADF, EBUSY, ECANCELED, ETIMEDOUT, EPIPE, ECONNRESET));
         if (n == -1 && e == ECANCELED) return 1;
+        break;
+    }
+    case 14: { /* park */
+        double t = duration(arg());
+        main_deadline_begin(self);
+        set_wait(self, W_PARK, -1);
+        if (self >= 0) S.w[self].park_forever = t < 0;
+        int r = guv_park(t);
+        int e = errno;
+        set_wait(self, W_NONE, -1);
+        main_deadline_end(self);
+        if (isnan(t)) {
+            if (r != -1 || e != EINVAL) FAIL("guv_park(NaN) returned %d (%s), not EINVAL", r, test_errno_name(e));
+            break;
+        }
+        if (!preempted(self, r, e, killed_before)) {
+            check_errno("guv_park", self, r, e, ALLOW(ETIMEDOUT, ECANCELED, EDEADLK));
+            if (r == -1 && e == ETIMEDOUT && t < 0 && !deadline_open(self)) FAIL("guv_park(-1): ETIMEDOUT with no deadline open");
+            if (r == -1 && e == EDEADLK && (t >= 0 || deadline_open(self)))
+                FAIL("guv_park(%g) in %s: EDEADLK though a timer would end it", t, who(self));
+        }
+        if (r == -1 && e == ECANCELED) return 1;
+        break;
+    }
+    case 15: { /* unpark */
+        int w;
+        int64_t id = pick_id(self, &w);
+        int r = guv_unpark(id);
+        check_id_call("guv_unpark", id, w, 1, r, errno);
+        break;
+    }
+    case 16: { /* interrupt */
+        int w;
+        int64_t id = pick_id(self, &w);
+        int r = guv_interrupt(id);
+        if (check_id_call("guv_interrupt", id, w, 1, r, errno)) S.w[w].interrupted++;
+        if (r == 0 && id == 0) S.main_interrupted++;
         break;
     }
     case 13: /* a green thread returns early */
@@ -361,8 +416,8 @@ static void worker(void *arg) {
     me->ended = 1;
 }
 
-/* After guv_run() failed with EDEADLK: every green thread left waits in a
- * join without deadline for another that does the same. */
+/* After guv_run() failed with EDEADLK: every green thread left waits,
+ * without deadline, in a join of another that does the same or parked. */
 static void check_deadlock_is_a_join_cycle(void) {
     int live = 0;
     for (int i = 0; i < S.nw; i++) {
@@ -370,7 +425,9 @@ static void check_deadlock_is_a_join_cycle(void) {
         if (w->ended) continue;
         live++;
         if (!w->started) FAIL("EDEADLK with green thread %d never started", i);
-        if (w->wait != W_JOIN || w->wait_deadline || w->join_target < 0 || S.w[w->join_target].ended)
+        int stuck_join = w->wait == W_JOIN && w->join_target >= 0 && !S.w[w->join_target].ended;
+        int stuck_park = w->wait == W_PARK && w->park_forever;
+        if (w->wait_deadline || !(stuck_join || stuck_park))
             FAIL("EDEADLK but green thread %d waits in %d (deadline %d, target %d)", i, (int)w->wait, w->wait_deadline, w->join_target);
     }
     if (live == 0 || guv_count() != live) FAIL("EDEADLK with %d live green threads, guv_count %lld", live, (long long)guv_count());
@@ -383,7 +440,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     test_name = "fuzz_api";
     S.trace = getenv("FUZZ_TRACE") != NULL;
     memset(&S.w, 0, sizeof S.w);
-    S.data = data, S.size = size, S.pos = 0, S.nw = 0, S.main_deadlines = 0;
+    S.data = data, S.size = size, S.pos = 0, S.nw = 0, S.main_deadlines = 0, S.main_interrupted = 0;
     ASSERT_EQ(guv_count(), 0);
     if (fds_at_start < 0) {
         ASSERT_EQ(guv_yield(), 0); /* the hub's epoll fd and eventfd are not a leak */
@@ -407,6 +464,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         S.main_deadlines--;
     }
     ASSERT_ERRNO(guv_timeout_end(), EPERM);
+    /* An interrupt of main still pending would hit the next input: take it. */
+    while (S.main_interrupted > 0) {
+        int r = guv_sleep(1e-6);
+        if (r == 0) break;
+        if (errno != EINTR) FAIL("guv_sleep(1e-6) in main: %s", test_errno_name(errno));
+        S.main_interrupted--;
+    }
 
     /* Unless a green thread waits on an fd for ever, the hub must finish by
      * itself: every green thread ends, or a join cycle is reported. */
@@ -417,6 +481,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int r = guv_run();
         int e = errno;
         if (r == -1 && e == EDEADLK) check_deadlock_is_a_join_cycle();
+        else if (r == -1 && e == EINTR && S.main_interrupted) FAIL("guv_run: EINTR (an interrupt of main left pending), undocumented");
         else if (r != 0) FAIL("guv_run returned %d (%s)", r, test_errno_name(e));
     }
     for (int i = 0; i < S.nw; i++) ASSERT_EQ(guv_kill(S.w[i].id), 0);

@@ -161,3 +161,40 @@ test-reliability: lib rel-deps rel-fuzz-lib
 	@echo "test-reliability: passed"
 
 TEST_TARGETS += test-reliability
+
+# ---- soak: the long variants, release library, results in the repository ----
+
+REL_REL_OUT := $(REL_OUT)/release
+SOAK_FUZZ_SECONDS ?= 600
+
+rel-release:
+	$(CARGO) build --release
+
+$(REL_REL_OUT)/test_soak: $(REL_DIR)/test_soak.c $(REL_HDRS) rel-release
+	@mkdir -p $(@D)
+	$(CC) -I$(ROOT)/include -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -I$(ROOT)/tests/c -I$(ROOT)/$(REL_DIR) \
+	  -o $@ $< $(ROOT)/target/release/libguv.a $(GUV_NATIVE_LIBS)
+
+# Runs command $(2), appending its output to log $(1) and showing it; stops on failure.
+define rel_logged
+	@$(2) >> $(1) 2>&1 || { tail -40 $(1); echo "FAILED: $(2)"; exit 1; }
+	@grep -E '^(RESULT|ok|==|test-reliability)' $(1) | tail -3
+endef
+
+rel-soak-run: $(REL_REL_OUT)/test_soak $(REL_OUT)/test_thread_exit
+	@rm -f $(REL_OUT)/soak.log $(REL_OUT)/valgrind.log
+	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) REL_SPAWNS=10000000 timeout 1800 $(REL_REL_OUT)/test_soak spawn)
+	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) REL_WAITS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak waits)
+	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_SOAK_ENV) REL_THREADS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak sleepers)
+	$(call rel_logged,$(REL_OUT)/valgrind.log,$(MAKE) --no-print-directory rel-run-valgrind REL_VG_ALL=1)
+	$(MAKE) --no-print-directory rel-fuzz-run FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS)
+	$(REL_OUT)/fuzz_api -merge=1 $(REL_FUZZ_FLAGS) fuzz/corpus $(REL_OUT)/corpus-new 2>&1 | tail -1
+	@mkdir -p benches/results
+	python3 $(REL_DIR)/report.py benches/results/reliability.md $(REL_OUT)/soak.log $(REL_OUT)/valgrind.log \
+	  $(REL_OUT)/fuzz.log fuzz/corpus
+	@echo "soak-reliability: passed; results in benches/results/reliability.md"
+
+soak-reliability: lib rel-deps rel-fuzz-lib
+	@$(MAKE) --no-print-directory rel-soak-run
+
+SOAK_TARGETS += soak-reliability
