@@ -1,8 +1,12 @@
 """os calls that block on pipes, sockets and children, made cooperative:
 read and write through guv_read/guv_write (regular files read inline),
-waitpid on a pidfd the caller waits for in guv.trampoline."""
+waitpid on a pidfd the caller waits for in guv.trampoline. close goes
+through guv_close: guv keeps watching an fd it has waited on, and a number
+closed behind its back and reused would be waited on with the old state."""
 import errno as _errno
 import os as _os
+
+from .. import _core
 
 from ..greenthread import sleep, trampoline
 from .._runtime import READ
@@ -19,6 +23,18 @@ def read(fd, n):
 
 def write(fd, data):
     return _libguv.write(fd, data)
+
+
+def close(fd):
+    _core.close(fd)
+
+
+def closerange(low, high):
+    for fd in range(low, high):
+        try:
+            _core.close(fd)
+        except OSError:
+            pass
 
 
 def waitpid(pid, options):
@@ -56,3 +72,5 @@ def patch(module):
     module.write = write
     module.waitpid = waitpid
     module.wait = wait
+    module.close = close
+    module.closerange = closerange

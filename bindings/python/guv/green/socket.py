@@ -171,6 +171,10 @@ def _resolve(sock, address):
 def _lookup(name, host, *args):
     if host is None or (isinstance(host, (str, bytes)) and (not host or _is_numeric(host))):
         return _orig[name](host, *args)
+    if isinstance(host, str):
+        # Encoded here: the first IDNA encoding imports encodings.idna, and an
+        # import on an offload thread would contend for green import locks.
+        host = host.encode("idna")
     return _libguv.offload(_orig[name], host, *args)
 
 
