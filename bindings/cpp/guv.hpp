@@ -2,7 +2,10 @@
 //
 // Green threads as tasks with move-only handles, durations from <chrono>,
 // failures as std::system_error(errno, std::generic_category()). Every
-// function acts on the calling OS thread's hub, as its C counterpart does.
+// function acts on the calling OS thread's hub, as its C counterpart does,
+// except through a guv::hub, the one handle other OS threads may use.
+// Also: the cooperative I/O calls (guv::read, …), guv::offload, and park /
+// unpark, the building block for events and queues.
 //
 // The boundary rule: no exception ever unwinds through guv. A task's body
 // runs inside a noexcept entry function that catches everything it throws
@@ -16,18 +19,25 @@
 #include <cxxabi.h>
 
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <future>
+#include <iterator>
+#include <memory>
 #include <new>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GUV_HPP_ASAN 1
@@ -57,6 +67,28 @@ namespace detail {
 [[noreturn]] inline void throw_errno(int err, const char* what) {
     throw std::system_error(err, std::generic_category(), what);
 }
+
+// Contiguous ranges of byte-sized, trivially copyable elements, for the
+// I/O buffers: std::data and std::size apply to them.
+template <class T>
+struct one_byte : std::bool_constant<sizeof(T) == 1 && std::is_trivially_copyable_v<T>> {};
+template <class R, class = void>
+struct byte_range {
+    static constexpr bool value = false;
+    static constexpr bool writable = false;
+};
+template <class R>
+struct byte_range<R, std::void_t<decltype(std::data(std::declval<R&>())), decltype(std::size(std::declval<R&>()))>> {
+    using pointer = decltype(std::data(std::declval<R&>()));
+    using element = std::remove_pointer_t<pointer>;
+    static constexpr bool value =
+        std::conjunction_v<std::is_pointer<pointer>, std::is_object<element>, one_byte<element>>;
+    static constexpr bool writable = value && !std::is_const_v<element>;
+};
+// A const char array is taken for a C string (a literal), not for its whole size.
+template <class R>
+inline constexpr bool is_const_char_array_v =
+    std::is_array_v<R> && std::is_same_v<std::remove_extent_t<R>, const char>;
 
 // Maps the C convention (negative result, errno set) to an exception.
 template <class T>
@@ -146,6 +178,23 @@ auto switching(Call call) {
 template <class Rep, class Period>
 double seconds(std::chrono::duration<Rep, Period> d) {
     return std::chrono::duration<double>(d).count();
+}
+
+// Runs `call(limit)`, a guv call that may switch and gives up with ETIMEDOUT
+// after `limit` seconds (a negative limit counts as 0), and returns its result,
+// or std::nullopt when its own limit passed. An enclosing guv::timeout that
+// passed first still throws ETIMEDOUT, so a loop around the call cannot spin
+// past it.
+template <class Call>
+std::optional<int> timed(double limit, const char* what, Call call) {
+    if (limit < 0) limit = 0;
+    double start = guv_now();
+    int rc = switching([&] { return call(limit); });
+    if (rc >= 0) return rc;
+    int err = errno;
+    // The hub's deadline is whole nanoseconds from a clock read after `start`.
+    if (err == ETIMEDOUT && guv_now() - start + 1e-6 >= limit) return std::nullopt;
+    throw_errno(err, what);
 }
 
 // What a task's handle and its green thread share. Both hold a reference:
@@ -400,14 +449,9 @@ inline int trampoline(int fd, int events) {
 // throws ETIMEDOUT, so a loop around this call cannot spin past it.
 template <class Rep, class Period>
 int trampoline(int fd, int events, std::chrono::duration<Rep, Period> timeout) {
-    double limit = detail::seconds(timeout);
-    double start = guv_now();
-    int rc = detail::switching([=] { return guv_trampoline_timeout(fd, events, limit < 0 ? 0 : limit); });
-    if (rc >= 0) return rc;
-    int err = errno;
-    // The hub's deadline is whole nanoseconds from a clock read after `start`.
-    if (err == ETIMEDOUT && guv_now() - start + 1e-6 >= limit) return 0;
-    detail::throw_errno(err, "guv_trampoline_timeout");
+    auto rc = detail::timed(detail::seconds(timeout), "guv_trampoline_timeout",
+                            [=](double s) { return guv_trampoline_timeout(fd, events, s); });
+    return rc ? *rc : 0;
 }
 
 // As trampoline(fd, events, *timeout), or without a limit for std::nullopt.
@@ -437,6 +481,394 @@ public:
 
 private:
     double deadline_;
+};
+
+
+// ---- Cooperative I/O ------------------------------------------------------
+//
+// The POSIX calls of guv's I/O layer: on an fd in blocking mode they suspend
+// only the calling green thread where the plain call would block. Failures
+// throw std::system_error with the call's errno, EAGAIN included: an fd the
+// caller made non-blocking (or a send/recv with MSG_DONTWAIT) passes straight
+// through, and an SO_RCVTIMEO/SO_SNDTIMEO that runs out reads as EAGAIN, as
+// with asio's throwing calls; code that expects EAGAIN on a non-blocking fd
+// should wait with guv::trampoline first or use the C call. Besides the
+// plain call's own errors: ECANCELED (killed), ETIMEDOUT (a guv::timeout
+// passed), EINTR (guv::interrupt), EDEADLK (may_switch refused).
+
+// Bytes to write: a pointer and a length, like std::span<const std::byte>.
+// Converts from any contiguous range of byte-sized elements (std::string,
+// std::string_view, std::vector<char>, std::array<std::byte, N>, arrays)
+// and, as std::string_view does, from a C string: a string literal (or any
+// const char array) is sent without its terminating NUL.
+class const_buffer {
+public:
+    constexpr const_buffer() noexcept = default;
+    constexpr const_buffer(const void* data, std::size_t size) noexcept : data_(data), size_(size) {}
+    const_buffer(const char* s) noexcept : data_(s), size_(std::char_traits<char>::length(s)) {}
+    template <class Range, class R = std::remove_reference_t<Range>,
+              class = std::enable_if_t<detail::byte_range<R>::value && !detail::is_const_char_array_v<R>>>
+    constexpr const_buffer(Range&& r) noexcept : data_(std::data(r)), size_(std::size(r)) {}
+
+    constexpr const void* data() const noexcept { return data_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+
+private:
+    const void* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// Room to read into: a pointer and a length. Converts from any contiguous
+// range of writable byte-sized elements (std::string, std::vector<char>,
+// std::array<std::byte, N>, arrays), whose whole size() is offered: a read
+// fills at most that much and does not resize the container.
+class mutable_buffer {
+public:
+    constexpr mutable_buffer() noexcept = default;
+    constexpr mutable_buffer(void* data, std::size_t size) noexcept : data_(data), size_(size) {}
+    template <class Range, class = std::enable_if_t<detail::byte_range<Range>::writable>>
+    constexpr mutable_buffer(Range& r) noexcept : data_(std::data(r)), size_(std::size(r)) {}
+
+    constexpr void* data() const noexcept { return data_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+
+private:
+    void* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// read(2): returns the bytes read, 0 at end of file.
+inline std::size_t read(int fd, mutable_buffer buf) {
+    return static_cast<std::size_t>(
+        detail::check(detail::switching([=] { return guv_read(fd, buf.data(), buf.size()); }), "guv_read"));
+}
+
+// write(2): on a blocking-mode fd all of `buf` is written before it returns;
+// a shorter count means an error came after some bytes went out (the next
+// call reports it) or, on a non-blocking fd, that the kernel took that much.
+inline std::size_t write(int fd, const_buffer buf) {
+    return static_cast<std::size_t>(
+        detail::check(detail::switching([=] { return guv_write(fd, buf.data(), buf.size()); }), "guv_write"));
+}
+
+// recv(2) with MSG_* `flags` (MSG_WAITALL and MSG_DONTWAIT are honoured):
+// returns the bytes received, 0 when the peer shut down.
+inline std::size_t recv(int fd, mutable_buffer buf, int flags = 0) {
+    return static_cast<std::size_t>(detail::check(
+        detail::switching([=] { return guv_recv(fd, buf.data(), buf.size(), flags); }), "guv_recv"));
+}
+
+// send(2): on a blocking-mode socket all of `buf` is sent, as write() does.
+inline std::size_t send(int fd, const_buffer buf, int flags = 0) {
+    return static_cast<std::size_t>(detail::check(
+        detail::switching([=] { return guv_send(fd, buf.data(), buf.size(), flags); }), "guv_send"));
+}
+
+// accept4(2): returns the new connection's fd; `flags` are SOCK_NONBLOCK and
+// SOCK_CLOEXEC. The peer's address goes to `addr` (may be null) as accept(2) does.
+inline int accept(int fd, sockaddr* addr, socklen_t* addrlen, int flags = 0) {
+    return detail::check(detail::switching([=] { return guv_accept4(fd, addr, addrlen, flags); }), "guv_accept4");
+}
+
+inline int accept(int fd, int flags = 0) { return guv::accept(fd, nullptr, nullptr, flags); }
+
+// connect(2): on a blocking-mode socket it returns once connected, or throws
+// the connection's error (ECONNREFUSED, ETIMEDOUT when SO_SNDTIMEO runs out, …).
+inline void connect(int fd, const sockaddr* addr, socklen_t addrlen) {
+    detail::check(detail::switching([=] { return guv_connect(fd, addr, addrlen); }), "guv_connect");
+}
+
+// connect(fd, addr) for a sockaddr_in, sockaddr_in6, sockaddr_un, … object.
+template <class Addr, class = std::enable_if_t<!std::is_pointer_v<Addr> && std::is_trivially_copyable_v<Addr>>>
+void connect(int fd, const Addr& addr) {
+    guv::connect(fd, reinterpret_cast<const sockaddr*>(&addr), static_cast<socklen_t>(sizeof addr));
+}
+
+// poll(2) over `n` pollfds: suspends the caller until one is ready and
+// returns how many have revents set. Without a timeout it waits forever.
+inline int poll(pollfd* fds, std::size_t n) {
+    return detail::check(detail::switching([=] { return guv_poll(fds, static_cast<nfds_t>(n), -1); }), "guv_poll");
+}
+
+// As poll(fds, n), returning 0 when `timeout` (rounded up to whole
+// milliseconds; zero or negative polls once) passes first.
+template <class Rep, class Period>
+int poll(pollfd* fds, std::size_t n, std::chrono::duration<Rep, Period> timeout) {
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::duration<double, std::milli>(timeout)).count();
+    int limit = ms <= 0 ? 0 : ms >= INT_MAX ? INT_MAX : static_cast<int>(ms);
+    return detail::check(detail::switching([=] { return guv_poll(fds, static_cast<nfds_t>(n), limit); }),
+                         "guv_poll");
+}
+
+inline int poll(std::vector<pollfd>& fds) { return guv::poll(fds.data(), fds.size()); }
+
+template <class Rep, class Period>
+int poll(std::vector<pollfd>& fds, std::chrono::duration<Rep, Period> timeout) {
+    return guv::poll(fds.data(), fds.size(), timeout);
+}
+
+// Wakes the green threads waiting on `fd` (their calls throw EBADF), drops
+// guv's state for it, then close(2)s it. Close every fd guv has waited on
+// this way. Throws std::system_error EBADF, or close(2)'s errno.
+inline void close(int fd) { detail::check(guv_close(fd), "guv_close"); }
+
+// Drops guv's state for `fd` without closing it (waiters throw EBADF): call
+// it before closing an fd yourself, after dup2() onto it, or after changing
+// its O_NONBLOCK or socket timeouts. Throws std::system_error EBADF (fd < 0).
+inline void forget(int fd) { detail::check(guv_forget(fd), "guv_forget"); }
+
+// ---- Offload --------------------------------------------------------------
+
+namespace detail {
+
+// What offload() hands the pool thread: the callable, and room for what it
+// returns or throws. The trampoline is noexcept and catches everything, so
+// no exception crosses guv's pool thread.
+template <class F>
+struct offloaded {
+    using R = std::invoke_result_t<F&>;
+    // A reference result is kept as a pointer.
+    using stored = std::conditional_t<std::is_reference_v<R>, std::remove_reference_t<R>*, R>;
+
+    F& f;
+    std::optional<std::conditional_t<std::is_void_v<R>, char, stored>> value;
+    std::exception_ptr error;
+
+    static void run(void* arg) noexcept {
+        auto* self = static_cast<offloaded*>(arg);
+        try {
+            if constexpr (std::is_void_v<R>) {
+                std::invoke(self->f);
+                self->value.emplace();
+            } else if constexpr (std::is_reference_v<R>) {
+                self->value.emplace(&std::invoke(self->f));
+            } else {
+                self->value.emplace(std::invoke(self->f));
+            }
+        } catch (...) {
+            self->error = std::current_exception();
+        }
+    }
+};
+
+}  // namespace detail
+
+// Runs `f()` on guv's pool of OS threads (GUV_OFFLOAD_THREADS, default 8)
+// and suspends only the caller until it returns: for getaddrinfo, file I/O,
+// C calls that can never be cooperative. Returns what `f` returned (a
+// reference stays a reference) or rethrows, in the caller, what `f` threw.
+// `f` runs on another OS thread: it must not call guv's blocking functions
+// (that thread has no green threads to switch to) and sees its own
+// thread_locals. It cannot be interrupted: a kill, guv::interrupt or
+// guv::timeout passing meanwhile waits until `f` has returned, then takes
+// effect at the caller's next blocking call (guv::check() tells at once).
+// Throws std::system_error: EAGAIN (no pool thread could be started), EPERM
+// (inside a guv_call_on_hub() callback), EDEADLK (may_switch refused); `f`
+// has not run then.
+template <class F>
+decltype(auto) offload(F&& f) {
+    using job = detail::offloaded<std::remove_reference_t<F>>;
+    job j{f, std::nullopt, nullptr};
+    detail::check(detail::switching([&j] { return guv_offload(&job::run, &j); }), "guv_offload");
+    if (j.error) std::rethrow_exception(j.error);
+    if constexpr (std::is_void_v<typename job::R>) {
+        return;
+    } else if constexpr (std::is_reference_v<typename job::R>) {
+        return static_cast<typename job::R>(**j.value);
+    } else {
+        return typename job::R(std::move(*j.value));
+    }
+}
+
+// ---- Park, unpark, interrupt ----------------------------------------------
+//
+// park() and unpark() are the building block for events, queues and
+// condition variables between the green threads of one OS thread (see
+// README.md). A permit is kept for a green thread unparked while not parked
+// (one, not counted), so park() can return for an earlier unpark: wait in a
+// loop on your own condition.
+
+// Suspends the caller until a guv::unpark() of it (or hub::unpark() from
+// another OS thread); returns at once if a permit is kept. Throws
+// std::system_error: ECANCELED (killed), ETIMEDOUT (a guv::timeout
+// passed), EINTR (guv::interrupt), EPERM, EDEADLK (nothing could ever
+// unpark it: hold the hub, see hub_hold, when another OS thread will).
+inline void park() { detail::check(detail::switching([] { return guv_park(-1); }), "guv_park"); }
+
+// As park(), returning false when `timeout` passes first (zero or negative:
+// only takes a kept permit). An enclosing guv::timeout that passes first
+// still throws ETIMEDOUT.
+template <class Rep, class Period>
+bool park(std::chrono::duration<Rep, Period> timeout) {
+    return detail::timed(detail::seconds(timeout), "guv_park", [](double s) { return guv_park(s); }).has_value();
+}
+
+// As park(*timeout), or park() for std::nullopt (then always true).
+inline bool park(std::optional<std::chrono::duration<double>> timeout) {
+    if (!timeout) {
+        park();
+        return true;
+    }
+    return park(*timeout);
+}
+
+// Wakes green thread `id` (0: main) from park(), or keeps a permit for its
+// next one. A no-op for ended ids. Throws std::system_error ESRCH for ids
+// this OS thread's hub never issued (use hub::unpark from other threads).
+inline void unpark(task_id id) { detail::check(guv_unpark(id), "guv_unpark"); }
+
+template <class R>
+void unpark(const task<R>& t) {
+    unpark(t.id());
+}
+
+// Ends the current blocking call of green thread `id` (0: main) with
+// std::system_error EINTR, once (the next one if it is not blocked); later
+// calls are unaffected, unlike kill(). An offload() is waited out. A no-op
+// for ended ids; throws std::system_error ESRCH for ids never issued here.
+inline void interrupt(task_id id) { detail::check(guv_interrupt(id), "guv_interrupt"); }
+
+template <class R>
+void interrupt(const task<R>& t) {
+    interrupt(t.id());
+}
+
+// Whether the caller may go on, without suspending: throws std::system_error
+// ECANCELED (it was killed) or ETIMEDOUT (a guv::timeout passed). For code
+// about to start work that a kill or deadline would only interrupt.
+inline void check() { detail::check(guv_check(), "guv_check"); }
+
+// The running green thread's usable stack (the guard region below excluded).
+struct stack_region {
+    void* lo;
+    std::size_t size;
+};
+
+// Throws std::system_error ESRCH outside a green thread (in main).
+inline stack_region stack_bounds() {
+    stack_region r{nullptr, 0};
+    detail::check(guv_stack_bounds(&r.lo, &r.size), "guv_stack_bounds");
+    return r;
+}
+
+// The loaded libguv's version, "MAJOR.MINOR.PATCH" (GUV_VERSION is the
+// header's).
+inline std::string_view version() noexcept { return guv_version(); }
+
+// ---- Hub handles ----------------------------------------------------------
+
+namespace detail {
+
+// A green thread started by hub::spawn: what it returns or throws goes to a
+// std::promise, since nobody joins it. It runs through state<void>::entry,
+// so its stack is declared to ASan like a spawned task's.
+template <class R, class F, class... Args>
+class promised final : public state<void> {
+public:
+    template <class G, class... A>
+    explicit promised(G&& f, A&&... args) : f_(std::forward<G>(f)), args_(std::forward<A>(args)...) {}
+
+    std::future<R> get_future() { return promise_.get_future(); }
+
+private:
+    void invoke() override {
+        try {
+            if constexpr (std::is_void_v<R>) {
+                std::apply([this](auto&&... a) { std::invoke(std::move(f_), std::move(a)...); }, std::move(args_));
+                promise_.set_value();
+            } else {
+                promise_.set_value(std::apply(
+                    [this](auto&&... a) -> R { return std::invoke(std::move(f_), std::move(a)...); },
+                    std::move(args_)));
+            }
+        } catch (...) {
+            promise_.set_exception(std::current_exception());
+        }
+    }
+
+    std::promise<R> promise_;
+    F f_;
+    std::tuple<Args...> args_;
+};
+
+}  // namespace detail
+
+// A thread-safe, copyable handle to one OS thread's hub, for handing it work
+// from other OS threads (guv_hub_self / guv_hub_release, reference-counted).
+// Every member may be called from any thread.
+class hub {
+public:
+    // An empty handle; its members throw EINVAL.
+    hub() noexcept = default;
+
+    // The calling OS thread's hub (created on first use). Throws
+    // std::system_error ESRCH if the thread's hub is already torn down.
+    static hub self() {
+        guv_hub* h = guv_hub_self();
+        if (!h) detail::throw_errno(errno, "guv_hub_self");
+        return hub(h);
+    }
+
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+    guv_hub* native_handle() const noexcept { return h_.get(); }
+
+    // Starts `f(args...)` as a green thread on this hub, from any OS thread;
+    // the hub wakes up for it. The callable and arguments are decay-copied
+    // (moved from rvalues) here and moved to the hub's thread, where they are
+    // invoked and destroyed. What `f` returns or throws reaches the returned
+    // std::future (waiting on it blocks the OS thread: from a green thread,
+    // poll it or have `f` unpark you instead). The task learns its id with
+    // guv::current(). Throws std::system_error: ESRCH (the hub's thread has
+    // exited), EINVAL (empty handle). A spawn still queued when the hub's
+    // thread exits is dropped: hold the hub while others may spawn on it.
+    template <class F, class... Args>
+    auto spawn(F&& f, Args&&... args) const {
+        using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+        using job = detail::promised<R, std::decay_t<F>, std::decay_t<Args>...>;
+        auto* s = new job(std::forward<F>(f), std::forward<Args>(args)...);
+        s->stack_bytes_ = guv_stack_size();
+        std::future<R> result = s->get_future();
+        s->release();  // only the green thread holds it from here on
+        if (guv_hub_spawn(h_.get(), &detail::state<void>::entry, static_cast<detail::state<void>*>(s)) != 0) {
+            int err = errno;
+            s->release();
+            detail::throw_errno(err, "guv_hub_spawn");
+        }
+        return result;
+    }
+
+    // guv::kill of green thread `id` of this hub, delivered at the hub's next
+    // turn (then a no-op for an ended id). Throws std::system_error: ESRCH
+    // (`id` is not of this hub, or its thread has exited), EINVAL (empty).
+    void kill(task_id id) const { detail::check(guv_hub_kill(h_.get(), id), "guv_hub_kill"); }
+
+    // guv::unpark of green thread `id` (0: the hub thread's main). Errors as kill().
+    void unpark(task_id id) const { detail::check(guv_hub_unpark(h_.get(), id), "guv_hub_unpark"); }
+
+    // Keeps the hub's guv::run() waiting for submissions even when no green
+    // thread is left, until a matching unhold(); holds nest. Prefer hub_hold.
+    void hold() const { detail::check(guv_hub_hold(h_.get()), "guv_hub_hold"); }
+    // Throws std::system_error EINVAL for more unholds than holds.
+    void unhold() const { detail::check(guv_hub_unhold(h_.get()), "guv_hub_unhold"); }
+
+private:
+    explicit hub(guv_hub* h) : h_(h, guv_hub_release) {}
+
+    std::shared_ptr<guv_hub> h_;
+};
+
+// hub::hold() for the lifetime of a scope, from any thread: the hub's
+// guv::run() returns only once every hub_hold is gone and no green thread
+// is left.
+class hub_hold {
+public:
+    explicit hub_hold(hub h) : hub_(std::move(h)) { hub_.hold(); }
+    ~hub_hold() { guv_hub_unhold(hub_.native_handle()); }
+    hub_hold(const hub_hold&) = delete;
+    hub_hold& operator=(const hub_hold&) = delete;
+
+private:
+    hub hub_;
 };
 
 }  // namespace guv

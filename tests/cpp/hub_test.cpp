@@ -1,0 +1,138 @@
+// guv::hub: handing work to another OS thread's hub (spawn, kill, unpark,
+// hold) from any thread.
+#include <guv.hpp>
+
+#include <future>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "check.hpp"
+
+using namespace std::chrono_literals;
+
+// An OS thread running its own hub, held until the owner lets it go.
+struct hub_thread {
+    guv::hub hub;
+    std::thread thread;
+    hub_thread() {
+        std::promise<guv::hub> made;
+        auto ready = made.get_future();
+        thread = std::thread([&made] {
+            guv::hub h = guv::hub::self();
+            h.hold();  // run() waits for submissions until the owner unholds
+            made.set_value(h);
+            guv::run();
+        });
+        hub = ready.get();
+    }
+    void finish() {
+        hub.unhold();
+        thread.join();
+    }
+};
+
+/* A callable spawned from another thread runs as a green thread on the hub's
+   thread (where it may sleep), and its result reaches the future; a
+   move-only callable and argument are moved over. */
+static void test_spawn_runs_on_the_hub_thread() {
+    hub_thread w;
+    auto main_thread = std::this_thread::get_id();
+    auto on = w.hub.spawn([] {
+        guv::sleep(1ms);
+        return std::make_pair(std::this_thread::get_id(), guv::current());
+    });
+    auto [thread, id] = on.get();
+    CHECK(thread == w.thread.get_id() && thread != main_thread);
+    CHECK(id >= 1);
+    auto owned = std::make_unique<std::string>("moved");
+    auto moved = w.hub.spawn([p = std::move(owned)](std::unique_ptr<int> n) { return *p + std::to_string(*n); },
+                             std::make_unique<int>(7));
+    CHECK(moved.get() == "moved7");
+    w.finish();
+}
+
+/* What the green thread throws comes out of the future's get(). */
+static void test_exception_reaches_the_future() {
+    hub_thread w;
+    auto f = w.hub.spawn([] { throw std::runtime_error("remote failure"); });
+    try {
+        f.get();
+        CHECK(false);
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "remote failure");
+    }
+    w.finish();
+}
+
+/* A remote task tells its id; hub::unpark wakes it from park(), hub::kill
+   ends its sleep with ECANCELED. */
+static void test_unpark_and_kill_from_another_thread() {
+    hub_thread w;
+    std::promise<guv::task_id> parked_id, sleeper_id;
+    auto parked = w.hub.spawn([&parked_id] {
+        parked_id.set_value(guv::current());
+        guv::park();
+        return 1;
+    });
+    auto sleeper = w.hub.spawn([&sleeper_id] {
+        sleeper_id.set_value(guv::current());
+        guv::sleep(60s);
+    });
+    w.hub.unpark(parked_id.get_future().get());
+    CHECK(parked.get() == 1);
+    w.hub.kill(sleeper_id.get_future().get());
+    CHECK_THROWS_ERRNO(sleeper.get(), ECANCELED);
+    w.finish();
+}
+
+/* Two threads spawn 200 tasks each on one hub at once; every one runs once.
+   A hub_hold keeps the hub's run() going while they do. */
+static void test_many_spawns_from_many_threads() {
+    hub_thread w;
+    int ran = 0;  // touched only on the hub's thread
+    {
+        guv::hub_hold keep(w.hub);
+        w.hub.unhold();  // hub_thread's own hold: `keep` is the one now
+        auto submit = [&] {
+            std::vector<std::future<void>> fs;
+            for (int i = 0; i < 200; i++) fs.push_back(w.hub.spawn([&ran] { ++ran; }));
+            for (auto& f : fs) f.get();
+        };
+        std::thread a(submit), b(submit);
+        a.join();
+        b.join();
+    }
+    w.thread.join();  // `keep` is gone and no task is left: run() returned
+    CHECK(ran == 400);
+    // The hub's thread has exited: submissions are refused.
+    CHECK_THROWS_ERRNO(w.hub.spawn([] {}), ESRCH);
+    CHECK_THROWS_ERRNO(w.hub.kill(1), ESRCH);
+}
+
+/* An empty handle refuses everything with EINVAL, as do more unholds than holds;
+   a handle to this thread's own hub works here too. */
+static void test_misuse() {
+    guv::hub none;
+    CHECK(!none);
+    CHECK_THROWS_ERRNO(none.spawn([] {}), EINVAL);
+    CHECK_THROWS_ERRNO(none.unpark(0), EINVAL);
+    CHECK_THROWS_ERRNO(none.hold(), EINVAL);
+    guv::hub self = guv::hub::self();
+    CHECK(self);
+    CHECK_THROWS_ERRNO(self.unhold(), EINVAL);
+    auto f = self.spawn([] { return guv::current(); });
+    guv::run();
+    CHECK(f.get() >= 1);
+}
+
+int main() {
+    RUN(test_spawn_runs_on_the_hub_thread);
+    RUN(test_exception_reaches_the_future);
+    RUN(test_unpark_and_kill_from_another_thread);
+    RUN(test_many_spawns_from_many_threads);
+    RUN(test_misuse);
+    return 0;
+}
