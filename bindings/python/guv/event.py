@@ -51,8 +51,9 @@ class Event:
         seconds pass first."""
         deadline = None if timeout is None else _core.now() + timeout
         while not self.ready():
-            left = None if deadline is None else deadline - _core.now()
-            if left is not None and left <= 0 or not park(self._waiters, left):
+            # wait(0) parks too: a loop polling an event lets the others run.
+            left = None if deadline is None else max(deadline - _core.now(), 0.0)
+            if not park(self._waiters, left) and not self.ready():
                 return None
         if self._exc is not None:
             raise self._exc

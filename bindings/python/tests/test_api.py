@@ -247,6 +247,12 @@ def test_event_wakes_every_waiter_with_value_or_exception():
     assert event.Event().wait(timeout=0.01) is None
 
 
+def test_event_wait_0_lets_the_sender_run():
+    ev = event.Event()
+    guv.spawn(ev.send, "v")
+    assert ev.wait(0) == "v"
+
+
 def test_queue_hands_items_in_order_and_blocks_putters_when_full():
     q = queue.Queue(2)
     got = []
