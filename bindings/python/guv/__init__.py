@@ -25,11 +25,16 @@ support.enable_default()
 
 
 def __getattr__(name):
-    # Imported on first use: guv.green loads its own view of libguv.
+    # Imported on first use: guv.green loads its own view of libguv, and
+    # GuvWorker needs gunicorn.
     if name == "monkey_patch":
         from .patcher import monkey_patch
 
         return monkey_patch
+    if name == "GuvWorker":
+        from .gunicorn_worker import GuvWorker
+
+        return GuvWorker
     raise AttributeError(f"module 'guv' has no attribute {name!r}")
 
 

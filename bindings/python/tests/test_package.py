@@ -75,10 +75,16 @@ def test_then_pkg_config(monkeypatch, tmp_path):
 def test_the_package_ships_guv_green_and_monkey_patch_loads_on_first_use(script):
     r = script("""
         import sys, guv
-        assert "guv.patcher" not in sys.modules
+        assert "guv.patcher" not in sys.modules and "guv.gunicorn_worker" not in sys.modules
         from guv import patcher
         import guv.green.socket
         assert guv.monkey_patch is patcher.monkey_patch
+        try:
+            from guv.gunicorn_worker import GuvWorker
+        except ImportError as e:
+            assert e.name.startswith("gunicorn"), e  # where gunicorn is not installed
+        else:
+            assert guv.GuvWorker is GuvWorker
         print("ok", guv.green.socket.__file__)
     """)
     assert r.returncode == 0, r.stderr
