@@ -1,8 +1,9 @@
 /* Multi-threaded use: eight OS threads, each with its own hub, run green
  * threads at once (sleeps, socketpair ping-pong, offloaded calls); and four
  * producer threads hand 100k green threads to one hub with guv_hub_spawn,
- * killing some of them with guv_hub_kill while they sleep: each submission
- * runs exactly once, each kill lands. Also built with -fsanitize=thread
+ * killing some with guv_hub_kill while they sleep and waking others with
+ * guv_hub_unpark while they park: each submission runs exactly once, each
+ * kill and wake-up lands. Also built with -fsanitize=thread
  * (mk/reliability.mk). */
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -106,17 +107,23 @@ enum { PRODUCERS = 4, PER_PRODUCER = 25000, SLEEPER_EVERY = 250 };
 #define KILLS (SUBMISSIONS / SLEEPER_EVERY)
 
 static unsigned char runs[SUBMISSIONS]; /* touched by the hub's thread only */
-static int killed_sleepers;
+static int killed_sleepers, unparked;
 static _Atomic int64_t sleeper_id[KILLS];
 static _Atomic(guv_hub *) target;
 
 static void submitted(void *arg) {
     intptr_t i = (intptr_t)arg;
     runs[i]++;
-    if (i % SLEEPER_EVERY == 0) {
-        atomic_store(&sleeper_id[i / SLEEPER_EVERY], guv_current());
-        errno = 0;
-        int r = guv_sleep(60);
+    if (i % SLEEPER_EVERY != 0) return;
+    /* every other such one parks and is unparked, the others are killed */
+    int park = (i / SLEEPER_EVERY) % 2;
+    atomic_store(&sleeper_id[i / SLEEPER_EVERY], guv_current());
+    errno = 0;
+    int r = park ? guv_park(60) : guv_sleep(60);
+    if (park) {
+        if (r != 0) FAIL("a green thread unparked from another thread: %d (%s)", r, test_errno_name(errno));
+        unparked++;
+    } else {
         if (r != -1 || errno != ECANCELED) FAIL("a sleeper killed from another thread: %d (%s)", r, test_errno_name(errno));
         killed_sleepers++;
     }
@@ -139,11 +146,12 @@ static void *producer(void *arg) {
     for (intptr_t k = 0; k < PER_PRODUCER; k++) {
         intptr_t i = k * PRODUCERS + p; /* producers interleave their indices */
         ASSERT_EQ(guv_hub_spawn(h, submitted, (void *)i), 0);
-        /* kill an earlier sleeper of this producer once it has its id */
+        /* kill or unpark that sleeper once it has told its id */
         if (i % SLEEPER_EVERY == 0) {
             int64_t id;
             while ((id = atomic_load(&sleeper_id[i / SLEEPER_EVERY])) == 0) sched_yield();
-            ASSERT_EQ(guv_hub_kill(h, id), 0);
+            if ((i / SLEEPER_EVERY) % 2) ASSERT_EQ(guv_hub_unpark(h, id), 0);
+            else ASSERT_EQ(guv_hub_kill(h, id), 0);
         }
     }
     return NULL;
@@ -162,14 +170,16 @@ static void test_cross_thread_submissions(void) {
     double secs = guv_now() - t0;
     for (int i = 0; i < SUBMISSIONS; i++)
         if (runs[i] != 1) FAIL("submission %d ran %d times", i, runs[i]);
-    ASSERT_EQ(killed_sleepers, KILLS);
+    ASSERT_EQ(killed_sleepers, KILLS / 2);
+    ASSERT_EQ(unparked, KILLS / 2);
     /* the sleepers slept 60 s unless killed */
     ASSERT(secs < 30);
     /* the hub's thread is gone: submissions are refused */
     ASSERT_ERRNO(guv_hub_spawn(h, test_noop, NULL), ESRCH);
     ASSERT_ERRNO(guv_hub_kill(h, 1), ESRCH);
     guv_hub_release(h);
-    printf("   %d submissions from %d threads (%d killed while sleeping) in %.2f s\n", SUBMISSIONS, PRODUCERS, KILLS, secs);
+    printf("   %d submissions from %d threads (%d killed while sleeping, %d unparked) in %.2f s\n", SUBMISSIONS, PRODUCERS,
+           KILLS / 2, KILLS / 2, secs);
 }
 
 int main(void) {
