@@ -51,7 +51,7 @@ REL_VG_NAMES := $(filter-out overflow $(REL_VG_SLOW),$(CTEST_VG_NAMES))
 rel-run-valgrind: $(addprefix $(BUILD)/ctest/test_,$(REL_VG_NAMES) $(if $(REL_VG_ALL),$(REL_VG_SLOW)))
 	$(call ctest_run,$(addprefix test_,$(REL_VG_NAMES)),$(BUILD)/ctest,,$(REL_VG))
 	$(if $(REL_VG_ALL),$(call ctest_run,$(addprefix test_,$(REL_VG_SLOW)),$(BUILD)/ctest,,$(REL_VG_THREAD_EXIT)))
-	$(if $(REL_VG_ALL),$(call ctest_run,test_thread_exit,$(REL_OUT),REL_THREAD_EXITS=10,$(REL_VG_THREAD_EXIT)))
+	$(if $(REL_VG_ALL),$(call ctest_run,test_thread_exit,$(REL_OUT),REL_THREAD_EXITS=10 REL_RSS_CHECK=0,$(REL_VG_THREAD_EXIT)))
 	@echo "test-reliability-valgrind: $(words $(REL_VG_NAMES) $(if $(REL_VG_ALL),$(REL_VG_SLOW) thread_exit)) programs clean under memcheck"
 
 test-reliability-valgrind: lib rel-deps
