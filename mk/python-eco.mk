@@ -16,8 +16,8 @@
 # file's variables only in recipes, where they are set.
 
 ECO_DIR     := $(ROOT)/bindings/python/tests_ecosystem
-ECO_PIP     := pytest requests redis pg8000 mysqlclient gunicorn boto3 'moto[server]' psycopg2-binary cryptography
-ECO_IMPORTS := pytest, requests, redis, pg8000, MySQLdb, gunicorn, boto3, moto.server, flask_cors, psycopg2, cryptography
+ECO_PIP     := pytest requests redis hiredis pg8000 mysqlclient gunicorn boto3 'moto[server]' psycopg2-binary cryptography
+ECO_IMPORTS := pytest, requests, redis, hiredis, pg8000, MySQLdb, gunicorn, boto3, moto.server, flask_cors, psycopg2, cryptography
 ECO_TIMEOUT ?= 220
 ECO_REPORT  := $(abspath $(BUILD))/python-eco.txt
 GUV_TEST_MYSQL ?= host=127.0.0.1 port=3306 user=root db=test
