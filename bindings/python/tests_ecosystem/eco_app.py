@@ -1,7 +1,7 @@
 """The WSGI app test_gunicorn serves: /sleep?s=SECONDS sleeps (time.sleep,
 green under GuvWorker) and answers with the worker's pid, the client's port
 and how many requests were in progress at once; /stats returns and resets
-the most seen."""
+the most seen (and how many are in progress now)."""
 import json
 import os
 import time
@@ -14,7 +14,7 @@ most = 0
 def app(environ, start_response):
     global in_progress, most
     if environ["PATH_INFO"] == "/stats":
-        body, most = {"most": most}, 0
+        body, most = {"most": most, "in_progress": in_progress}, 0
     else:
         in_progress += 1
         most = max(most, in_progress)

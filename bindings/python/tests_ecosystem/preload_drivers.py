@@ -6,7 +6,6 @@ Usage: preload_drivers.py psycopg2|mysqlclient|redis-hiredis"""
 import os
 import sys
 
-
 from helpers import N, WAIT, parallel
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 
 import gunicorn
+import guv
 import pytest
 
 from helpers import free_port, parallel, wait_for_port
@@ -92,13 +93,13 @@ def test_graceful_shutdown_finishes_requests_in_progress():
     results = []
 
     def slow(i):
-        results.append(get(port, "/sleep?s=1.5")[0])
-
-    import guv
+        results.append(get(port, "/sleep?s=2")[0])
 
     clients = [guv.spawn(slow, i) for i in range(20)]
-    time.sleep(0.5)
-    assert get(port, "/stats")[1]["most"] == 20
+    deadline = time.monotonic() + 1.5
+    while get(port, "/stats")[1]["in_progress"] < 20:
+        assert time.monotonic() < deadline, "the 20 requests did not all start"
+        time.sleep(0.05)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     for c in clients:
