@@ -5,13 +5,14 @@ OS thread's ident, so threading.main_thread() stays main). threading,
 queue and concurrent.futures build on these, so Thread, Condition, Event,
 Semaphore, Queue and ThreadPoolExecutor become green with them.
 
-CPython 3.11 and 3.12 (3.13 rewrote threading around _ThreadHandle)."""
+CPython 3.11 and 3.12 (join waits on the thread's sentinel lock) and 3.13
+(join waits on its _ThreadHandle): both are given green stand-ins."""
 import sys
 import threading as _threading_mod
 import traceback
 
 from .. import _core
-from .._runtime import park, unpark_one
+from .._runtime import GreenletExit, park, unpark_all, unpark_one
 
 _orig_get_ident = _threading_mod.get_ident
 # Green thread id -> the lock threading's join() waits on, released at its end.
@@ -97,27 +98,85 @@ def _set_sentinel():
     return lock
 
 
-def start_new_thread(function, args, kwargs=None):
-    """Run function(*args, **kwargs) as a green thread; returns its ident."""
-    if not isinstance(args, tuple):
-        raise TypeError("2nd arg must be a tuple")
-    kwargs = kwargs or {}
-
+def _spawn(function, args, kwargs, finish):
     def run():
         try:
             function(*args, **kwargs)
         except SystemExit:
             pass
         except BaseException as e:
-            if type(e).__name__ != "GreenletExit":
+            if not isinstance(e, GreenletExit):
                 print(f"Unhandled exception in thread started by {function!r}", file=sys.stderr)
                 traceback.print_exc()
         finally:
-            lock = _sentinels.pop(_core.current(), None)
-            if lock is not None and lock.locked():
-                lock.release()
+            finish()
 
     return _core.spawn(run)
+
+
+def _release_sentinel():
+    lock = _sentinels.pop(_core.current(), None)
+    if lock is not None and lock.locked():
+        lock.release()
+
+
+def start_new_thread(function, args, kwargs=None):
+    """Run function(*args, **kwargs) as a green thread; returns its ident."""
+    if not isinstance(args, tuple):
+        raise TypeError("2nd arg must be a tuple")
+    return _spawn(function, args, kwargs or {}, _release_sentinel)
+
+
+class ThreadHandle:
+    """threading's _ThreadHandle (3.13) for a green thread: join() parks."""
+
+    def __init__(self, ident=None):
+        self.ident = ident
+        self._done = False
+        self._waiters = []
+
+    def is_done(self):
+        return self._done
+
+    def _set_done(self):
+        self._done = True
+        unpark_all(self._waiters)
+
+    def join(self, timeout=None):
+        if self.ident is not None and self.ident == get_ident() and not self._done:
+            raise RuntimeError("Cannot join current thread")
+        deadline = None if timeout is None or timeout < 0 else _core.now() + timeout
+        while not self._done:
+            remaining = None if deadline is None else deadline - _core.now()
+            if remaining is not None and remaining <= 0:
+                return
+            park(self._waiters, remaining)
+
+
+# Handles of running non-daemon threads, which the interpreter's exit waits for.
+_non_daemon = set()
+
+
+def start_joinable_thread(function, handle=None, daemon=True):
+    handle = handle if handle is not None else ThreadHandle()
+
+    def finish():
+        _non_daemon.discard(handle)
+        handle._set_done()
+
+    handle.ident = _spawn(function, (), {}, finish)
+    if not daemon:
+        _non_daemon.add(handle)
+    return handle
+
+
+def _thread_shutdown():
+    while _non_daemon:
+        next(iter(_non_daemon)).join()
+
+
+def _make_thread_handle(ident, _original=getattr(_threading_mod, "_make_thread_handle", None)):
+    return ThreadHandle(ident) if _core.current() else _original(ident)
 
 
 def _green_dummy_class(threading):
@@ -147,6 +206,9 @@ _dummy_tokens = _threading_mod.local()
 
 def patch_thread(module):
     module.start_new_thread = module.start_new = start_new_thread
+    if hasattr(module, "start_joinable_thread"):
+        module.start_joinable_thread = start_joinable_thread
+        module._ThreadHandle = ThreadHandle
     module.allocate_lock = module.allocate = allocate_lock
     module.LockType = Lock
     module.get_ident = get_ident
@@ -155,15 +217,18 @@ def patch_thread(module):
 
 
 def patch_threading(module):
-    if sys.version_info >= (3, 13):
-        raise NotImplementedError("guv: thread=True needs CPython 3.11 or 3.12 (3.13's threading "
-                                  "is built on _ThreadHandle, not yet patched)")
-    module._start_new_thread = start_new_thread
     module._allocate_lock = module.Lock = allocate_lock
-    module._set_sentinel = _set_sentinel
     module.get_ident = get_ident
     module._CRLock = None
-    module._DummyThread = _green_dummy_class(module)
+    if hasattr(module, "_start_joinable_thread"):  # 3.13
+        module._start_joinable_thread = start_joinable_thread
+        module._ThreadHandle = ThreadHandle
+        module._thread_shutdown = _thread_shutdown
+        module._make_thread_handle = _make_thread_handle
+    else:
+        module._start_new_thread = start_new_thread
+        module._set_sentinel = _set_sentinel
+        module._DummyThread = _green_dummy_class(module)
 
 
 def patch_queue(module):
