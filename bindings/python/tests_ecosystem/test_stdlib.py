@@ -286,3 +286,21 @@ assert parallel("import_patched http.client", get) == [b"ok"] * 50
 print("ok")
 """)
     assert out.strip().endswith("ok"), out
+
+
+def test_keyword_selection_follows_eventlet():
+    """Some True: only those (ssl follows socket); only False ones: all but those."""
+    out = run_python("""
+import socket, ssl, threading, time, guv.patcher
+guv.patcher.monkey_patch(socket=True)
+print(type(socket.socket()).__name__, ssl.SSLContext.sslsocket_class.__name__,
+      time.sleep.__module__, guv.patcher.is_monkey_patched("threading"))
+""")
+    assert out.split() == ["GreenSocket", "GreenSSLSocket", "time", "False"], out
+    out = run_python("""
+import socket, threading, time, guv.patcher
+guv.patcher.monkey_patch(thread=False, psycopg2=False)
+print(type(socket.socket()).__name__, time.sleep.__module__, guv.patcher.is_monkey_patched("threading"),
+      type(threading.Lock()).__module__)
+""")
+    assert out.split() == ["GreenSocket", "guv.green.time", "False", "_thread"], out
