@@ -365,6 +365,14 @@ int guv_hub_kill(struct guv_hub *hub, int64_t id);
 int guv_hub_unpark(struct guv_hub *hub, int64_t id);
 
 /**
+ * Thread-safe guv_interrupt() of green thread `id` (0: the hub thread's
+ * main) on `hub`, e.g. from a signal-watching thread. Returns 0. On failure
+ * returns -1 and sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this
+ * hub, or the hub's thread has exited).
+ */
+int guv_hub_interrupt(struct guv_hub *hub, int64_t id);
+
+/**
  * Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
  * green thread is left, until a matching guv_hub_unhold(). Holds nest.
  * Returns 0, or -1 with errno EINVAL (hub NULL).

@@ -395,6 +395,9 @@ impl Hub {
                 Msg::Unpark(id) => {
                     let _ = self.unpark(id);
                 }
+                Msg::Interrupt(id) => {
+                    let _ = self.interrupt(id);
+                }
                 Msg::OffloadDone(slot, wg) => self.wake_if(slot, wg, 0),
             }
         }
@@ -687,15 +690,25 @@ pub fn interrupt(id: i64) -> Result<()> {
     with(|h| h.interrupt(id))?
 }
 
-/// Thread-safe unpark of green thread `id` of the hub behind `shared`.
-pub fn remote_unpark(shared: &Shared, id: i64) -> Result<()> {
+/// Checks that `id` (0: main) can name a task of the hub behind `shared`.
+fn remote_id(shared: &Shared, id: i64) -> Result<i64> {
     if id != 0 {
         let (serial, _, _) = task::split_id(id).ok_or(Errno::ESRCH)?;
         if serial != shared.serial {
             return Err(Errno::ESRCH);
         }
     }
-    shared.send(Msg::Unpark(id))
+    Ok(id)
+}
+
+/// Thread-safe unpark of green thread `id` of the hub behind `shared`.
+pub fn remote_unpark(shared: &Shared, id: i64) -> Result<()> {
+    shared.send(Msg::Unpark(remote_id(shared, id)?))
+}
+
+/// Thread-safe interrupt of green thread `id` of the hub behind `shared`.
+pub fn remote_interrupt(shared: &Shared, id: i64) -> Result<()> {
+    shared.send(Msg::Interrupt(remote_id(shared, id)?))
 }
 
 /// The usable stack of the running green thread: (lowest address, size).
@@ -915,9 +928,8 @@ pub fn remote_spawn(shared: &Shared, f: unsafe extern "C" fn(*mut c_void), arg: 
 
 /// Kills green thread `id` of the hub behind `shared`, from any thread.
 pub fn remote_kill(shared: &Shared, id: i64) -> Result<()> {
-    let (serial, _, _) = task::split_id(id).ok_or(Errno::ESRCH)?;
-    if serial != shared.serial {
-        return Err(Errno::ESRCH);
+    if id == 0 {
+        return Err(Errno::ESRCH); // main cannot be killed
     }
-    shared.send(Msg::Kill(id))
+    shared.send(Msg::Kill(remote_id(shared, id)?))
 }

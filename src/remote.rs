@@ -28,6 +28,7 @@ pub(crate) enum Msg {
     Spawn(CCall),
     Kill(i64),
     Unpark(i64),
+    Interrupt(i64),
     /// An offloaded call finished for the task in (slot, wait_gen).
     OffloadDone(u32, u32),
 }

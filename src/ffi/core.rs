@@ -371,6 +371,15 @@ pub extern "C" fn guv_hub_unpark(hub: *mut guv_hub, id: i64) -> c_int {
     boundary("guv_hub_unpark", || hub::remote_unpark(hub_ref(hub)?, id).map(|()| 0))
 }
 
+/// Thread-safe guv_interrupt() of green thread `id` (0: the hub thread's
+/// main) on `hub`, e.g. from a signal-watching thread. Returns 0. On failure
+/// returns -1 and sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this
+/// hub, or the hub's thread has exited).
+#[no_mangle]
+pub extern "C" fn guv_hub_interrupt(hub: *mut guv_hub, id: i64) -> c_int {
+    boundary("guv_hub_interrupt", || hub::remote_interrupt(hub_ref(hub)?, id).map(|()| 0))
+}
+
 /// Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
 /// green thread is left, until a matching guv_hub_unhold(). Holds nest.
 /// Returns 0, or -1 with errno EINVAL (hub NULL).

@@ -104,6 +104,28 @@ static void test_hub_unpark_from_thread(void) {
     guv_hub_release(hub);
 }
 
+/* Another OS thread interrupts main's guv_sleep through guv_hub_interrupt. */
+static void *remote_interrupter(void *arg) {
+    (void)arg;
+    usleep(20000);
+    ASSERT_OK(guv_hub_interrupt(hub, 0));
+    return NULL;
+}
+
+static void test_hub_interrupt_main(void) {
+    hub = guv_hub_self();
+    ASSERT(hub != NULL);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, remote_interrupter, NULL), 0);
+    double t0 = guv_now();
+    ASSERT_ERRNO(guv_sleep(10), EINTR);
+    ASSERT(guv_now() - t0 < 5);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT_ERRNO(guv_hub_interrupt(hub, 12345), ESRCH);
+    ASSERT_ERRNO(guv_hub_kill(hub, 0), ESRCH);
+    guv_hub_release(hub);
+}
+
 /* guv_interrupt ends the current blocking call once with EINTR; the next
  * call works. Sent to a running green thread, it fails the next call. */
 static void interrupted_sleeper(void *arg) {
@@ -177,6 +199,7 @@ int main(void) {
     RUN(test_main_parks);
     RUN(test_park_deadlock_and_kill);
     RUN(test_hub_unpark_from_thread);
+    RUN(test_hub_interrupt_main);
     RUN(test_interrupt_is_one_shot);
     RUN(test_interrupt_main_run);
     RUN(test_stack_bounds);
