@@ -31,12 +31,9 @@ python-eco-deps: deps-hook python-deps
 	@py=$(eco_py); $$py -c 'import $(ECO_IMPORTS)' 2>/dev/null || \
 	  $$py -m pip install -q --root-user-action=ignore $(ECO_PIP)
 
-# guv.green is copied into the installed package while pyproject.toml's
-# package list lacks it.
 test-python-eco: python-install python-eco-deps $(HOOK_SO)
 	@py=$(eco_py); v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  dest=$(PY_OUT)/$$v; \
-	  test -f $$dest/guv/green/__init__.py || cp -r $(PY_DIR)/guv/green $$dest/guv/; \
 	  echo "== test-python-eco: $$py"; rm -f $(ECO_REPORT); \
 	  cd $$dest && env -u GUV_LIBRARY -u GUV_STACK_SIZE PYTHONPATH=$$dest \
 	    GUV_HOOK_LIBRARY=$(abspath $(HOOK_SO)) GUV_ECO_REPORT=$(ECO_REPORT) \

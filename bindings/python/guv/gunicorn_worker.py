@@ -1,6 +1,6 @@
 """A gunicorn worker on guv green threads:
 
-    gunicorn -k guv.gunicorn_worker.GuvWorker --worker-connections 1000 app:app
+    gunicorn -k guv.GuvWorker --worker-connections 1000 app:app
 
 Each worker process monkey-patches the standard library, accepts on its
 listening sockets in a green thread each, and serves every connection in a

@@ -7,11 +7,10 @@ parallel(), that they overlapped and that a ticker green thread kept ticking.
 Servers this suite needs and does not start: PostgreSQL (GUV_TEST_PG),
 MariaDB (GUV_TEST_MYSQL_*), Redis (GUV_TEST_REDIS); a test fails, never
 skips, when one is down."""
-import guv.patcher
+import guv
 
-guv.patcher.monkey_patch()
+guv.monkey_patch()
 
-import guv  # noqa: E402
 import pytest  # noqa: E402
 
 @pytest.fixture

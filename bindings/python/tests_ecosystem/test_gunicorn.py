@@ -1,4 +1,4 @@
-"""gunicorn -k guv.gunicorn_worker.GuvWorker: one worker process serves 100
+"""gunicorn -k guv.GuvWorker: one worker process serves 100
 slow requests at once, keeps connections alive, honours worker_connections
 and finishes the requests in progress on SIGTERM."""
 import http.client
@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def start(*options):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "guv.gunicorn_worker.GuvWorker", "-w", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "guv.GuvWorker", "-w", "1",
                              "-b", f"127.0.0.1:{port}", "--backlog", "256", "--chdir", HERE,
                              "--graceful-timeout", "10", *options, "eco_app:app"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
