@@ -2,11 +2,14 @@
 module and no monkey_patch (psycopg2 without its wait callback, mysqlclient)
 and redis-py with hiredis in 50 green threads, cooperative only because
 libguv_hook is preloaded.
-Usage: preload_drivers.py psycopg2|mysqlclient|redis-hiredis"""
+Usage: preload_drivers.py psycopg2|mysqlclient|redis-hiredis [patched]
+(`patched`: check that python -m guv run --patch monkey-patched first)."""
 import os
 import sys
 
 from helpers import N, WAIT, parallel
+
+MODE = "preload + monkey_patch" if sys.argv[2:] == ["patched"] else "preload"
 
 
 def sleep_query(connect, sql):
@@ -31,7 +34,7 @@ def psycopg2_pg_sleep():
     if "user=" not in dsn:
         dsn += " user=postgres"
     query = sleep_query(lambda: psycopg2.connect(dsn + " sslmode=disable"), "SELECT %s FROM pg_sleep(%s)")
-    assert parallel(f"psycopg2 {psycopg2.__version__.split()[0]} pg_sleep, preload, no wait callback",
+    assert parallel(f"psycopg2 {psycopg2.__version__.split()[0]} pg_sleep, {MODE}, no wait callback",
                     query) == list(range(N))
 
 
@@ -43,7 +46,7 @@ def mysqlclient_sleep():
     opts["port"] = int(opts.get("port", 3306))
     query = sleep_query(lambda: MySQLdb.connect(**opts), "SELECT %s, SLEEP(%s)")
     version = ".".join(map(str, MySQLdb.version_info[:3]))
-    assert parallel(f"mysqlclient {version} SELECT SLEEP, preload", query) == list(range(N))
+    assert parallel(f"mysqlclient {version} SELECT SLEEP, {MODE}", query) == list(range(N))
 
 
 def redis_hiredis_blpop():
@@ -56,12 +59,14 @@ def redis_hiredis_blpop():
     host, _, port = os.environ.get("GUV_TEST_REDIS", "127.0.0.1:6379").partition(":")
     r = redis.Redis(host=host, port=int(port), socket_timeout=10, max_connections=200)
     key = f"guv-eco-preload-{os.getpid()}"
-    assert parallel(f"redis-py {redis.__version__} + hiredis BLPOP timeout, preload",
+    assert parallel(f"redis-py {redis.__version__} + hiredis BLPOP timeout, {MODE}",
                     lambda i: r.blpop([f"{key}-{i}"], timeout=WAIT)) == [None] * N
 
 
 if __name__ == "__main__":
     assert "libguv_hook" in open("/proc/self/maps").read(), "not under python -m guv run"
+    import guv.patcher
+    assert guv.patcher.is_monkey_patched("socket") == (MODE != "preload")
     {"psycopg2": psycopg2_pg_sleep, "mysqlclient": mysqlclient_sleep,
      "redis-hiredis": redis_hiredis_blpop}[sys.argv[1]]()
     print("ok")

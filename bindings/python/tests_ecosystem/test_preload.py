@@ -24,6 +24,12 @@ def test_c_driver_under_preload(driver):
     assert guv_run("preload_drivers.py", driver).strip().endswith("ok")
 
 
+def test_preload_and_monkey_patch_together():
+    """--patch: green sockets (non-blocking fds, which the hook leaves alone)
+    beside a C driver the hook makes cooperative."""
+    assert guv_run("--patch", "preload_drivers.py", "mysqlclient", "patched").strip().endswith("ok")
+
+
 def test_run_module_with_patch_and_arguments():
     out = guv_run("--patch", "-m", "json.tool", "--compact", "preload_input.json")
     assert out.strip() == '{"a":[1,2]}'
