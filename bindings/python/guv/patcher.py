@@ -42,6 +42,8 @@ _PATCHES = {
 _SUPPORT = ("psycopg2",)
 
 _patched = set()
+# Module name -> its namespace as it was before monkey_patch changed it.
+_before = {}
 
 
 def _selected(kw):
@@ -70,7 +72,9 @@ def monkey_patch(**kw):
             continue
         for modname, patch, _ in _PATCHES[key]:
             if modname not in _patched:
-                patch(importlib.import_module(modname))
+                module = importlib.import_module(modname)
+                _before[modname] = dict(module.__dict__)
+                patch(module)
                 _patched.add(modname)
         _patched.add(key)
 
@@ -78,6 +82,16 @@ def monkey_patch(**kw):
 def is_monkey_patched(name):
     """Whether monkey_patch() has patched module (or keyword) `name`."""
     return name in _patched
+
+
+def original(modname):
+    """Module `modname` as it was before monkey_patch(): a copy holding the
+    unpatched names (the module itself when it was never patched)."""
+    if modname not in _before:
+        return importlib.import_module(modname)
+    copy = types.ModuleType(modname)
+    copy.__dict__.update(_before[modname])
+    return copy
 
 
 def _green_copy(modname, patch, from_source):
@@ -120,4 +134,4 @@ def import_patched(module_name, **kw):
                 sys.modules[modname] = mod
 
 
-__all__ = ["monkey_patch", "import_patched", "is_monkey_patched"]
+__all__ = ["monkey_patch", "import_patched", "is_monkey_patched", "original"]

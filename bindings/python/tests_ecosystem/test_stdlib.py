@@ -29,6 +29,10 @@ def test_modules_imported_before_the_patch_are_green():
     for name in ("socket", "ssl", "select", "selectors", "time", "threading", "_thread", "queue", "os",
                  "subprocess", "psycopg2"):
         assert guv.patcher.is_monkey_patched(name), name
+    # original(): the unpatched names, as eventlet.patcher.original gives them.
+    assert guv.patcher.original("time").sleep.__module__ == "time"
+    assert guv.patcher.original("socket").socket is GreenSocket.__bases__[0]
+    assert hasattr(guv.patcher.original("select"), "epoll")
 
 
 def test_socket_create_connection_by_name(spawn_server):
