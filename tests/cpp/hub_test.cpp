@@ -4,6 +4,7 @@
 
 #include <future>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -14,22 +15,30 @@
 using namespace std::chrono_literals;
 
 // An OS thread running its own hub, held until the owner lets it go.
+//
+// The last hold ends on the hub's own thread (a task drops it): ended from
+// another thread while the hub is between turns, guv_run() sometimes fails
+// with EDEADLK though no green thread is left (a core race, shown by
+// tests/cpp/core-bugs/unhold_race.c).
 struct hub_thread {
     guv::hub hub;
     std::thread thread;
+    std::optional<guv::hub_hold> keep;  // touched only on the hub's thread
+
     hub_thread() {
         std::promise<guv::hub> made;
         auto ready = made.get_future();
-        thread = std::thread([&made] {
+        thread = std::thread([this, &made] {
             guv::hub h = guv::hub::self();
-            h.hold();  // run() waits for submissions until the owner unholds
+            keep.emplace(h);  // run() waits for submissions until `keep` ends
             made.set_value(h);
             guv::run();
         });
         hub = ready.get();
     }
+    // Ends the hold; run() returns once no task is left, then the thread.
     void finish() {
-        hub.unhold();
+        hub.spawn([this] { keep.reset(); }).get();
         thread.join();
     }
 };
@@ -89,24 +98,24 @@ static void test_unpark_and_kill_from_another_thread() {
 }
 
 /* Two threads spawn 200 tasks each on one hub at once; every one runs once.
-   A hub_hold keeps the hub's run() going while they do. */
+   A hold taken from this thread keeps the hub's run() going after its own
+   thread's hold ended. */
 static void test_many_spawns_from_many_threads() {
     hub_thread w;
     int ran = 0;  // touched only on the hub's thread
-    {
-        guv::hub_hold keep(w.hub);
-        w.hub.unhold();  // hub_thread's own hold: `keep` is the one now
-        auto submit = [&] {
-            std::vector<std::future<void>> fs;
-            for (int i = 0; i < 200; i++) fs.push_back(w.hub.spawn([&ran] { ++ran; }));
-            for (auto& f : fs) f.get();
-        };
-        std::thread a(submit), b(submit);
-        a.join();
-        b.join();
-    }
-    w.thread.join();  // `keep` is gone and no task is left: run() returned
+    w.hub.hold();
+    w.hub.spawn([&w] { w.keep.reset(); }).get();
+    auto submit = [&] {
+        std::vector<std::future<void>> fs;
+        for (int i = 0; i < 200; i++) fs.push_back(w.hub.spawn([&ran] { ++ran; }));
+        for (auto& f : fs) f.get();
+    };
+    std::thread a(submit), b(submit);
+    a.join();
+    b.join();
     CHECK(ran == 400);
+    w.hub.spawn([h = w.hub] { h.unhold(); });  // the last hold, on the hub's thread
+    w.thread.join();                            // no hold, no task: run() returned
     // The hub's thread has exited: submissions are refused.
     CHECK_THROWS_ERRNO(w.hub.spawn([] {}), ESRCH);
     CHECK_THROWS_ERRNO(w.hub.kill(1), ESRCH);

@@ -32,10 +32,12 @@ static void test_runs_elsewhere_and_returns() {
     CHECK(guv::offload([x] { return x * 7; }) == 42);
 }
 
-/* While 10 tasks each offload a 30 ms blocking sleep, the hub keeps running
-   other tasks: the OS thread never blocks. */
+/* 10 tasks each offload a 30 ms blocking sleep at once, and a ticker runs
+   while they sleep: the OS thread running the hub never blocks. (Whether the
+   calls overlap on the pool is not checked: see
+   tests/cpp/core-bugs/offload_burst.c.) */
 static void test_hub_keeps_running() {
-    int ticks = 0, done = 0;
+    int ticks = 0, done = 0, ticks_meanwhile = 0;
     auto ticker = guv::spawn([&] {
         while (done < 10) {
             ++ticks;
@@ -45,12 +47,15 @@ static void test_hub_keeps_running() {
     std::vector<guv::task<>> ts;
     for (int i = 0; i < 10; i++)
         ts.push_back(guv::spawn([&] {
+            int before = ticks;
             guv::offload([] { usleep(30000); });
+            ticks_meanwhile += ticks - before;
             ++done;
         }));
     for (auto& t : ts) t.join();
     ticker.join();
-    CHECK(done == 10 && ticks >= 10);
+    CHECK(done == 10);
+    CHECK(ticks_meanwhile >= 1);
 }
 
 /* What the callable throws is rethrown in the caller, the same object type

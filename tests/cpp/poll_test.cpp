@@ -30,9 +30,12 @@ static void test_wakes_on_the_ready_fd() {
     auto ticker = guv::spawn([&] {
         for (; !done; ++ticks) guv::sleep(1ms);
     });
+    int ticks_meanwhile = 0;
     auto poller = guv::spawn([&] {
         std::vector<pollfd> fds{{p.fd[0][0], POLLIN, 0}, {p.fd[1][0], POLLIN, 0}};
+        int before = ticks;
         int n = guv::poll(fds);
+        ticks_meanwhile = ticks - before;
         done = true;
         CHECK(fds[0].revents == 0 && (fds[1].revents & POLLIN));
         return n;
@@ -41,7 +44,7 @@ static void test_wakes_on_the_ready_fd() {
     CHECK(write(p.fd[1][1], "x", 1) == 1);
     CHECK(poller.join() == 1);
     ticker.join();
-    CHECK(ticks >= 3);
+    CHECK(ticks_meanwhile >= 1);
 }
 
 /* With a timeout and nothing ready poll() returns 0 after it; a zero timeout
