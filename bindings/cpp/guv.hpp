@@ -469,18 +469,31 @@ public:
     template <class Rep, class Period>
     explicit timeout(std::chrono::duration<Rep, Period> d) {
         double s = detail::seconds(d);
-        deadline_ = guv_now() + s;
+        // The hub reads its clock between these two reads: its deadline lies
+        // between `earliest_` and `latest_`.
+        earliest_ = guv_now() + s;
         detail::check(guv_timeout_begin(s), "guv_timeout_begin");
+        latest_ = guv_now() + s;
     }
     ~timeout() { guv_timeout_end(); }
     timeout(const timeout&) = delete;
     timeout& operator=(const timeout&) = delete;
 
     // This scope's own deadline has passed (an outer one may pass earlier).
-    bool expired() const noexcept { return guv_now() >= deadline_; }
+    // Agrees with the hub: once true, blocking calls and guv::check() throw.
+    bool expired() const noexcept {
+        double now = guv_now();
+        if (now >= latest_) return true;
+        if (now < earliest_) return false;
+        // Within the microseconds the hub's deadline may be: ask the hub.
+        int saved = errno;
+        bool passed = guv_check() != 0 && errno == ETIMEDOUT;
+        errno = saved;
+        return passed;
+    }
 
 private:
-    double deadline_;
+    double earliest_, latest_;
 };
 
 
