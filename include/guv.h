@@ -242,9 +242,10 @@ int guv_trampoline_timeout(int fd, int events, double timeout);
  * As guv_trampoline_timeout(), for a caller that has just had EAGAIN from
  * an I/O call on `fd` (so `fd` is known not ready): an fd guv already
  * watches costs no system call to wait on, where guv_trampoline() re-arms
- * it (one epoll_ctl) to learn its current state. Only for fds closed through
- * guv_close() or guv_forget(): a number closed and reused behind guv's back
- * would not be re-armed. Same errors as guv_trampoline_timeout().
+ * it (one epoll_ctl) to learn its current state. Meant for fds closed
+ * through guv_close() or guv_forget(): for a number closed and reused behind
+ * guv's back the wait is re-armed only once it has lasted a second. Same
+ * errors as guv_trampoline_timeout().
  */
 int guv_trampoline_after_eagain(int fd, int events, double timeout);
 
@@ -260,7 +261,8 @@ int guv_check(void);
  * Wake every green thread waiting on `fd` (their trampoline returns -1
  * with errno EBADF), forget the hub's state for it, then close(2) it.
  * Close fds that guv has waited on with this call (or under libguv_hook):
- * epoll silently drops a closed fd, and a waiter would otherwise sleep on.
+ * epoll silently drops a closed fd, and guv would notice only when a wait
+ * on it has lasted a second.
  *
  * Returns 0, or -1 with errno EBADF (fd < 0 or not open) or close(2)'s errno.
  */

@@ -31,6 +31,10 @@ use crate::task::{self, Co, Current, Request, Resume, Task, Wait, Yielder};
 const MAIN: u32 = 0;
 /// Ready tasks run between two looks at epoll and the timers.
 const BATCH: u32 = 128;
+/// A wait on an fd registration trusted without a system call is checked
+/// after this long (one epoll_ctl), in case the fd was closed and its number
+/// reused behind guv's back.
+const VERIFY_AFTER: u64 = 1_000_000_000;
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 /// Moves on in a forked child; a hub made before it repairs itself on next use.
@@ -58,6 +62,8 @@ pub(crate) struct Hub {
     wakes: Vec<(u32, u32, i32)>,
     inbox: Vec<Msg>,
     epoch: u64,
+    /// When Reactor::verify is next due (NEVER: no wait to check).
+    next_verify: Deadline,
 }
 
 /// Runs `f` on this thread's hub, creating it on first use. Never called
@@ -119,6 +125,7 @@ impl Hub {
             wakes: Vec::new(),
             inbox: Vec::new(),
             epoch: FORK_EPOCH.load(Ordering::Relaxed),
+            next_verify: NEVER,
         })
     }
 
@@ -254,8 +261,14 @@ impl Hub {
                     Ok(Armed::AlwaysReady) => return Some(interest.bits()),
                     Ok(Armed::Watched) => {}
                 }
-                if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg)) {
+                // A registration trusted without a system call gets checked
+                // if the wait lasts (see Reactor::verify).
+                let verify_at = if rearm { 0 } else { now + VERIFY_AFTER };
+                if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg), verify_at) {
                     return Some(e.code());
+                }
+                if !rearm {
+                    self.next_verify = self.next_verify.min(verify_at);
                 }
                 self.tasks[slot as usize].wait = Wait::Fd { fd };
                 self.fd_waits += 1;
@@ -418,11 +431,20 @@ impl Hub {
         if self.armed == 0 && self.timers.len() > 0 {
             self.timers = Default::default(); // all stale
         }
+        if self.fd_waits > 0 && self.next_verify != NEVER {
+            self.verify();
+        }
         let idle = !may_block || !self.runq.is_empty();
+        let wake_at = match self.timers.next() {
+            Some(t) if self.fd_waits > 0 => Some(t.min(self.next_verify)),
+            Some(t) => Some(t),
+            None if self.fd_waits > 0 && self.next_verify != NEVER => Some(self.next_verify),
+            None => None,
+        };
         let timeout = if idle {
             Some(Duration::ZERO)
-        } else if let Some(next) = self.timers.next() {
-            Some(Duration::from_nanos(next.saturating_sub(clock::now_ns())))
+        } else if let Some(at) = wake_at {
+            Some(Duration::from_nanos(at.saturating_sub(clock::now_ns())))
         } else if self.fd_waits > 0 || self.offloads > 0 || self.shared.held() {
             None
         } else {
@@ -444,6 +466,24 @@ impl Hub {
         }
         if self.armed > 0 {
             self.expire(clock::now_ns());
+        }
+    }
+
+    /// Checks the fd registrations due for it (see Reactor::verify); waiters
+    /// of an fd that turned out closed get its error, those of one that
+    /// became a regular file are ready.
+    fn verify(&mut self) {
+        let now = clock::now_ns();
+        if now < self.next_verify {
+            return;
+        }
+        let mut failed = Vec::new();
+        self.next_verify = self.reactor.verify(now, &mut failed);
+        for (fd, e) in failed {
+            for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
+                let r = if e.0 == 0 { Interest::BOTH.bits() } else { e.code() };
+                self.wake_if(slot, wg, r);
+            }
         }
     }
 

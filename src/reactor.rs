@@ -69,6 +69,9 @@ struct FdState {
     reg: u32,
     kind: FdKind,
     mode: Option<FdMode>,
+    /// When to check that a registration trusted without a system call still
+    /// stands (0: nothing to check); see `verify`.
+    verify_at: u64,
     reader: Option<Waiter>,
     writer: Option<Waiter>,
 }
@@ -155,7 +158,9 @@ impl Reactor {
     }
 
     /// Records `w` as waiting for `interest` on `fd`: one reader and one writer at most.
-    pub fn add_waiter(&mut self, fd: i32, interest: Interest, w: Waiter) -> Result<()> {
+    /// `verify_at` (non-zero) asks `verify` to re-arm the fd at that time if
+    /// the wait has not ended: for a registration trusted without a system call.
+    pub fn add_waiter(&mut self, fd: i32, interest: Interest, w: Waiter, verify_at: u64) -> Result<()> {
         let st = self.state(fd);
         if (interest.has(Interest::READ) && st.reader.is_some())
             || (interest.has(Interest::WRITE) && st.writer.is_some())
@@ -168,7 +173,38 @@ impl Reactor {
         if interest.has(Interest::WRITE) {
             st.writer = Some(w);
         }
+        if verify_at != 0 && st.verify_at == 0 {
+            st.verify_at = verify_at;
+        }
         Ok(())
+    }
+
+    /// Re-arms every fd whose trusted registration is due for a check
+    /// (EPOLL_CTL_MOD, or ADD when the number was closed and reused behind
+    /// guv's back, which epoll does not report). A live registration thereby
+    /// re-reports its readiness, so a wait on a reused number ends within a
+    /// second instead of never. Fds that cannot be armed any more (closed:
+    /// EBADF) are returned with the error for the caller to wake their
+    /// waiters. Returns the next time a check is due (u64::MAX: none).
+    pub fn verify(&mut self, now: u64, failed: &mut Vec<(i32, Errno)>) -> u64 {
+        let mut next = u64::MAX;
+        for fd in 0..self.fds.len() {
+            let at = self.fds[fd].verify_at;
+            if at == 0 {
+                continue;
+            }
+            if at > now {
+                next = next.min(at);
+                continue;
+            }
+            self.fds[fd].verify_at = 0;
+            match self.arm(fd as i32, true) {
+                Ok(Armed::Watched) => {}
+                Ok(Armed::AlwaysReady) => failed.push((fd as i32, Errno(0))),
+                Err(e) => failed.push((fd as i32, e)),
+            }
+        }
+        next
     }
 
     pub fn remove_waiter(&mut self, fd: i32, slot: u32) {
@@ -178,6 +214,9 @@ impl Reactor {
             }
             if st.writer.is_some_and(|w| w.0 == slot) {
                 st.writer = None;
+            }
+            if st.reader.is_none() && st.writer.is_none() {
+                st.verify_at = 0;
             }
         }
     }
@@ -236,6 +275,7 @@ impl Reactor {
             if st.reader.is_some() && st.reader == st.writer {
                 let w = st.reader.take().unwrap();
                 st.writer = None;
+                st.verify_at = 0;
                 wakes.push((w.0, w.1, ready));
                 continue;
             }
@@ -248,6 +288,9 @@ impl Reactor {
                 if let Some(w) = st.writer.take() {
                     wakes.push((w.0, w.1, Interest::WRITE.bits()));
                 }
+            }
+            if st.reader.is_none() && st.writer.is_none() {
+                st.verify_at = 0;
             }
         }
         waker

@@ -12,11 +12,14 @@
 //! SO_RCVTIMEO/SO_SNDTIMEO are honoured: running out reads as EAGAIN.
 //!
 //! guv remembers what it learned of an fd (its epoll registration, its
-//! O_NONBLOCK flag and socket timeouts, read at the first wait) until
-//! guv_close() or guv_forget(). So close fds used with these calls through
-//! guv_close() (or call guv_forget() before closing them yourself), and call
-//! guv_forget() after changing O_NONBLOCK or the socket timeouts of an fd guv
-//! has waited on. guv_accept() and guv_connect() start afresh on their fd.
+//! socket timeouts, read at the first wait) until guv_close() or
+//! guv_forget(). So close fds used with these calls through guv_close() (or
+//! call guv_forget() before closing them yourself), and call guv_forget()
+//! after changing the socket timeouts of an fd guv has waited on.
+//! guv_accept() and guv_connect() start afresh on their fd. An fd closed and
+//! its number reused behind guv's back is caught when a wait on it lasts a
+//! second (guv then checks the registration with one epoll_ctl): such a wait
+//! is late by up to a second, never lost.
 
 use std::ffi::{c_int, c_void};
 
