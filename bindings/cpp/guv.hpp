@@ -501,13 +501,13 @@ private:
 //
 // The POSIX calls of guv's I/O layer: on an fd in blocking mode they suspend
 // only the calling green thread where the plain call would block. Failures
-// throw std::system_error with the call's errno, EAGAIN included: an fd the
-// caller made non-blocking (or a send/recv with MSG_DONTWAIT) passes straight
-// through, and an SO_RCVTIMEO/SO_SNDTIMEO that runs out reads as EAGAIN, as
-// with asio's throwing calls; code that expects EAGAIN on a non-blocking fd
-// should wait with guv::trampoline first or use the C call. Besides the
-// plain call's own errors: ECANCELED (killed), ETIMEDOUT (a guv::timeout
-// passed), EINTR (guv::interrupt), EDEADLK (may_switch refused).
+// throw std::system_error with the call's errno, EAGAIN included: guv waits
+// only on fds in blocking mode, so EAGAIN means the caller made the fd
+// non-blocking (or passed MSG_DONTWAIT) or its SO_RCVTIMEO/SO_SNDTIMEO ran
+// out, and asio's throwing calls throw it too. Code driving a non-blocking
+// fd waits with guv::trampoline before the call. Besides the plain call's
+// own errors: ECANCELED (killed), ETIMEDOUT (a guv::timeout passed), EINTR
+// (guv::interrupt), EDEADLK (may_switch refused).
 
 // Bytes to write: a pointer and a length, like std::span<const std::byte>.
 // Converts from any contiguous range of byte-sized elements (std::string,
@@ -565,7 +565,8 @@ inline std::size_t write(int fd, const_buffer buf) {
 }
 
 // recv(2) with MSG_* `flags` (MSG_WAITALL and MSG_DONTWAIT are honoured):
-// returns the bytes received, 0 when the peer shut down.
+// returns the bytes received, 0 when the peer shut down. The third argument
+// is flags, not a length: recv(fd, {buf, n}) receives at most n bytes.
 inline std::size_t recv(int fd, mutable_buffer buf, int flags = 0) {
     return static_cast<std::size_t>(detail::check(
         detail::switching([=] { return guv_recv(fd, buf.data(), buf.size(), flags); }), "guv_recv"));
@@ -670,9 +671,9 @@ struct offloaded {
 // and suspends only the caller until it returns: for getaddrinfo, file I/O,
 // C calls that can never be cooperative. Returns what `f` returned (a
 // reference stays a reference) or rethrows, in the caller, what `f` threw.
-// `f` runs on another OS thread: it must not call guv's blocking functions
-// (that thread has no green threads to switch to) and sees its own
-// thread_locals. It cannot be interrupted: a kill, guv::interrupt or
+// `f` runs on another OS thread: guv calls inside it act on that thread's
+// hub, not the caller's (whose task ids mean nothing there), and
+// thread_locals are that thread's. It cannot be interrupted: a kill, guv::interrupt or
 // guv::timeout passing meanwhile waits until `f` has returned, then takes
 // effect at the caller's next blocking call (guv::check() tells at once).
 // Throws std::system_error: EAGAIN (no pool thread could be started), EPERM
