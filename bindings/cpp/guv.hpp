@@ -731,8 +731,11 @@ inline bool park(std::optional<std::chrono::duration<double>> timeout) {
 // this OS thread's hub never issued (use hub::unpark from other threads).
 inline void unpark(task_id id) { detail::check(guv_unpark(id), "guv_unpark"); }
 
+// unpark(t.id()) for a task not yet joined nor detached (else EINVAL: its
+// id would be 0, main's).
 template <class R>
 void unpark(const task<R>& t) {
+    if (!t.joinable()) detail::throw_errno(EINVAL, "guv::unpark");
     unpark(t.id());
 }
 
@@ -742,8 +745,10 @@ void unpark(const task<R>& t) {
 // for ended ids; throws std::system_error ESRCH for ids never issued here.
 inline void interrupt(task_id id) { detail::check(guv_interrupt(id), "guv_interrupt"); }
 
+// interrupt(t.id()) for a task not yet joined nor detached (else EINVAL).
 template <class R>
 void interrupt(const task<R>& t) {
+    if (!t.joinable()) detail::throw_errno(EINVAL, "guv::interrupt");
     interrupt(t.id());
 }
 

@@ -29,6 +29,9 @@ static void test_park_until_unparked() {
     guv::unpark(sleeper);
     sleeper.join();
     CHECK(stage == 3);
+    // A joined handle's id is 0, main's: unpark and interrupt refuse it.
+    CHECK_THROWS_ERRNO(guv::unpark(sleeper), EINVAL);
+    CHECK_THROWS_ERRNO(guv::interrupt(sleeper), EINVAL);
 }
 
 /* An unpark that comes first is kept, once: the next park returns at once,
