@@ -445,7 +445,9 @@ impl Hub {
             Some(Duration::ZERO)
         } else if let Some(at) = wake_at {
             Some(Duration::from_nanos(at.saturating_sub(clock::now_ns())))
-        } else if self.fd_waits > 0 || self.offloads > 0 || self.shared.held() {
+        } else if self.fd_waits > 0 || self.offloads > 0 || held {
+            // `held` as read before the inbox: an unhold since then has woken
+            // the eventfd, so this wait returns at once and the next turn sees it.
             None
         } else {
             // Every task waits for something only another task could end, and
@@ -454,7 +456,7 @@ impl Hub {
             return;
         };
         // Busy hubs with nothing to poll skip the system call entirely.
-        if !idle || self.fd_waits > 0 || self.offloads > 0 || self.shared.held() {
+        if !idle || self.fd_waits > 0 || self.offloads > 0 || held {
             let mut wakes = std::mem::take(&mut self.wakes);
             if self.reactor.poll(timeout, &mut wakes) {
                 self.take_inbox();

@@ -77,9 +77,19 @@ pub(crate) fn submit(job: Job, hub: Arc<Shared>, slot: u32, wait_gen: u32) -> st
     st.queue.push_back(Queued { job, hub, slot, wait_gen });
     if st.idle > 0 {
         pool.work.notify_one();
-    } else if st.threads < max_threads() {
-        std::thread::Builder::new().name("guv-offload".into()).spawn(move || worker(pool))?;
-        st.threads += 1;
+    }
+    // A woken thread counts as idle until it takes a job: start another
+    // whenever queued jobs outnumber the idle threads, so a burst overlaps.
+    if st.queue.len() > st.idle && st.threads < max_threads() {
+        match std::thread::Builder::new().name("guv-offload".into()).spawn(move || worker(pool)) {
+            Ok(_) => st.threads += 1,
+            // No thread at all to run it: take the job back, the caller fails with EAGAIN.
+            Err(e) if st.threads == 0 => {
+                st.queue.pop_back();
+                return Err(e);
+            }
+            Err(_) => {} // the running threads will get to it
+        }
     }
     Ok(())
 }

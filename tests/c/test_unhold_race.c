@@ -1,17 +1,9 @@
-/* Core bug, found by the C++ binding's hub tests: guv_run() on a held hub
- * must return 0 once the last hold is dropped and no green thread is left.
- * When the hold is dropped from another thread while the hub is between
- * turns, guv_run() sometimes fails with EDEADLK instead.
- *
- * Cause (src/hub.rs, Hub::turn): `held` is read once before the inbox is
- * drained and once again before reporting a deadlock; an unhold landing
- * between the two reads skips the "no task left and not held: return 0"
- * branch, then finds no timer, fd, offload or hold, and reports EDEADLK
- * although `live` is 0.
- *
- * Expected: "0 of 5000 rounds failed". Got (2 shared cores): 7 to 9 rounds
- * in 5000 fail with EDEADLK. Not in `make test`; run with
- * `make cpp-core-bugs`. */
+/* Regression test for a core bug the C++ binding's tests found (fixed in
+ * src/hub.rs): guv_run() on a held hub must return 0 once the last hold is
+ * dropped from another thread and no green thread is left. It failed with
+ * EDEADLK in 7 to 9 rounds of 5000: Hub::turn read the hold count twice, and
+ * an unhold landing between the reads skipped the "done" branch, then found
+ * no timer, fd, offload or hold. Expected: "0 of 5000 rounds failed". */
 #include <guv.h>
 
 #include <errno.h>
