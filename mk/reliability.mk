@@ -196,8 +196,9 @@ define rel_logged
 	@grep -E '^(RESULT|ok|==|test-reliability)' $(1) | tail -3
 endef
 
-rel-soak-run: $(REL_REL_OUT)/test_soak $(REL_OUT)/test_thread_exit
-	@rm -f $(REL_OUT)/soak.log $(REL_OUT)/valgrind.log
+rel-soak-run: $(REL_REL_OUT)/test_soak $(addprefix $(REL_OUT)/test_,$(REL_NAMES))
+	@rm -f $(REL_OUT)/soak.log $(REL_OUT)/valgrind.log $(REL_OUT)/faults.log
+	$(call rel_logged,$(REL_OUT)/faults.log,$(MAKE) --no-print-directory rel-run)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) REL_SPAWNS=10000000 timeout 1800 $(REL_REL_OUT)/test_soak spawn)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) REL_WAITS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak waits)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_SOAK_ENV) REL_THREADS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak sleepers)
@@ -206,7 +207,7 @@ rel-soak-run: $(REL_REL_OUT)/test_soak $(REL_OUT)/test_thread_exit
 	$(REL_OUT)/fuzz_api -merge=1 $(REL_FUZZ_FLAGS) fuzz/corpus $(REL_OUT)/corpus-new 2>&1 | tail -1
 	@mkdir -p benches/results
 	python3 $(REL_DIR)/report.py benches/results/reliability.md $(REL_OUT)/soak.log $(REL_OUT)/valgrind.log \
-	  $(REL_OUT)/fuzz.log fuzz/corpus
+	  $(REL_OUT)/fuzz.log fuzz/corpus $(REL_OUT)/faults.log
 	@echo "soak-reliability: passed; results in benches/results/reliability.md"
 
 soak-reliability: lib rel-deps rel-fuzz-lib

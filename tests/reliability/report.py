@@ -1,6 +1,6 @@
 """Writes benches/results/reliability.md from the logs of `make soak-reliability`.
 
-usage: report.py OUT.md SOAK_LOG VALGRIND_LOG FUZZ_LOG CORPUS_DIR
+usage: report.py OUT.md SOAK_LOG VALGRIND_LOG FUZZ_LOG CORPUS_DIR FAULTS_LOG
 """
 import os
 import re
@@ -26,7 +26,15 @@ def fuzz_stats(log):
 
 
 def main():
-    out, soak_log, vg_log, fuzz_log, corpus = sys.argv[1:6]
+    out, soak_log, vg_log, fuzz_log, corpus, faults_log = sys.argv[1:7]
+    # the programs' own summaries: "== test_x" then indented lines
+    faults, prog = [], None
+    for line in open(faults_log):
+        if line.startswith("== "):
+            prog = line.split()[1]
+        elif line.startswith("   ") and prog:
+            faults.append(f"- {prog}: {line.strip()}")
+    faults = "\n".join(faults)
     r = results(soak_log)
     sp, fw, sl = r["spawn_exit"], r["fd_waits"], r["sleepers"]
     vg = [l.split()[1] for l in open(vg_log) if l.startswith("== ")]
@@ -76,13 +84,26 @@ Last run: {int(runs):,} inputs in {secs} s, clean; coverage {cov} edges,
 
 ## Valgrind (memcheck, leak checking)
 
-The core C tests (tests/c, built without sanitizers) and
-tests/reliability/test_thread_exit.c under `valgrind --leak-check=full
---errors-for-leak-kinds=definite --error-exitcode=9`: {len(vg)} programs clean
+The core C tests (tests/c, built without sanitizers), the peer-reset and
+thread-exit programs, and the fuzz corpus replayed by the harness's plain
+build, under `valgrind --leak-check=full --errors-for-leak-kinds=definite
+--error-exitcode=9 --max-stackframe=16777216`: {len(vg)} programs clean
 ({', '.join(vg)}). Suppressed, with reasons in the .supp files: the hook set
 guv_set_hooks replaces (kept for threads still inside it), and, only for the
 programs that end a thread with green threads suspended, their coroutines.
 test_overflow is left out (valgrind takes over the stack-overflow SIGSEGV).
+--max-stackframe: test_stack's 7 MiB frame is otherwise taken for a stack
+switch and its reads reported as invalid.
+
+## Faults and threads (tests/reliability, debug build, same sizes as `make test`)
+
+{faults}
+
+test_eintr fires SIGUSR1 (handler without SA_RESTART) at the hub's thread
+every 100 µs while 40 green threads sleep 1-40 ms and 20 read socketpairs fed
+every millisecond; the count of interrupted epoll_waits comes from wrapping
+epoll_wait at link time. test_reset and test_emfile print
+nothing beyond their checks (see their headers).
 
 ## ThreadSanitizer
 
