@@ -63,6 +63,10 @@ static struct {
     int (*stack_bounds)(void **, size_t *);
     guv_hub *(*hub_self)(void);
     int (*hub_spawn)(guv_hub *, guv_fn, void *);
+    int (*offload)(guv_fn, void *);
+    int (*poll)(struct pollfd *, nfds_t, int);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*write)(int, const void *, size_t);
 } g;
 
 static int loaded;
@@ -294,6 +298,85 @@ static int call_trampoline(void *ctx, double timeout)
 {
     struct fd_wait *w = ctx;
     return g.trampoline_timeout(w->fd, w->events, timeout);
+}
+
+struct poll_call {
+    struct pollfd *fds;
+    nfds_t n;
+};
+
+static int call_poll(void *ctx, double timeout)
+{
+    struct poll_call *p = ctx;
+    /* blocking() counts in seconds; a few ulps must not add a millisecond. */
+    int ms = timeout < 0 ? -1 : (int)fmin(ceil(timeout * 1000.0 - 1e-6), (double)INT_MAX);
+    return g.poll(p->fds, p->n, ms);
+}
+
+struct io_call {
+    int fd;
+    void *buf;
+    size_t len;
+    ssize_t done;
+};
+
+static int call_read(void *ctx, double timeout)
+{
+    (void)timeout;
+    struct io_call *io = ctx;
+    io->done = g.read(io->fd, io->buf, io->len);
+    return io->done < 0 ? -1 : 0;
+}
+
+static int call_write(void *ctx, double timeout)
+{
+    (void)timeout;
+    struct io_call *io = ctx;
+    io->done = g.write(io->fd, io->buf, io->len);
+    return io->done < 0 ? -1 : 0;
+}
+
+/* ---- Python calls on the offload threads ---- */
+
+/* One Python call handed to guv_offload: the caller waits, so what it
+ * borrows stays alive; the outcome is a new reference or an exception. */
+struct offloaded {
+    PyObject *fn, *args;
+    PyInterpreterState *interp;
+    PyObject *result;
+    PyObject *exc_type, *exc_value, *exc_tb;
+};
+
+/* The thread state each offload thread runs Python with, made on its first
+ * Python call and kept: making one per call costs an mmap and a munmap. */
+static __thread PyThreadState *offload_tstate;
+
+/* Runs on an offload thread, which has no GIL: takes it with the thread's
+ * own state for the call and releases it after. */
+static void offload_trampoline(void *arg)
+{
+    struct offloaded *o = arg;
+    if (offload_tstate == NULL) {
+        offload_tstate = PyThreadState_New(o->interp);
+        if (offload_tstate == NULL) {
+            fputs("guv: no memory for an offload thread's PyThreadState\n", stderr);
+            abort();
+        }
+        set_gilstate(offload_tstate);
+    }
+    PyEval_RestoreThread(offload_tstate);
+    o->result = PyObject_Call(o->fn, o->args, NULL);
+    if (o->result == NULL) {
+        PyErr_Fetch(&o->exc_type, &o->exc_value, &o->exc_tb);
+        PyErr_NormalizeException(&o->exc_type, &o->exc_value, &o->exc_tb);
+    }
+    PyEval_SaveThread();
+}
+
+static int call_offload(void *ctx, double timeout)
+{
+    (void)timeout;
+    return g.offload(offload_trampoline, ctx);
 }
 
 /* ---- CPython 3.14+: the C stack limits of a green thread ---- */
@@ -648,6 +731,133 @@ static PyObject *core_interrupt(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* offload(fn, *args): fn(*args) on guv's offload threads; only the caller waits. */
+static PyObject *core_offload(PyObject *self, PyObject *args)
+{
+    (void)self;
+    if (!require_loaded())
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n < 1) {
+        PyErr_SetString(PyExc_TypeError, "offload(fn, *args)");
+        return NULL;
+    }
+    struct offloaded o = {.fn = PyTuple_GET_ITEM(args, 0), .interp = PyInterpreterState_Get()};
+    o.args = PyTuple_GetSlice(args, 1, n);
+    if (o.args == NULL)
+        return NULL;
+    int rc = blocking(call_offload, &o, -1.0);
+    Py_DECREF(o.args);
+    if (rc < 0)
+        return blocking_failed();
+    if (o.result == NULL)
+        PyErr_Restore(o.exc_type, o.exc_value, o.exc_tb);
+    return o.result;
+}
+
+/* poll(fds, timeout_ms): guv_poll over [(fd, events)]; [(fd, revents)] of the ready ones. */
+static PyObject *core_poll(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "poll(fds, timeout_ms)");
+        return NULL;
+    }
+    int ms;
+    if (as_int(args[1], &ms) < 0)
+        return NULL;
+    PyObject *seq = PySequence_Fast(args[0], "poll: fds must be a sequence of (fd, events)");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    struct pollfd *fds = PyMem_Calloc(n > 0 ? n : 1, sizeof *fds);
+    if (fds == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    PyObject *out = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int fd, events;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "ii;poll: fds must be (fd, events) pairs", &fd,
+                              &events))
+            goto done;
+        fds[i].fd = fd;
+        fds[i].events = (short)events;
+    }
+    struct poll_call p = {fds, (nfds_t)n};
+    if (blocking(call_poll, &p, ms < 0 ? -1.0 : ms / 1000.0) < 0) {
+        blocking_failed();
+        goto done;
+    }
+    out = PyList_New(0);
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
+        if (fds[i].revents == 0)
+            continue;
+        PyObject *pair = Py_BuildValue("(ih)", fds[i].fd, fds[i].revents);
+        if (pair == NULL || PyList_Append(out, pair) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(pair);
+    }
+done:
+    PyMem_Free(fds);
+    Py_DECREF(seq);
+    return out;
+}
+
+/* read(fd, n) -> bytes: guv_read, so only the caller waits for a pipe or socket. */
+static PyObject *core_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "read(fd, n)");
+        return NULL;
+    }
+    int fd;
+    if (as_int(args[0], &fd) < 0)
+        return NULL;
+    Py_ssize_t n = PyLong_AsSsize_t(args[1]);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative length");
+        return NULL;
+    }
+    PyObject *buf = PyBytes_FromStringAndSize(NULL, n);
+    if (buf == NULL)
+        return NULL;
+    /* No other code sees `buf` yet: filling it without the GIL is safe. */
+    struct io_call io = {fd, PyBytes_AS_STRING(buf), (size_t)n, 0};
+    if (blocking(call_read, &io, -1.0) < 0) {
+        Py_DECREF(buf);
+        return blocking_failed();
+    }
+    if (io.done != n && _PyBytes_Resize(&buf, io.done) < 0)
+        return NULL;
+    return buf;
+}
+
+/* write(fd, data) -> bytes written: guv_write. */
+static PyObject *core_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "write(fd, data)");
+        return NULL;
+    }
+    int fd;
+    if (as_int(args[0], &fd) < 0)
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    struct io_call io = {fd, view.buf, (size_t)view.len, 0};
+    int rc = blocking(call_write, &io, -1.0);
+    PyBuffer_Release(&view);
+    if (rc < 0)
+        return blocking_failed();
+    return PyLong_FromSsize_t(io.done);
+}
+
 static PyObject *core_check(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
@@ -765,6 +975,10 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(stack_bounds, "guv_stack_bounds");
     SYM(hub_self, "guv_hub_self");
     SYM(hub_spawn, "guv_hub_spawn");
+    SYM(offload, "guv_offload");
+    SYM(poll, "guv_poll");
+    SYM(read, "guv_read");
+    SYM(write, "guv_write");
     if (find_gilstate_key() < 0)
         return NULL;
     Py_INCREF(killed);
@@ -813,6 +1027,12 @@ static PyMethodDef core_methods[] = {
     {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},
     {"can_switch", core_can_switch, METH_NOARGS, "Whether the caller may switch now."},
     {"close", core_close, METH_O, "close(fd): wake its waiters, forget it, close it."},
+    {"offload", core_offload, METH_VARARGS, "offload(fn, *args): fn(*args) on guv's offload threads."},
+    {"poll", (PyCFunction)(void (*)(void))core_poll, METH_FASTCALL,
+     "poll([(fd, events)], timeout_ms) -> [(fd, revents)] of the ready fds; timeout_ms < 0 waits forever."},
+    {"read", (PyCFunction)(void (*)(void))core_read, METH_FASTCALL, "read(fd, n) -> bytes, cooperatively."},
+    {"write", (PyCFunction)(void (*)(void))core_write, METH_FASTCALL,
+     "write(fd, data) -> bytes written, cooperatively."},
     {NULL, NULL, 0, NULL},
 };
 

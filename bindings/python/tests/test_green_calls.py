@@ -1,0 +1,67 @@
+"""libguv's offload, poll, read and write as guv._core exposes them to
+guv.green: results and exceptions come back, only the caller waits, and
+main's wait ends with what a green thread hands it, not InterruptedError."""
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+import guv
+from guv import _core
+from guv.green import os as green_os
+from guv.green import select as green_select
+from guv.green import socket as green_socket
+
+
+def test_offload_returns_the_result_from_another_os_thread():
+    assert _core.offload(threading.get_native_id) != threading.get_native_id()
+    assert _core.offload(lambda a, b: a + b, 2, 3) == 5
+
+
+def test_offload_raises_what_the_call_raised():
+    with pytest.raises(ZeroDivisionError):
+        _core.offload(lambda: 1 / 0)
+
+
+def test_offloads_of_green_threads_overlap():
+    start = time.monotonic()
+    gts = [guv.spawn(_core.offload, time.sleep, 0.2) for _ in range(4)]
+    for gt in gts:
+        gt.wait()
+    assert time.monotonic() - start < 0.6
+
+
+def test_green_getaddrinfo_resolves_through_offload():
+    assert any(info[4][0] in ("127.0.0.1", "::1") for info in green_socket.getaddrinfo("localhost", 80))
+
+
+def test_poll_read_and_write_let_other_green_threads_run():
+    r, w = os.pipe()
+    ticks = []
+    ticker = guv.spawn(lambda: [ticks.append(guv.sleep(0.01)) for _ in range(5)])
+    guv.spawn(lambda: (guv.sleep(0.03), green_os.write(w, b"ping")))
+    assert green_select.select([r], [], [], 5) == ([r], [], [])
+    assert green_os.read(r, 64) == b"ping"
+    assert len(ticks) >= 2
+    assert green_select.select([r], [], [], 0.01) == ([], [], [])
+    ticker.wait()
+    os.close(r), os.close(w)
+
+
+@pytest.mark.parametrize("wait", ["select", "read"])
+def test_interrupt_of_mains_wait_raises_what_was_handed_over(wait):
+    a, b = socket.socketpair()
+
+    def boom():
+        guv.sleep(0.02)
+        raise KeyboardInterrupt
+
+    guv.spawn(boom)
+    with pytest.raises(KeyboardInterrupt):
+        if wait == "select":
+            green_select.select([a], [], [], 5)
+        else:
+            green_os.read(a.fileno(), 64)
+    a.close(), b.close()
