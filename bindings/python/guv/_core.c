@@ -62,7 +62,11 @@ static struct {
     int (*check)(void);
     int (*stack_bounds)(void **, size_t *);
     guv_hub *(*hub_self)(void);
+    void (*hub_release)(guv_hub *);
     int (*hub_spawn)(guv_hub *, guv_fn, void *);
+    int (*hub_unpark)(guv_hub *, int64_t);
+    int (*hub_hold)(guv_hub *);
+    int (*hub_unhold)(guv_hub *);
     int (*offload)(guv_fn, void *);
     int (*poll)(struct pollfd *, nfds_t, int);
     ssize_t (*read)(int, void *, size_t);
@@ -377,6 +381,52 @@ static int call_offload(void *ctx, double timeout)
 {
     (void)timeout;
     return g.offload(offload_trampoline, ctx);
+}
+
+/* ---- waiters other OS threads can wake ---- */
+
+/* This OS thread's hub (a capsule), taken on its first waiter and kept for
+ * the thread's life: guv_hub_unpark needs it to wake that waiter from
+ * another OS thread. */
+static __thread PyObject *this_hub;
+
+static void release_hub(PyObject *capsule)
+{
+    g.hub_release(PyCapsule_GetPointer(capsule, "guv_hub"));
+}
+
+/* Borrowed; NULL with an exception set. */
+static PyObject *hub_here(void)
+{
+    if (this_hub == NULL) {
+        guv_hub *hub = g.hub_self();
+        if (hub == NULL)
+            return raise_errno(errno);
+        this_hub = PyCapsule_New(hub, "guv_hub", release_hub);
+        if (this_hub == NULL)
+            g.hub_release(hub);
+    }
+    return this_hub;
+}
+
+/* Whether Python runs on an OS thread other than this one (a state there
+ * has a frame): a thread that could still wake a waiter here. Idle states
+ * (green threads' kept for reuse, offload threads' between calls) do not
+ * count: they outlive their threads. */
+static int other_python_threads(void)
+{
+    unsigned long me = PyThread_get_thread_ident();
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL; ts = PyThreadState_Next(ts)) {
+        if (ts->thread_id == me)
+            continue;
+        PyFrameObject *frame = PyThreadState_GetFrame(ts);
+        if (frame != NULL) {
+            Py_DECREF(frame);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ---- CPython 3.14+: the C stack limits of a green thread ---- */
@@ -698,7 +748,22 @@ static PyObject *core_park(PyObject *self, PyObject *arg)
     if (timeout == -1.0 && PyErr_Occurred())
         return NULL;
     double until = timeout >= 0 ? g.now() + timeout : INFINITY;
-    if (blocking(call_park, NULL, timeout) == 0) {
+    int rc = blocking(call_park, NULL, timeout);
+    if (rc < 0 && !PyErr_Occurred() && errno == EDEADLK && other_python_threads()) {
+        /* Nothing on this hub can wake the caller, but another OS thread
+         * may (guv_hub_unpark): wait for it with the hub held, as guv_park
+         * asks. An unpark that came meanwhile is kept, so none is lost. */
+        PyObject *hub = hub_here();
+        if (hub == NULL)
+            return NULL;
+        guv_hub *h = PyCapsule_GetPointer(hub, "guv_hub");
+        g.hub_hold(h);
+        rc = blocking(call_park, NULL, timeout >= 0 ? fmax(until - g.now(), 0.0) : timeout);
+        int err = errno;
+        g.hub_unhold(h);
+        errno = err;
+    }
+    if (rc == 0) {
         if (g.check() < 0)
             return raise_errno(errno);
         Py_RETURN_TRUE;
@@ -727,6 +792,47 @@ static PyObject *core_interrupt(PyObject *self, PyObject *arg)
     if (id == -1 && PyErr_Occurred())
         return NULL;
     if (g.interrupt(id) < 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+/* A token naming the caller for wake(): its id and its OS thread's hub. */
+static PyObject *core_waiter(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    PyObject *hub = hub_here();
+    if (hub == NULL)
+        return NULL;
+    PyObject *id = PyLong_FromLongLong(g.current());
+    if (id == NULL)
+        return NULL;
+    PyObject *token = PyTuple_Pack(2, id, hub);
+    Py_DECREF(id);
+    return token;
+}
+
+/* Unpark the waiter `token` names, on this OS thread's hub or, thread-safe,
+ * on another's: a hub whose thread has ended has no waiter left to wake. */
+static PyObject *core_wake(PyObject *self, PyObject *token)
+{
+    (void)self;
+    if (!PyTuple_Check(token) || PyTuple_GET_SIZE(token) != 2) {
+        PyErr_SetString(PyExc_TypeError, "wake(token): a token from waiter()");
+        return NULL;
+    }
+    int64_t id = PyLong_AsLongLong(PyTuple_GET_ITEM(token, 0));
+    if (id == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *hub = PyTuple_GET_ITEM(token, 1);
+    if (hub == this_hub) {
+        if (g.unpark(id) < 0)
+            return raise_errno(errno);
+        Py_RETURN_NONE;
+    }
+    guv_hub *h = PyCapsule_GetPointer(hub, "guv_hub");
+    if (h == NULL)
+        return NULL;
+    if (g.hub_unpark(h, id) < 0 && errno != ESRCH)
         return raise_errno(errno);
     Py_RETURN_NONE;
 }
@@ -974,7 +1080,11 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(check, "guv_check");
     SYM(stack_bounds, "guv_stack_bounds");
     SYM(hub_self, "guv_hub_self");
+    SYM(hub_release, "guv_hub_release");
     SYM(hub_spawn, "guv_hub_spawn");
+    SYM(hub_unpark, "guv_hub_unpark");
+    SYM(hub_hold, "guv_hub_hold");
+    SYM(hub_unhold, "guv_hub_unhold");
     SYM(offload, "guv_offload");
     SYM(poll, "guv_poll");
     SYM(read, "guv_read");
@@ -1027,6 +1137,8 @@ static PyMethodDef core_methods[] = {
     {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},
     {"can_switch", core_can_switch, METH_NOARGS, "Whether the caller may switch now."},
     {"close", core_close, METH_O, "close(fd): wake its waiters, forget it, close it."},
+    {"waiter", core_waiter, METH_NOARGS, "A token naming the caller, for wake() from any OS thread."},
+    {"wake", core_wake, METH_O, "wake(token): unpark the waiter it names, on any OS thread's hub."},
     {"offload", core_offload, METH_VARARGS, "offload(fn, *args): fn(*args) on guv's offload threads."},
     {"poll", (PyCFunction)(void (*)(void))core_poll, METH_FASTCALL,
      "poll([(fd, events)], timeout_ms) -> [(fd, revents)] of the ready fds; timeout_ms < 0 waits forever."},

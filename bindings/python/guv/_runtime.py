@@ -94,7 +94,7 @@ def park(waiters, timeout=None):
     can also return True without a wake-up of its own: callers loop on
     their condition.
     """
-    me = _core.current()
+    me = _core.waiter()
     waiters.append(me)
     try:
         return _core.park(-1.0 if timeout is None else float(timeout))
@@ -108,13 +108,15 @@ def park(waiters, timeout=None):
 
 
 def unpark_one(waiters):
-    """Wake the longest-parked waiter; False if there was none."""
+    """Wake the longest-parked waiter; False if there was none. Waiters are
+    tokens naming their OS thread's hub too: a green lock or Event released
+    from another OS thread wakes them (guv_hub_unpark)."""
     if not waiters:
         return False
-    _core.unpark(waiters.pop(0))
+    _core.wake(waiters.pop(0))
     return True
 
 
 def unpark_all(waiters):
     while waiters:
-        _core.unpark(waiters.pop())
+        _core.wake(waiters.pop())
