@@ -33,14 +33,20 @@ python-deps:
 	    $$py -m pip install -q --root-user-action=ignore $(PY_DEPS) || exit 1; \
 	done
 
-# pip builds the extension in-tree and installs the package, with the
-# libguv it was built against, into a private target per interpreter.
+# pip installs the package, with the libguv it was built against, into a
+# private target per interpreter. It builds from a copy of the sources in a
+# scratch dir per interpreter (setuptools writes build/ and egg-info beside
+# setup.py), so two runs sharing this tree never build in the same place.
+PY_SRC := guv setup.py pyproject.toml README.md
+
 python-install: lib python-deps
 	@for py in $(PYTHONS); do \
 	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
-	  rm -rf $(PY_OUT)/$$v && \
-	  GUV_LIBRARY=$(GUV_SO) $$py -m pip install -q --root-user-action=ignore --no-build-isolation \
-	    --no-deps --target $(PY_OUT)/$$v $(PY_DIR) || exit 1; \
+	  src=$(PY_OUT)/src-$$v; \
+	  rm -rf $(PY_OUT)/$$v $$src && mkdir -p $$src && \
+	  (cd $(PY_DIR) && cp -r $(PY_SRC) $$src/) && \
+	  GUV_LIBRARY=$(GUV_SO) GUV_INCLUDE=$(ROOT)/include $$py -m pip install -q --root-user-action=ignore \
+	    --no-build-isolation --no-deps --target $(PY_OUT)/$$v $$src || exit 1; \
 	done
 
 # The suite imports the installed package (cwd is the install target) and
