@@ -83,6 +83,8 @@ struct task {
     PyThreadState *tstate;
     /* The task held the GIL when it switched out: take it back on switch in. */
     int held;
+    /* Its waiter() token, made on its first park (Python green threads only). */
+    PyObject *token;
 };
 
 /* The running task's hook data: set by task_start and switch_in. */
@@ -518,6 +520,7 @@ static void py_task(void *arg)
     Py_DECREF(s->fn);
     PyMem_RawFree(s);
 
+    Py_CLEAR(t->token);
     t->tstate = NULL;
     drop_tstate(ts);
 }
@@ -796,18 +799,28 @@ static PyObject *core_interrupt(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* A token naming the caller for wake(): its id and its OS thread's hub. */
+/* Main's waiter() token on this OS thread. */
+static __thread PyObject *main_token;
+
+/* A token naming the caller for wake(): its id and its OS thread's hub,
+ * made once per green thread (or main) since every park asks for it. */
 static PyObject *core_waiter(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
+    int64_t me = g.current();
+    PyObject **slot = me == 0 ? &main_token : running != NULL && running->tstate != NULL ? &running->token : NULL;
+    if (slot != NULL && *slot != NULL)
+        return Py_NewRef(*slot);
     PyObject *hub = hub_here();
     if (hub == NULL)
         return NULL;
-    PyObject *id = PyLong_FromLongLong(g.current());
+    PyObject *id = PyLong_FromLongLong(me);
     if (id == NULL)
         return NULL;
     PyObject *token = PyTuple_Pack(2, id, hub);
     Py_DECREF(id);
+    if (slot != NULL && token != NULL)
+        *slot = Py_NewRef(token);
     return token;
 }
 
