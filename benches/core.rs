@@ -148,8 +148,17 @@ fn main() {
          | raw corosensei resume+suspend | {raw:.1} | 1.00 |\n\
          | guv yield round trip (A→B→A, two green threads) | {y:.1} | {:.2} × raw |\n\
          | guv spawn + exit of an empty green thread (batches of 1000, run included) | {sp:.1} | |\n\n\
-         1M sleepers (child process, GUV_STACK_SIZE=65536): {sleepers}\n",
-        y / raw
+         1M sleepers (child process, GUV_STACK_SIZE=65536): {sleepers}\n\n\
+         Goals (issue 2): yield round trip <= 10 ns, about 2x raw: {}; spawn+exit <= 30 ns: {}; \
+         <= 4.5 KiB RSS per sleeper: {}.\n\n\
+         Why yield costs what it does: a yield is two switches (task -> hub -> next task), so a \
+         round trip is at least 2 raw pairs; the rest is the hub's bookkeeping (the request, the run \
+         queue, the task table, thread-locals), about 250 instructions per yield counted with \
+         `valgrind --tool=callgrind` (instruction counts do not drift with the machine's load).\n",
+        y / raw,
+        if y <= 10.0 { "met" } else { "not met" },
+        if sp <= 30.0 { "met" } else { "not met" },
+        if f.len() == 5 && f[1].parse::<f64>().is_ok_and(|k| k <= 4.5) { "met" } else { "not met" },
     );
     println!("{report}");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results");
