@@ -6,7 +6,11 @@
  *
  * Conventions: every function acts on the calling OS thread's hub (created
  * on first use) unless it takes a guv_hub*. Failure is -1 (NULL for
- * pointers) with errno set, as POSIX and libdill do.
+ * pointers) with errno set, as POSIX and libdill do. The first call on a
+ * thread creates its hub and may also fail with EMFILE or ENOMEM when its
+ * epoll instance or eventfd cannot be made. A killed caller, or one whose
+ * deadline has passed, gets ECANCELED or ETIMEDOUT from a blocking call
+ * before its arguments are looked at.
  */
 
 #ifndef GUV_H

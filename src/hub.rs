@@ -855,7 +855,16 @@ pub fn forget_fd(fd: i32) -> Result<()> {
 /// deadline passed: the I/O layer asks before each call, so that a killed
 /// green thread reading a busy socket notices without ever waiting.
 pub fn check_cancel() -> Result<()> {
-    io_begin(0).map(drop)
+    with(|h| {
+        let t = h.current_task();
+        if t.killed {
+            Err(Errno::ECANCELED)
+        } else if t.deadline != NEVER && t.deadline <= clock::now_ns() {
+            Err(Errno::ETIMEDOUT)
+        } else {
+            Ok(())
+        }
+    })?
 }
 
 /// The start of every greenified call, in one visit to the hub: fails with
@@ -867,10 +876,18 @@ pub(crate) fn io_begin(fd: i32) -> Result<FdKind> {
             Err(Errno::ECANCELED)
         } else if t.deadline != NEVER && t.deadline <= clock::now_ns() {
             Err(Errno::ETIMEDOUT)
+        } else if let Some(e) = h.reactor.take_pending(fd) {
+            Err(e)
         } else {
             Ok(h.reactor.kind(fd))
         }
     })?
+}
+
+/// Keeps `e` for the next call on `fd`: a call that made progress before an
+/// error returns its count, and the error must not be lost.
+pub(crate) fn set_pending_error(fd: i32, e: Errno) {
+    let _ = with(|h| h.reactor.set_pending(fd, e));
 }
 
 pub(crate) fn set_fd_kind(fd: i32, kind: FdKind) {

@@ -149,16 +149,27 @@ fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> isize) -> R
     )
 }
 
+/// A call that made progress and then met `e` returns its count, and the
+/// fd's next call reports `e`: a socket error is consumed by the call that
+/// fetched it, so dropping it would turn a reset into a clean end. Errors of
+/// the caller's own making (kill, deadline, interrupt) are not kept.
+fn progress_then(fd: i32, done: usize, e: Errno) -> usize {
+    if !matches!(e, Errno::ECANCELED | Errno::ETIMEDOUT | Errno::EINTR | Errno::EAGAIN) {
+        hub::set_pending_error(fd, e);
+    }
+    done
+}
+
 /// Blocking write semantics: everything is written unless an error comes
 /// first; an error after some progress returns the progress (the next call
 /// reports the error), as an interrupted blocking write does.
-fn write_all(total: usize, mut step: impl FnMut(usize) -> Result<usize>) -> Result<usize> {
+fn write_all(fd: i32, total: usize, mut step: impl FnMut(usize) -> Result<usize>) -> Result<usize> {
     let mut done = 0;
     loop {
         match step(done) {
             Ok(n) => done += n,
             Err(e) if done == 0 => return Err(e),
-            Err(_) => return Ok(done),
+            Err(e) => return Ok(progress_then(fd, done, e)),
         }
         if done >= total {
             return Ok(done);
@@ -185,7 +196,7 @@ pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
 
 pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
     let mut socket = begin(fd)?;
-    write_all(len, |done| {
+    write_all(fd, len, |done| {
         // SAFETY: `done < len`, so the rest of the caller's buffer is valid.
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
         if socket {
@@ -254,7 +265,7 @@ pub fn recvfrom(
         match r {
             Ok(n) if waitall && n > 0 && done + n < len => done += n,
             Ok(n) => return Ok(done + n),
-            Err(_) if done > 0 => return Ok(done),
+            Err(e) if done > 0 => return Ok(progress_then(fd, done, e)),
             Err(e) => return Err(e),
         }
     }
@@ -274,7 +285,7 @@ pub fn sendto(
 ) -> Result<usize> {
     begin(fd)?;
     let nonblocking = flags & libc::MSG_DONTWAIT != 0;
-    write_all(if nonblocking { 0 } else { len }, |done| {
+    write_all(fd, if nonblocking { 0 } else { len }, |done| {
         // SAFETY: `done < len`; the rest of the caller's buffer is valid, as for sendto(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
         socket_op(fd, Interest::WRITE, flags, |fl| sys::sendto(fd, rest, len - done, fl, addr, addrlen))

@@ -69,6 +69,10 @@ struct FdState {
     reg: u32,
     kind: FdKind,
     mode: Option<FdMode>,
+    /// An error the kernel reported after a call had already made progress
+    /// (and so returned its count): the fd's next call reports it, as the
+    /// kernel would have, since fetching it consumed the socket's error.
+    pending: Option<Errno>,
     /// When to check that a registration trusted without a system call still
     /// stands (0: nothing to check); see `verify`.
     verify_at: u64,
@@ -147,6 +151,14 @@ impl Reactor {
 
     pub fn set_kind(&mut self, fd: i32, kind: FdKind) {
         self.state(fd).kind = kind;
+    }
+
+    pub fn take_pending(&mut self, fd: i32) -> Option<Errno> {
+        self.fds.get_mut(fd as usize).and_then(|st| st.pending.take())
+    }
+
+    pub fn set_pending(&mut self, fd: i32, e: Errno) {
+        self.state(fd).pending = Some(e);
     }
 
     pub fn mode(&self, fd: i32) -> Option<FdMode> {

@@ -1,8 +1,9 @@
-/* Known bug: guv_recv(MSG_WAITALL) that got part of the data before the peer
- * reset the connection returns the partial count (right, as recv(2) does)
- * but swallows the reset: its emulation's last recvfrom consumed the socket
- * error (ECONNRESET), so the next read returns 0 (a clean end) instead of -1
- * ECONNRESET, which a plain blocking recv(MSG_WAITALL) gives. */
+/* Regression test (a core bug this suite found, fixed in src/io.rs): a
+ * guv_recv(MSG_WAITALL) that got part of the data before the peer reset the
+ * connection returns the partial count, as recv(2) does, and the next read
+ * reports the reset (-1 ECONNRESET), as after a plain blocking recv. The
+ * emulation's last recvfrom had consumed the socket error, so the next read
+ * returned 0, a clean end; guv now keeps such an error for the fd's next call. */
 #include "rel.h"
 
 static int listener;
