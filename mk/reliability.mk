@@ -134,7 +134,10 @@ REL_SANCOV := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 FUZZ_SECONDS ?= 30
 # -print_funcs=0: NEW_FUNC lines start a symbolizer on pipes, which the
 # harness's fd-leak check would count.
-REL_FUZZ_FLAGS := -max_len=512 -timeout=20 -print_funcs=0 -artifact_prefix=$(REL_OUT)/fuzz-crash-
+# make test fuzzes from a fixed seed, so its run is reproducible; the soak
+# explores from a random one (FUZZ_SEED=0 is libFuzzer's "random").
+FUZZ_SEED ?= 1
+REL_FUZZ_FLAGS = -max_len=512 -timeout=20 -print_funcs=0 -seed=$(FUZZ_SEED) -artifact_prefix=$(REL_OUT)/fuzz-crash-
 CLANG ?= clang
 
 rel-deps:
@@ -203,7 +206,7 @@ rel-soak-run: $(REL_REL_OUT)/test_soak $(addprefix $(REL_OUT)/test_,$(REL_NAMES)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) REL_WAITS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak waits)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_SOAK_ENV) REL_THREADS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak sleepers)
 	$(call rel_logged,$(REL_OUT)/valgrind.log,$(MAKE) --no-print-directory rel-run-valgrind REL_VG_ALL=1)
-	$(MAKE) --no-print-directory rel-fuzz-run FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS)
+	$(MAKE) --no-print-directory rel-fuzz-run FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS) FUZZ_SEED=0
 	$(REL_OUT)/fuzz_api -merge=1 $(REL_FUZZ_FLAGS) fuzz/corpus $(REL_OUT)/corpus-new 2>&1 | tail -1
 	@mkdir -p benches/results
 	python3 $(REL_DIR)/report.py benches/results/reliability.md $(REL_OUT)/soak.log $(REL_OUT)/valgrind.log \
