@@ -135,7 +135,12 @@ fn main() {
         format!(
             "{} green threads asleep at once; {} KiB RSS each; {} mappings in the process \
              (vm.max_map_count {}); spawned and parked in {} s; guard kind {} (1 = MADV_GUARD_INSTALL)",
-            f[0], f[1], f[2], max_map_count(), f[3], f[4]
+            f[0],
+            f[1],
+            f[2],
+            max_map_count(),
+            f[3],
+            f[4]
         )
     } else {
         format!("FAILED: {} {}", out.status, String::from_utf8_lossy(&out.stderr))

@@ -41,7 +41,11 @@ impl Errno {
     /// Encodes a wake-up result as the hub passes it to a green thread:
     /// a non-negative value is success, a negative one is `-errno`.
     pub(crate) fn decode(v: i32) -> Result<i32> {
-        if v >= 0 { Ok(v) } else { Err(Errno(-v)) }
+        if v >= 0 {
+            Ok(v)
+        } else {
+            Err(Errno(-v))
+        }
     }
 
     pub(crate) fn code(self) -> i32 {

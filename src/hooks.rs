@@ -48,15 +48,21 @@ impl guv_hooks {
     }
     pub(crate) fn end(&self, data: *mut c_void) {
         // SAFETY: as above.
-        if let Some(f) = self.task_end { unsafe { f(self.userdata, data) } }
+        if let Some(f) = self.task_end {
+            unsafe { f(self.userdata, data) }
+        }
     }
     pub(crate) fn out(&self, data: *mut c_void) {
         // SAFETY: as above.
-        if let Some(f) = self.switch_out { unsafe { f(self.userdata, data) } }
+        if let Some(f) = self.switch_out {
+            unsafe { f(self.userdata, data) }
+        }
     }
     pub(crate) fn into(&self, data: *mut c_void) {
         // SAFETY: as above.
-        if let Some(f) = self.switch_in { unsafe { f(self.userdata, data) } }
+        if let Some(f) = self.switch_in {
+            unsafe { f(self.userdata, data) }
+        }
     }
     pub(crate) fn may_switch(&self, data: *mut c_void) -> bool {
         // SAFETY: as above.

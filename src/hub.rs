@@ -153,7 +153,6 @@ impl Hub {
         Ok(())
     }
 
-
     fn spawn<F: FnOnce() + 'static>(&mut self, f: F, stack_size: usize) -> Result<i64> {
         if self.free.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
             return Err(Errno::EAGAIN);
@@ -169,7 +168,9 @@ impl Hub {
         let t = &mut self.tasks[slot as usize];
         t.gen += 1;
         t.in_use = true;
-        let home = *t.home.get_or_insert_with(|| std::ptr::NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))));
+        let home = *t
+            .home
+            .get_or_insert_with(|| std::ptr::NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))));
         // SAFETY: `home` is this slot's own cell and holds no live coroutine (the
         // slot was free), so writing over it drops nothing.
         unsafe { home.as_ptr().write(MaybeUninit::new(co)) };
@@ -338,7 +339,11 @@ impl Hub {
 
     /// As `lookup`, where id 0 names main.
     fn lookup_or_main(&self, id: i64) -> Result<Option<u32>> {
-        if id == 0 { Ok(Some(MAIN)) } else { self.lookup(id) }
+        if id == 0 {
+            Ok(Some(MAIN))
+        } else {
+            self.lookup(id)
+        }
     }
 
     fn unpark(&mut self, id: i64) -> Result<()> {
@@ -501,7 +506,8 @@ impl Hub {
         }
         if self.timers.len() > 4 * self.armed + 4096 {
             let tasks = &self.tasks;
-            self.timers.retain(|slot, g| tasks[slot as usize].wait_gen == g && tasks[slot as usize].has_timer);
+            self.timers
+                .retain(|slot, g| tasks[slot as usize].wait_gen == g && tasks[slot as usize].has_timer);
         }
     }
 
@@ -626,7 +632,11 @@ fn main_block(req: Request) -> Result<i32> {
             // keeps naming the last task until then, which the books don't read.
             next = with(|h| {
                 h.ran(slot, r);
-                if budget > 0 { h.next() } else { Next::Idle }
+                if budget > 0 {
+                    h.next()
+                } else {
+                    Next::Idle
+                }
             })?;
         }
         CUR.with(|c| c.set(Current::MAIN));

@@ -17,12 +17,20 @@ use crate::sys::call as sys;
 
 /// Return value of a raw libc call: negative means errno is set.
 fn check(r: isize) -> Result<usize> {
-    if r < 0 { Err(Errno::last()) } else { Ok(r as usize) }
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(r as usize)
+    }
 }
 
 fn fd_flags(fd: i32) -> Result<i32> {
     let fl = sys::fcntl(fd, libc::F_GETFL, 0) as i32;
-    if fl < 0 { Err(Errno::last()) } else { Ok(fl) }
+    if fl < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(fl)
+    }
 }
 
 /// SO_RCVTIMEO or SO_SNDTIMEO in nanoseconds (0 when unset or not a socket).
@@ -31,7 +39,11 @@ fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
     let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
     // SAFETY: `tv` and `len` are valid for writing a timeval.
     let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut tv).cast(), &mut len) };
-    if r != 0 { 0 } else { tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000 }
+    if r != 0 {
+        0
+    } else {
+        tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000
+    }
 }
 
 /// The caller's view of `fd` (flags, socket timeouts), asked of the kernel
@@ -52,7 +64,11 @@ fn mode(fd: i32) -> Result<FdMode> {
 /// How long a blocking call on `fd` may wait for `interest`: its socket timeout as a deadline.
 fn deadline(m: FdMode, interest: Interest) -> Deadline {
     let ns = if interest == Interest::WRITE { m.sndtimeo } else { m.rcvtimeo };
-    if ns == 0 { NEVER } else { clock::now_ns().saturating_add(ns) }
+    if ns == 0 {
+        NEVER
+    } else {
+        clock::now_ns().saturating_add(ns)
+    }
 }
 
 /// Suspends until `fd` is ready for `interest` after an attempt saw EAGAIN.
@@ -186,7 +202,9 @@ fn begin(fd: i32) -> Result<bool> {
 
 pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
     if begin(fd)? {
-        match socket_op(fd, Interest::READ, 0, |fl| sys::recvfrom(fd, buf, len, fl, std::ptr::null_mut(), std::ptr::null_mut())) {
+        match socket_op(fd, Interest::READ, 0, |fl| {
+            sys::recvfrom(fd, buf, len, fl, std::ptr::null_mut(), std::ptr::null_mut())
+        }) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
@@ -200,7 +218,9 @@ pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
         // SAFETY: `done < len`, so the rest of the caller's buffer is valid.
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
         if socket {
-            match socket_op(fd, Interest::WRITE, 0, |fl| sys::sendto(fd, rest, len - done, fl, std::ptr::null(), 0)) {
+            match socket_op(fd, Interest::WRITE, 0, |fl| {
+                sys::sendto(fd, rest, len - done, fl, std::ptr::null(), 0)
+            }) {
                 Err(Errno::ENOTSOCK) => socket = false,
                 other => return other,
             }
@@ -260,7 +280,8 @@ pub fn recvfrom(
     loop {
         // SAFETY: `done < len` bytes of the caller's buffer are left; address out-params as for recvfrom(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        let r = socket_op(fd, Interest::READ, flags, |fl| sys::recvfrom(fd, rest, len - done, fl, addr, addrlen));
+        let r =
+            socket_op(fd, Interest::READ, flags, |fl| sys::recvfrom(fd, rest, len - done, fl, addr, addrlen));
         // MSG_WAITALL: keep reading until `len` bytes, EOF or an error after progress.
         match r {
             Ok(n) if waitall && n > 0 && done + n < len => done += n,
@@ -332,12 +353,17 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
     }
     hub::set_fd_kind(fd, FdKind::Socket);
     wait(fd, Interest::WRITE, deadline(mode(fd)?, Interest::WRITE)).map_err(|e| {
-        if e == Errno::EAGAIN { Errno::ETIMEDOUT } else { e }
+        if e == Errno::EAGAIN {
+            Errno::ETIMEDOUT
+        } else {
+            e
+        }
     })?;
     let mut err: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: `err` and `len` are valid for an int option.
-    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) } != 0 {
+    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) } != 0
+    {
         return Err(Errno::last());
     }
     if err != 0 {
@@ -369,7 +395,8 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
         return Ok(n);
     }
     let until = if timeout_ms < 0 { NEVER } else { clock::after(timeout_ms as f64 / 1e3)? };
-    let seconds_left = || if until == NEVER { -1.0 } else { until.saturating_sub(clock::now_ns()) as f64 / 1e9 };
+    let seconds_left =
+        || if until == NEVER { -1.0 } else { until.saturating_sub(clock::now_ns()) as f64 / 1e9 };
     if nfds == 0 {
         return hub::sleep(seconds_left()).map(|()| 0);
     }
@@ -386,7 +413,8 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
         }
         let r = if watched.len() == 1 {
             let p = watched[0];
-            let interest = if p.events & libc::POLLOUT != 0 && p.events & (libc::POLLIN | libc::POLLPRI) != 0 {
+            let interest = if p.events & libc::POLLOUT != 0 && p.events & (libc::POLLIN | libc::POLLPRI) != 0
+            {
                 Interest::BOTH
             } else if p.events & libc::POLLOUT != 0 {
                 Interest::WRITE

@@ -27,10 +27,10 @@ pub mod ffi;
 
 pub use errno::{Errno, Result};
 pub use hub::{
-    call_on_hub, can_switch, check_cancel, close, count, current, forget_fd, interrupt, join, kill,
-    offload, park, remote_interrupt, remote_kill, remote_spawn, remote_unpark, run, shared, sleep, spawn,
-    spawn_with_stack, stack_bounds, timeout_begin, timeout_end, trampoline, trampoline_after_eagain,
-    unpark, yield_now,
+    call_on_hub, can_switch, check_cancel, close, count, current, forget_fd, interrupt, join, kill, offload,
+    park, remote_interrupt, remote_kill, remote_spawn, remote_unpark, run, shared, sleep, spawn,
+    spawn_with_stack, stack_bounds, timeout_begin, timeout_end, trampoline, trampoline_after_eagain, unpark,
+    yield_now,
 };
 pub use reactor::Interest;
 pub use remote::Shared;

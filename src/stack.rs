@@ -147,7 +147,15 @@ impl Pools {
         let i = match self.pools.iter().position(|p| p.size == size) {
             Some(i) => i,
             None => {
-                self.pools.push(Pool { size, free: Vec::new(), carve: 0, carve_end: 0, carved: 0, arenas: Vec::new(), valgrind: Vec::new() });
+                self.pools.push(Pool {
+                    size,
+                    free: Vec::new(),
+                    carve: 0,
+                    carve_end: 0,
+                    carved: 0,
+                    arenas: Vec::new(),
+                    valgrind: Vec::new(),
+                });
                 self.pools.len() - 1
             }
         };

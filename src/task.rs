@@ -8,8 +8,8 @@
 use std::ffi::c_void;
 
 use crate::clock::{Deadline, NEVER};
-use crate::reactor::Interest;
 use crate::hooks::guv_hooks;
+use crate::reactor::Interest;
 use crate::stack::PooledStack;
 use crate::sys::overflow::Running;
 
@@ -24,11 +24,25 @@ pub(crate) type Co = corosensei::Coroutine<Resume, Request, (), PooledStack>;
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Request {
     Yield,
-    Sleep { until: Deadline },
-    Fd { fd: i32, interest: Interest, until: Deadline, rearm: bool },
-    Join { id: i64, until: Deadline },
-    Park { until: Deadline },
-    Offload { job: crate::offload::Job },
+    Sleep {
+        until: Deadline,
+    },
+    Fd {
+        fd: i32,
+        interest: Interest,
+        until: Deadline,
+        rearm: bool,
+    },
+    Join {
+        id: i64,
+        until: Deadline,
+    },
+    Park {
+        until: Deadline,
+    },
+    Offload {
+        job: crate::offload::Job,
+    },
     /// Main only: run until no green thread is left.
     RunAll,
 }

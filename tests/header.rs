@@ -39,7 +39,8 @@ fn committed_header_is_current() {
 
 #[test]
 fn version_macros_match_cargo_toml() {
-    let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/guv.h")).unwrap();
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/guv.h")).unwrap();
     let version = env!("CARGO_PKG_VERSION");
     let major = version.split('.').next().unwrap();
     assert!(committed.contains(&format!("#define GUV_VERSION_MAJOR {major}\n")));

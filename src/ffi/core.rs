@@ -352,7 +352,9 @@ pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
 /// ESRCH (the hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_void) -> c_int {
-    boundary("guv_hub_spawn", || hub::remote_spawn(hub_ref(hub)?, func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+    boundary("guv_hub_spawn", || {
+        hub::remote_spawn(hub_ref(hub)?, func.ok_or(Errno::EINVAL)?, arg).map(|()| 0)
+    })
 }
 
 /// Thread-safe guv_kill() of green thread `id` on `hub`. The kill is

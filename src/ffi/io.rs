@@ -116,7 +116,12 @@ pub extern "C" fn guv_accept(fd: c_int, addr: *mut sockaddr, addrlen: *mut sockl
 
 /// accept4(2), cooperatively.
 #[no_mangle]
-pub extern "C" fn guv_accept4(fd: c_int, addr: *mut sockaddr, addrlen: *mut socklen_t, flags: c_int) -> c_int {
+pub extern "C" fn guv_accept4(
+    fd: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+    flags: c_int,
+) -> c_int {
     boundary("guv_accept4", || io::accept4(fd, addr, addrlen, flags))
 }
 

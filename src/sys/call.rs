@@ -28,10 +28,24 @@ pub fn readv(fd: c_int, iov: *const iovec, n: c_int) -> isize {
 pub fn writev(fd: c_int, iov: *const iovec, n: c_int) -> isize {
     sys!(libc::SYS_writev, fd, iov, n)
 }
-pub fn recvfrom(fd: c_int, buf: *mut c_void, len: usize, fl: c_int, a: *mut sockaddr, al: *mut socklen_t) -> isize {
+pub fn recvfrom(
+    fd: c_int,
+    buf: *mut c_void,
+    len: usize,
+    fl: c_int,
+    a: *mut sockaddr,
+    al: *mut socklen_t,
+) -> isize {
     sys!(libc::SYS_recvfrom, fd, buf, len, fl, a, al)
 }
-pub fn sendto(fd: c_int, buf: *const c_void, len: usize, fl: c_int, a: *const sockaddr, al: socklen_t) -> isize {
+pub fn sendto(
+    fd: c_int,
+    buf: *const c_void,
+    len: usize,
+    fl: c_int,
+    a: *const sockaddr,
+    al: socklen_t,
+) -> isize {
     sys!(libc::SYS_sendto, fd, buf, len, fl, a, al)
 }
 pub fn recvmsg(fd: c_int, msg: *mut msghdr, fl: c_int) -> isize {
@@ -58,7 +72,10 @@ pub fn poll(fds: *mut pollfd, n: nfds_t, timeout_ms: c_int) -> isize {
     let tsp = if timeout_ms < 0 {
         std::ptr::null()
     } else {
-        ts = libc::timespec { tv_sec: (timeout_ms / 1000) as _, tv_nsec: ((timeout_ms % 1000) * 1_000_000) as _ };
+        ts = libc::timespec {
+            tv_sec: (timeout_ms / 1000) as _,
+            tv_nsec: ((timeout_ms % 1000) * 1_000_000) as _,
+        };
         &ts as *const libc::timespec
     };
     sys!(libc::SYS_ppoll, fds, n, tsp, std::ptr::null::<c_void>(), 0)
