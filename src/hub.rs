@@ -211,11 +211,10 @@ impl Hub {
         match req {
             // A killed or timed-out task learns it at a yield too, so that a
             // loop that only computes and yields can be cancelled.
-            Request::Yield if t.killed => return Some(Errno::ECANCELED.code()),
-            Request::Yield if t.deadline != NEVER && t.deadline <= clock::now_ns() => {
-                return Some(Errno::ETIMEDOUT.code());
-            }
             Request::Yield => {
+                if let Some(e) = t.cancelled() {
+                    return Some(e.code());
+                }
                 t.result = 0;
                 self.runq.push_back(slot);
                 return None;
@@ -234,16 +233,13 @@ impl Hub {
             }
             _ => {}
         }
-        if t.killed {
-            return Some(Errno::ECANCELED.code());
+        if let Some(e) = t.cancelled() {
+            return Some(e.code());
         }
         if std::mem::take(&mut t.interrupted) {
             return Some(Errno::EINTR.code());
         }
         let now = clock::now_ns();
-        if t.deadline <= now {
-            return Some(Errno::ETIMEDOUT.code());
-        }
         let deadline = t.deadline;
         let wg = t.wait_gen;
         let until = match req {
@@ -865,27 +861,15 @@ pub fn forget_fd(fd: i32) -> Result<()> {
 /// deadline passed: the I/O layer asks before each call, so that a killed
 /// green thread reading a busy socket notices without ever waiting.
 pub fn check_cancel() -> Result<()> {
-    with(|h| {
-        let t = h.current_task();
-        if t.killed {
-            Err(Errno::ECANCELED)
-        } else if t.deadline != NEVER && t.deadline <= clock::now_ns() {
-            Err(Errno::ETIMEDOUT)
-        } else {
-            Ok(())
-        }
-    })?
+    with(|h| h.current_task().cancelled().map_or(Ok(()), Err))?
 }
 
 /// The start of every greenified call, in one visit to the hub: fails with
 /// ECANCELED or ETIMEDOUT as `check_cancel`, else says what is known of `fd`.
 pub(crate) fn io_begin(fd: i32) -> Result<FdKind> {
     with(|h| {
-        let t = h.current_task();
-        if t.killed {
-            Err(Errno::ECANCELED)
-        } else if t.deadline != NEVER && t.deadline <= clock::now_ns() {
-            Err(Errno::ETIMEDOUT)
+        if let Some(e) = h.current_task().cancelled() {
+            Err(e)
         } else if let Some(e) = h.reactor.take_pending(fd) {
             Err(e)
         } else {

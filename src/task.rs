@@ -152,6 +152,19 @@ pub(crate) struct Task {
 }
 
 impl Task {
+    /// ECANCELED if the task was killed, ETIMEDOUT if its deadline has
+    /// passed (the clock is read only when a deadline is open).
+    pub fn cancelled(&self) -> Option<crate::errno::Errno> {
+        use crate::errno::Errno;
+        if self.killed {
+            Some(Errno::ECANCELED)
+        } else if self.deadline != NEVER && self.deadline <= crate::clock::now_ns() {
+            Some(Errno::ETIMEDOUT)
+        } else {
+            None
+        }
+    }
+
     pub fn empty() -> Task {
         Task {
             gen: 0,
