@@ -864,6 +864,10 @@ public:
     // guv::unpark of green thread `id` (0: the hub thread's main). Errors as kill().
     void unpark(task_id id) const { detail::check(guv_hub_unpark(h_.get(), id), "guv_hub_unpark"); }
 
+    // guv::interrupt of green thread `id` (0: the hub thread's main), e.g. from a
+    // signal-watching thread. Errors as kill().
+    void interrupt(task_id id) const { detail::check(guv_hub_interrupt(h_.get(), id), "guv_hub_interrupt"); }
+
     // Keeps the hub's guv::run() waiting for submissions even when no green
     // thread is left, until a matching unhold(); holds nest. Prefer hub_hold.
     void hold() const { detail::check(guv_hub_hold(h_.get()), "guv_hub_hold"); }

@@ -97,6 +97,26 @@ static void test_unpark_and_kill_from_another_thread() {
     w.finish();
 }
 
+/* hub::interrupt ends a remote task's sleep once with EINTR; its next sleep works. */
+static void test_interrupt_from_another_thread() {
+    hub_thread w;
+    std::promise<guv::task_id> id;
+    auto sleeper = w.hub.spawn([&id] {
+        id.set_value(guv::current());
+        try {
+            guv::sleep(60s);
+        } catch (const std::system_error& e) {
+            if (e.code().value() != EINTR) throw;
+            guv::sleep(1ms);
+            return 1;
+        }
+        return 0;
+    });
+    w.hub.interrupt(id.get_future().get());
+    CHECK(sleeper.get() == 1);
+    w.finish();
+}
+
 /* Two threads spawn 200 tasks each on one hub at once; every one runs once.
    A hold taken from this thread keeps the hub's run() going after its own
    thread's hold ended. */
@@ -141,6 +161,7 @@ int main() {
     RUN(test_spawn_runs_on_the_hub_thread);
     RUN(test_exception_reaches_the_future);
     RUN(test_unpark_and_kill_from_another_thread);
+    RUN(test_interrupt_from_another_thread);
     RUN(test_many_spawns_from_many_threads);
     RUN(test_misuse);
     return 0;
