@@ -223,6 +223,23 @@ impl Hub {
                 t.wait = Wait::RunAll;
                 return None;
             }
+            // Before the caller's own cancellation is looked at: a reap is
+            // how a killed task waits out a child that uses its stack.
+            Request::Reap { id } => {
+                let target = match self.lookup(id) {
+                    Err(e) => return Some(e.code()),
+                    Ok(None) => return Some(0),
+                    Ok(Some(target)) if target == slot => return Some(Errno::EDEADLK.code()),
+                    Ok(Some(target)) => target,
+                };
+                if let Err(e) = self.kill(id) {
+                    return Some(e.code());
+                }
+                let wg = self.tasks[slot as usize].wait_gen;
+                self.tasks[target as usize].joiners.push((slot, wg));
+                self.tasks[slot as usize].wait = Wait::Reap;
+                return None;
+            }
             Request::Offload { job } => {
                 if crate::offload::submit(job, self.shared.clone(), slot, t.wait_gen).is_err() {
                     return Some(Errno::EAGAIN.code());
@@ -287,7 +304,7 @@ impl Hub {
                 self.tasks[slot as usize].wait = Wait::Park;
                 until
             }
-            Request::Yield | Request::RunAll | Request::Offload { .. } => unreachable!(),
+            Request::Yield | Request::RunAll | Request::Reap { .. } | Request::Offload { .. } => unreachable!(),
         };
         self.arm_timer(slot, until.min(deadline));
         None
@@ -710,6 +727,15 @@ pub fn join(id: i64) -> Result<()> {
         return Err(Errno::EDEADLK);
     }
     suspend(Request::Join { id, until: NEVER }).map(drop)
+}
+
+/// Kills green thread `id` and waits until it has ended, even when the caller
+/// itself is killed, past its deadline or interrupted.
+pub fn reap(id: i64) -> Result<()> {
+    if id == current() && id != 0 {
+        return Err(Errno::EDEADLK);
+    }
+    suspend(Request::Reap { id }).map(drop)
 }
 
 /// Cancels green thread `id`: its current or next blocking call, and every later one, fails with ECANCELED.

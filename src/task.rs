@@ -37,6 +37,10 @@ pub(crate) enum Request {
         id: i64,
         until: Deadline,
     },
+    /// Kill `id` and wait for its end, whatever happens to the caller.
+    Reap {
+        id: i64,
+    },
     Park {
         until: Deadline,
     },
@@ -54,6 +58,8 @@ pub(crate) enum Wait {
     Sleep,
     Fd { fd: i32 },
     Join,
+    /// guv_reap: ended by nothing but the target's end.
+    Reap,
     Park,
     Offload,
     RunAll,

@@ -123,6 +123,21 @@ pub extern "C" fn guv_join(id: i64) -> c_int {
     boundary("guv_join", || hub::join(id).map(|()| 0))
 }
 
+/// Kill green thread `id` (as guv_kill()) and wait until it has ended, like
+/// guv_join(), but whatever happens to the caller meanwhile: a kill, a passed
+/// deadline or guv_interrupt() of the caller does not end this wait. For
+/// cleanup that must not return while `id` still runs, such as a killed
+/// task's destructor freeing what its child uses; the wait lasts as long as
+/// `id` takes to unwind. Returns 0, also when `id` has already ended.
+///
+/// On failure returns -1 and sets errno: ESRCH (`id` never issued by this
+/// thread's hub), EDEADLK (`id` is the caller itself), EPERM (inside a
+/// guv_call_on_hub() callback), EDEADLK (hooks' may_switch refused).
+#[no_mangle]
+pub extern "C" fn guv_reap(id: i64) -> c_int {
+    boundary("guv_reap", || hub::reap(id).map(|()| 0))
+}
+
 /// Cancel green thread `id`: its current blocking guv call (if it is
 /// suspended in one) and every later one return -1 with errno ECANCELED,
 /// so it can unwind by itself. Nothing is unwound by force.
