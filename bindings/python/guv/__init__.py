@@ -24,9 +24,17 @@ __version__ = "0.1.0"
 support.enable_default()
 
 
+# Imported on first use (guv.server imports ssl; GuvWorker needs gunicorn): name -> its module.
+_LAZY = {"listen": "server", "connect": "server", "serve": "server", "StopServe": "server",
+         "wrap_ssl": "server", "import_patched": "patcher", "hubs": None, "greenio": None, "wsgi": None}
+
+
 def __getattr__(name):
-    # Imported on first use: guv.green loads its own view of libguv, and
-    # GuvWorker needs gunicorn.
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{_LAZY[name] or name}")
+        return module if _LAZY[name] is None else getattr(module, name)
     if name == "monkey_patch":
         from .patcher import monkey_patch
 
@@ -40,4 +48,5 @@ def __getattr__(name):
 
 __all__ = ["READ", "WRITE", "GreenletExit", "GreenThread", "getcurrent", "gyield", "kill", "run", "sleep",
            "spawn", "spawn_after", "spawn_n", "trampoline", "Timeout", "with_timeout", "GreenPool",
-           "GreenPile", "event", "queue", "semaphore", "Event", "Queue", "Semaphore", "BoundedSemaphore", "monkey_patch"]
+           "GreenPile", "event", "queue", "semaphore", "Event", "Queue", "Semaphore", "BoundedSemaphore", "monkey_patch",
+           "import_patched", "listen", "connect", "serve", "StopServe", "wrap_ssl"]

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import _core
-from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, raise_pending, throws
+from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, park, raise_pending, throws
 from .timeout import Timeout, raise_expired
 
 _PROGRAM_EXIT = (SystemExit, KeyboardInterrupt)
@@ -184,10 +184,15 @@ def sleep(seconds=0):
     raise_pending()
 
 
-def gyield():
-    """Let every other ready green thread run once."""
+def gyield(switch_back=True):
+    """Let every other ready green thread run once. gyield(False), as in the
+    original guv, suspends the caller for good: only a kill (or a Timeout)
+    ends it."""
     try:
-        _core.gyield()
+        if switch_back:
+            _core.gyield()
+        else:
+            park([])
     except _Expired:
         raise_expired()
     raise_pending()

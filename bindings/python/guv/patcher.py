@@ -125,7 +125,15 @@ def import_patched(module_name, **kw):
                 _green_copy(modname, patch, from_source)
         if module_name not in saved:
             saved[module_name] = sys.modules.pop(module_name, None)
-        return importlib.import_module(module_name)
+        # Importing a.b sets attribute b of package a: the copy must not replace it there.
+        parent_name, _, child = module_name.rpartition(".")
+        parent = importlib.import_module(parent_name) if parent_name else None
+        attr = getattr(parent, child, None) if parent else None
+        try:
+            return importlib.import_module(module_name)
+        finally:
+            if parent is not None and attr is not None:
+                setattr(parent, child, attr)
     finally:
         for modname, mod in saved.items():
             if mod is None:

@@ -2,7 +2,8 @@
 read and write through guv_read/guv_write (regular files read inline),
 waitpid on a pidfd the caller waits for in guv.trampoline. close goes
 through guv_close: guv keeps watching an fd it has waited on, and a number
-closed behind its back and reused would be waited on with the old state."""
+closed behind its back and reused would be waited on with the old state.
+The module is a whole green os module too (`from guv.green import os`)."""
 import errno as _errno
 import os as _os
 
@@ -10,7 +11,7 @@ from .. import _core
 
 from ..greenthread import sleep, trampoline
 from .._runtime import READ
-from . import _libguv
+from . import _libguv, _namespace
 
 _orig_waitpid = _os.waitpid
 
@@ -74,3 +75,6 @@ def patch(module):
     module.wait = wait
     module.close = close
     module.closerange = closerange
+
+
+_namespace.inherit(globals(), _os)

@@ -1,9 +1,10 @@
 """Cooperative select.select and select.poll over guv_poll: the caller
 waits, the other green threads run. select.epoll is removed when patched, so
-libraries fall back to poll (epoll's own fd would block the OS thread)."""
+libraries fall back to poll (epoll's own fd would block the OS thread).
+The module is a whole green select module too (`from guv.green import select`)."""
 import select as _select
 
-from . import _libguv
+from . import _libguv, _namespace
 
 POLLIN, POLLPRI, POLLOUT = _select.POLLIN, _select.POLLPRI, _select.POLLOUT
 POLLERR, POLLHUP, POLLNVAL = _select.POLLERR, _select.POLLHUP, _select.POLLNVAL
@@ -66,8 +67,14 @@ class poll:
         return _libguv.poll(list(self._fds.items()), ms)
 
 
+_WAITS_ELSEWHERE = ("epoll", "devpoll", "kqueue", "kevent")
+
+
 def patch(module):
     module.select = select
     module.poll = poll
-    for name in ("epoll", "devpoll", "kqueue", "kevent"):
+    for name in _WAITS_ELSEWHERE:
         module.__dict__.pop(name, None)
+
+
+_namespace.inherit(globals(), _select, exclude=_WAITS_ELSEWHERE)

@@ -2,7 +2,11 @@
 (isinstance checks hold) and keeps its fd non-blocking underneath: a call
 that would block waits in guv.trampoline for the fd instead, honouring the
 socket's own timeout (settimeout) and any guv.Timeout. Name lookups run on
-guv's offload threads; numeric addresses are resolved inline."""
+guv's offload threads; numeric addresses are resolved inline.
+
+The module is also a whole green socket module, usable without
+monkey_patch (`from guv.green import socket; socket.socket()`,
+socket.create_connection, ...), while the process's own socket stays as it was."""
 import errno as _errno
 import os as _os
 import socket as _socket_mod
@@ -10,7 +14,7 @@ import socket as _socket_mod
 from .. import _core
 from ..greenthread import trampoline
 from .._runtime import READ, WRITE
-from . import _libguv
+from . import _libguv, _namespace
 
 _std = _socket_mod.socket
 while getattr(_std, "_guv_green", False):  # guv.green.socket reloaded after patching
@@ -207,3 +211,12 @@ def patch(module):
     module.gethostbyname_ex = gethostbyname_ex
     module.gethostbyaddr = gethostbyaddr
     module.getnameinfo = getnameinfo
+
+
+# The green socket module: the stdlib's names, with its functions that make
+# sockets or resolve names seeing the green ones.
+socket = GreenSocket
+_namespace.inherit(globals(), _socket_mod,
+                   green_names=("socket", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
+                                "getnameinfo"),
+                   rebind=("create_connection", "create_server", "socketpair", "fromfd", "getfqdn"))

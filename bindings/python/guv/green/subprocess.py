@@ -1,7 +1,12 @@
 """subprocess with cooperative pipes: Popen's stdin/stdout/stderr are
 opened on a non-blocking fd whose reads and writes wait in guv.trampoline,
 so proc.stdout.read(), readline() and communicate() suspend only the
-caller. Waiting for the child needs the os patch (waitpid)."""
+caller. Waiting for the child needs the os patch (waitpid).
+
+`from guv.green import subprocess` gives a whole green subprocess module
+without patching: a private copy of the stdlib's, made on first use of a
+name this module does not define, over guv.green's os, time, select,
+selectors and threading."""
 import io as _io
 import os as _os
 import types
@@ -69,3 +74,26 @@ def patch(module):
     green_io.__dict__.update(_io.__dict__)
     green_io.open = open
     module.io = green_io
+
+
+_module = None
+
+
+def __getattr__(name):
+    # Made on first use: monkey_patch imports this module for patch() alone.
+    global _module
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if _module is None:
+        from . import _namespace
+        from . import os as green_os, select as green_select, selectors as green_selectors
+        from . import threading as green_threading, time as green_time
+
+        selectors = _namespace.private_copy("selectors", green_selectors.patch, select=green_select)
+        _module = _namespace.private_copy("subprocess", patch, os=green_os, time=green_time,
+                                          select=green_select, selectors=selectors,
+                                          threading=green_threading._module)
+    try:
+        return getattr(_module, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

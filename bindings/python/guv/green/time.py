@@ -1,5 +1,9 @@
-"""time.sleep as guv.sleep: the caller sleeps, the other green threads run."""
+"""time.sleep as guv.sleep: the caller sleeps, the other green threads run.
+The module is a whole green time module too (`from guv.green import time`)."""
 import math
+import time as _time_mod
+
+from . import _namespace
 
 from ..greenthread import sleep as _guv_sleep
 
@@ -14,3 +18,6 @@ def sleep(seconds):
 
 def patch(module):
     module.sleep = sleep
+
+
+_namespace.inherit(globals(), _time_mod)

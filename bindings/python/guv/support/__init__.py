@@ -13,3 +13,13 @@ def enable_default():
     for name in _DEFAULT:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(f"{__name__}.{name}").enable()
+
+
+def get_errno(exc):
+    """The errno of an exception: exc.errno, else its first argument when
+    that is one (old socket.error style), else None."""
+    errno = getattr(exc, "errno", None)
+    if errno is not None:
+        return errno
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
