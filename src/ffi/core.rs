@@ -436,7 +436,10 @@ pub extern "C" fn guv_timeout_end() -> c_int {
 /// 8) and suspend only the caller until it returns: for getaddrinfo, file
 /// I/O and C calls that can never be cooperative. It cannot be interrupted:
 /// kill and deadlines take effect at the caller's next blocking call, since
-/// `func` may still be using `arg`.
+/// `func` may still be using `arg`. Unlike every other blocking call, it
+/// also runs `func` (and returns 0) for a caller that was already killed or
+/// whose deadline has passed: clean-up that must block, such as cancelling
+/// a query on the server, goes here.
 ///
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (func NULL),
 /// EPERM (inside a guv_call_on_hub() callback), EAGAIN (no thread could be

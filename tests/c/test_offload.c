@@ -99,6 +99,52 @@ static void test_deadline_during_offload(void) {
     ASSERT_EQ(offloaded, 1);
 }
 
+static void set_flag(void *arg) { *(int *)arg = 1; }
+
+static void cleanup_after_kill(void *arg) {
+    int ran = 0;
+    (void)arg;
+    ASSERT_ERRNO(guv_sleep(10), ECANCELED);
+    /* Killed: every blocking call fails, except the offload, which runs the
+     * job and returns 0 (clean-up that must block, such as cancelling a
+     * query on the server, goes there). */
+    ASSERT_ERRNO(guv_yield(), ECANCELED);
+    ASSERT_EQ(guv_offload(set_flag, &ran), 0);
+    ASSERT_EQ(ran, 1);
+    ASSERT_ERRNO(guv_sleep(0), ECANCELED);
+    offloaded++;
+}
+
+/* guv_offload from a green thread that was already killed runs its job. */
+static void test_offload_after_kill_runs(void) {
+    offloaded = 0;
+    int64_t id = guv_spawn(cleanup_after_kill, NULL);
+    ASSERT_OK(id);
+    ASSERT_EQ(guv_yield(), 0);
+    ASSERT_EQ(guv_kill(id), 0);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(offloaded, 1);
+}
+
+static void offload_past_deadline(void *arg) {
+    int ran = 0;
+    (void)arg;
+    ASSERT_EQ(guv_timeout_begin(0), 0);
+    ASSERT_ERRNO(guv_sleep(1), ETIMEDOUT);
+    ASSERT_EQ(guv_offload(set_flag, &ran), 0);
+    ASSERT_EQ(ran, 1);
+    ASSERT_EQ(guv_timeout_end(), 0);
+    offloaded++;
+}
+
+/* Likewise past a deadline. */
+static void test_offload_past_deadline_runs(void) {
+    offloaded = 0;
+    ASSERT_OK(guv_spawn(offload_past_deadline, NULL));
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(offloaded, 1);
+}
+
 /* A NULL function is refused. */
 static void test_offload_null_is_einval(void) {
     ASSERT_ERRNO(guv_offload(NULL, NULL), EINVAL);
@@ -109,6 +155,8 @@ int main(void) {
     RUN(test_offload_runs_elsewhere);
     RUN(test_kill_during_offload);
     RUN(test_deadline_during_offload);
+    RUN(test_offload_after_kill_runs);
+    RUN(test_offload_past_deadline_runs);
     RUN(test_offload_null_is_einval);
     return 0;
 }
