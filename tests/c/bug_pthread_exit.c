@@ -1,0 +1,91 @@
+/* pthread_exit() inside a green thread ends that green thread, as if its
+ * function had returned: its cleanup handlers run, its joiners wake, and the
+ * OS thread and its hub go on. Before, glibc's forced unwind met the green
+ * thread's stack boundary and the process aborted ("FATAL: exception not
+ * rethrown") without a word from guv. Each case runs in a child process so
+ * that an abort is reported as a failure rather than ending the suite. */
+#include <sys/wait.h>
+
+#define TEST_TIMEOUT 15
+#include "test.h"
+
+static int cleaned, after_exit, others;
+
+static void cleanup(void *arg) { ++*(int *)arg; }
+
+static void exits(void *arg) {
+    (void)arg;
+    pthread_cleanup_push(cleanup, &cleaned);
+    ASSERT_OK(guv_sleep(0.01));
+    pthread_exit(NULL);
+    pthread_cleanup_pop(0);
+    after_exit = 1;
+}
+
+/* Three cleanup handlers, the exit in a called function. */
+static __attribute__((noinline)) void exit_here(void) { pthread_exit(NULL); }
+
+static void exits_deep(void *arg) {
+    (void)arg;
+    pthread_cleanup_push(cleanup, &cleaned);
+    pthread_cleanup_push(cleanup, &cleaned);
+    pthread_cleanup_push(cleanup, &cleaned);
+    exit_here();
+    pthread_cleanup_pop(0);
+    pthread_cleanup_pop(0);
+    pthread_cleanup_pop(0);
+    after_exit = 1;
+}
+
+/* Runs `body` in a child process; it must exit 0. */
+static void in_child(void (*body)(void)) {
+    fflush(stdout);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        body();
+        _exit(0);
+    }
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("the child %s %d", WIFSIGNALED(status) ? "died of signal" : "exited with",
+             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+static void exit_one(void) {
+    int64_t id = guv_spawn(exits, NULL);
+    ASSERT_OK(id);
+    ASSERT_OK(guv_spawn(test_count, &others));
+    ASSERT_OK(guv_join(id));
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(cleaned, 1);
+    ASSERT_EQ(after_exit, 0);
+    ASSERT_EQ(others, 1);
+    ASSERT_EQ(guv_count(), 0);
+    /* The hub goes on: a new green thread runs on the freed stack. */
+    ASSERT_OK(guv_spawn(test_count, &others));
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(others, 2);
+}
+
+/* The green thread ends; its cleanup handler ran; the hub carries on. */
+static void test_pthread_exit_ends_green_thread(void) { in_child(exit_one); }
+
+static void exit_many(void) {
+    for (int i = 0; i < 1000; i++)
+        ASSERT_OK(guv_spawn(i % 2 ? exits_deep : exits, NULL));
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(cleaned, 500 + 500 * 3);
+    ASSERT_EQ(after_exit, 0);
+    ASSERT_EQ(guv_count(), 0);
+}
+
+/* Many of them, through nested cleanup handlers, leave nothing behind. */
+static void test_pthread_exit_many(void) { in_child(exit_many); }
+
+int main(void) {
+    RUN(test_pthread_exit_ends_green_thread);
+    RUN(test_pthread_exit_many);
+    return 0;
+}
