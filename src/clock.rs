@@ -7,11 +7,9 @@ pub(crate) type Deadline = u64;
 pub(crate) const NEVER: Deadline = u64::MAX;
 
 /// CLOCK_MONOTONIC in nanoseconds (a vDSO call, about 20 ns).
+#[inline]
 pub(crate) fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    crate::sys::os::monotonic_ns()
 }
 
 /// The deadline `seconds` from now. NaN is refused; +inf (or anything past

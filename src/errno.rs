@@ -38,7 +38,7 @@ impl Errno {
         unsafe { *libc::__errno_location() = self.0 }
     }
 
-    /// Encodes a wake-up result as the hub passes it to a green thread:
+    /// Decodes a wake-up result as the hub passes it to a green thread:
     /// a non-negative value is success, a negative one is `-errno`.
     pub(crate) fn decode(v: i32) -> Result<i32> {
         if v >= 0 {

@@ -11,9 +11,9 @@ use std::ffi::c_void;
 
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
-use crate::hub;
 use crate::reactor::{FdKind, FdMode, Interest};
 use crate::sys::call as sys;
+use crate::{fd, ops};
 
 /// Return value of a raw libc call: negative means errno is set.
 fn check(r: isize) -> Result<usize> {
@@ -37,8 +37,8 @@ fn fd_flags(fd: i32) -> Result<i32> {
 fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
     let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
     let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
-    // SAFETY: `tv` and `len` are valid for writing a timeval.
-    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut tv).cast(), &mut len) };
+    // `tv` and `len` are valid for writing a timeval.
+    let r = sys::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut tv).cast(), &mut len);
     if r != 0 {
         0
     } else {
@@ -49,7 +49,7 @@ fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
 /// The caller's view of `fd` (flags, socket timeouts), asked of the kernel
 /// once and then kept by the hub (see FdMode).
 fn mode(fd: i32) -> Result<FdMode> {
-    if let Some(m) = hub::fd_mode(fd) {
+    if let Some(m) = fd::fd_mode(fd) {
         return Ok(m);
     }
     let m = FdMode {
@@ -57,7 +57,7 @@ fn mode(fd: i32) -> Result<FdMode> {
         rcvtimeo: socket_timeout_ns(fd, libc::SO_RCVTIMEO),
         sndtimeo: socket_timeout_ns(fd, libc::SO_SNDTIMEO),
     };
-    hub::set_fd_mode(fd, Some(m));
+    fd::set_fd_mode(fd, Some(m));
     Ok(m)
 }
 
@@ -77,10 +77,10 @@ fn deadline(m: FdMode, interest: Interest) -> Deadline {
 /// The caller's own timeout (`until`) running out reads as EAGAIN, as for a
 /// socket with SO_RCVTIMEO; a guv_timeout_begin deadline as ETIMEDOUT.
 fn wait(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
-    if !hub::can_switch() {
+    if !ops::can_switch() {
         return poll_blocking(fd, interest, until);
     }
-    match hub::wait_after_eagain(fd, interest, until) {
+    match fd::wait_after_eagain(fd, interest, until) {
         Ok(_) => Ok(()),
         Err(Errno::ETIMEDOUT) if until != NEVER && clock::now_ns() >= until => Err(Errno::EAGAIN),
         Err(e) => Err(e),
@@ -136,7 +136,7 @@ fn socket_op(fd: i32, interest: Interest, flags: i32, mut call: impl FnMut(i32) 
         || call(flags | libc::MSG_DONTWAIT),
     );
     if r == Err(Errno::ENOTSOCK) {
-        hub::set_fd_kind(fd, FdKind::Other);
+        fd::set_fd_kind(fd, FdKind::Other);
     }
     r
 }
@@ -171,7 +171,7 @@ fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> isize) -> R
 /// the caller's own making (kill, deadline, interrupt) are not kept.
 fn progress_then(fd: i32, done: usize, e: Errno) -> usize {
     if !matches!(e, Errno::ECANCELED | Errno::ETIMEDOUT | Errno::EINTR | Errno::EAGAIN) {
-        hub::set_pending_error(fd, e);
+        fd::set_pending_error(fd, e);
     }
     done
 }
@@ -197,7 +197,7 @@ fn write_all(fd: i32, total: usize, mut step: impl FnMut(usize) -> Result<usize>
 /// passed (even when data is ready), and says whether `fd` may be a socket.
 /// One visit to the hub for both.
 fn begin(fd: i32) -> Result<bool> {
-    hub::io_begin(fd).map(|kind| kind != FdKind::Other)
+    fd::io_begin(fd).map(|kind| kind != FdKind::Other)
 }
 
 pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
@@ -327,8 +327,8 @@ pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t
     begin(fd)?;
     toggled_op(fd, Interest::READ, || sys::accept4(fd, addr, addrlen, flags)).map(|n| {
         // A new fd: whatever the hub remembers of this number is from a closed one.
-        let _ = hub::forget_fd(n as i32);
-        hub::set_fd_kind(n as i32, FdKind::Socket);
+        let _ = fd::forget_fd(n as i32);
+        fd::set_fd_kind(n as i32, FdKind::Socket);
         n as i32
     })
 }
@@ -337,7 +337,7 @@ pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t
 /// report the outcome from SO_ERROR. A non-blocking fd passes straight through.
 pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -> Result<()> {
     // A socket being connected is new: what the hub remembers of its number is stale.
-    hub::forget_fd(fd)?;
+    fd::forget_fd(fd)?;
     let flags = fd_flags(fd)?;
     let attempt = || sys::connect(fd, addr, addrlen);
     if flags & libc::O_NONBLOCK != 0 {
@@ -351,7 +351,7 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
         Err(Errno(libc::EINPROGRESS)) => {}
         Err(e) => return Err(e),
     }
-    hub::set_fd_kind(fd, FdKind::Socket);
+    fd::set_fd_kind(fd, FdKind::Socket);
     wait(fd, Interest::WRITE, deadline(mode(fd)?, Interest::WRITE)).map_err(|e| {
         if e == Errno::EAGAIN {
             Errno::ETIMEDOUT
@@ -361,9 +361,8 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
     })?;
     let mut err: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: `err` and `len` are valid for an int option.
-    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) } != 0
-    {
+    // `err` and `len` are valid for an int option.
+    if sys::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) != 0 {
         return Err(Errno::last());
     }
     if err != 0 {
@@ -385,8 +384,8 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
 /// `fds` must point to `nfds` valid pollfds (or be unused when nfds is 0).
 pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) -> Result<usize> {
     let poll_now = || check(sys::poll(fds, nfds, 0));
-    hub::check_cancel()?;
-    if !hub::can_switch() {
+    ops::check_cancel()?;
+    if !ops::can_switch() {
         // A hub-stack callback, or may_switch refused: block the plain way.
         return check(sys::poll(fds, nfds, timeout_ms));
     }
@@ -398,13 +397,13 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
     let seconds_left =
         || if until == NEVER { -1.0 } else { until.saturating_sub(clock::now_ns()) as f64 / 1e9 };
     if nfds == 0 {
-        return hub::sleep(seconds_left()).map(|()| 0);
+        return ops::sleep(seconds_left()).map(|()| 0);
     }
     // SAFETY: per the caller, `fds` holds `nfds` pollfds (non-null, as nfds > 0).
     let list = unsafe { std::slice::from_raw_parts(fds, nfds as usize) };
     let watched: Vec<&libc::pollfd> = list.iter().filter(|p| p.fd >= 0).collect();
     if watched.is_empty() {
-        return hub::sleep(seconds_left()).map(|()| 0);
+        return ops::sleep(seconds_left()).map(|()| 0);
     }
     loop {
         let left = seconds_left();
@@ -421,7 +420,7 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
             } else {
                 Interest::READ
             };
-            match hub::trampoline(p.fd, interest, left) {
+            match fd::trampoline(p.fd, interest, left) {
                 Err(Errno::EBUSY) => wait_many(&watched, left),
                 other => other.map(drop),
             }
@@ -441,8 +440,7 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
 }
 
 fn wait_many(watched: &[&libc::pollfd], seconds: f64) -> Result<()> {
-    // SAFETY: epoll_create1 has no preconditions.
-    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let ep = sys::epoll_create1(libc::EPOLL_CLOEXEC) as i32;
     if ep < 0 {
         return Err(Errno::last());
     }
@@ -454,10 +452,10 @@ fn wait_many(watched: &[&libc::pollfd], seconds: f64) -> Result<()> {
         if p.events & libc::POLLOUT != 0 {
             ev.events |= libc::EPOLLOUT as u32;
         }
-        // SAFETY: `ep` is our epoll fd; a bad `p.fd` fails and poll_now reports POLLNVAL for it.
-        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, p.fd, &mut ev) };
+        // A bad `p.fd` fails here and poll_now reports POLLNVAL for it.
+        sys::epoll_ctl(ep, libc::EPOLL_CTL_ADD, p.fd, &mut ev);
     }
-    let r = hub::trampoline(ep, Interest::READ, seconds).map(drop);
-    let _ = hub::close(ep);
+    let r = fd::trampoline(ep, Interest::READ, seconds).map(drop);
+    let _ = fd::close(ep);
     r
 }

@@ -5,17 +5,21 @@
 //! read, a sleep) suspends with a request and the hub runs the others. The
 //! C ABI in `ffi` is the product; the Rust API below is what it calls.
 //!
-//! Map of the crate: `hub` (the loop), `task` (green threads, ids),
-//! `stack` (arenas, guards), `timer`, `reactor` (fd state, epoll),
-//! `hooks` (per-task hooks for bindings), `remote` (other threads),
+//! Map of the crate: `hub` (the loop; `hub/lifecycle`, `hub/control`),
+//! `ops` (the green-thread operations), `task` (green threads, ids),
+//! `stack` (arenas, guards), `timer`, `reactor` (fd state, epoll), `fd`
+//! (fd waits and the hub's fd books), `io` (greenified POSIX calls),
+//! `callbacks` (per-task callbacks for bindings), `remote` (other threads),
 //! `offload` (thread pool), `sys` (kernel seams), `ffi` (C surface).
 
+pub mod callbacks;
 mod clock;
 pub mod errno;
-pub mod hooks;
+mod fd;
 mod hub;
 mod io;
 mod offload;
+mod ops;
 mod reactor;
 mod remote;
 pub mod stack;
@@ -26,14 +30,13 @@ mod timer;
 pub mod ffi;
 
 pub use errno::{Errno, Result};
-pub use hub::{
-    call_on_hub, can_switch, check_cancel, close, count, current, forget_fd, interrupt, join, kill, offload,
-    park, remote_interrupt, remote_kill, remote_spawn, remote_unpark, run, shared, sleep, spawn,
-    spawn_with_stack, stack_bounds, timeout_begin, timeout_end, trampoline, trampoline_after_eagain, unpark,
-    yield_now,
+pub use fd::{close, forget_fd, trampoline, trampoline_after_eagain};
+pub use ops::{
+    call_on_hub, can_switch, check_cancel, count, current, interrupt, join, kill, offload, park, run, sleep,
+    spawn, spawn_with_stack, stack_bounds, timeout_begin, timeout_end, unpark, yield_now,
 };
 pub use reactor::Interest;
-pub use remote::Shared;
+pub use remote::{handle, remote_interrupt, remote_kill, remote_spawn, remote_unpark, HubHandle};
 pub use sys::mem::{guard_kind, GuardKind};
 
 /// Seconds on the monotonic clock.

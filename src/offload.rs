@@ -6,14 +6,14 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use crate::remote::{CCall, Msg, Shared};
+use crate::remote::{CCall, HubHandle, Msg};
 
 /// A call to run off the hub.
 pub(crate) type Job = CCall;
 
 struct Queued {
     job: Job,
-    hub: Arc<Shared>,
+    hub: Arc<HubHandle>,
     slot: u32,
     wait_gen: u32,
 }
@@ -71,7 +71,7 @@ fn max_threads() -> usize {
 }
 
 /// Queues `job`; when it has run, the hub behind `hub` wakes (slot, wait_gen).
-pub(crate) fn submit(job: Job, hub: Arc<Shared>, slot: u32, wait_gen: u32) -> std::io::Result<()> {
+pub(crate) fn submit(job: Job, hub: Arc<HubHandle>, slot: u32, wait_gen: u32) -> std::io::Result<()> {
     let pool = pool();
     let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
     st.queue.push_back(Queued { job, hub, slot, wait_gen });

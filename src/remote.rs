@@ -1,11 +1,15 @@
 //! A hub's thread-safe side: other OS threads hand it work through an inbox
-//! and wake it through an eventfd (mio's Waker), which epoll reports like any fd.
+//! and wake it through an eventfd (mio's Waker), which epoll reports like any
+//! fd. `HubHandle` is what C knows as `guv_hub`; the guv_hub_* operations
+//! are at the end.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::errno::{Errno, Result};
+use crate::hub;
+use crate::task;
 
 /// A C function and its argument, movable to another thread: the caller of
 /// the thread-safe API vouches that `arg` may be used there.
@@ -33,7 +37,9 @@ pub(crate) enum Msg {
     OffloadDone(u32, u32),
 }
 
-pub struct Shared {
+/// The thread-safe handle of one hub (`guv_hub` in C), shared by every
+/// thread that submits to it.
+pub struct HubHandle {
     pub(crate) serial: u64,
     inbox: Mutex<Vec<Msg>>,
     pending: AtomicBool,
@@ -44,9 +50,9 @@ pub struct Shared {
     holds: AtomicUsize,
 }
 
-impl Shared {
-    pub(crate) fn new(serial: u64, waker: mio::Waker) -> Shared {
-        Shared {
+impl HubHandle {
+    pub(crate) fn new(serial: u64, waker: mio::Waker) -> HubHandle {
+        HubHandle {
             serial,
             inbox: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
@@ -100,4 +106,47 @@ impl Shared {
     pub(crate) fn held(&self) -> bool {
         self.holds.load(Ordering::Acquire) > 0
     }
+}
+
+/// The thread-safe handle of this thread's hub.
+pub fn handle() -> Result<Arc<HubHandle>> {
+    hub::with(|h| h.handle().clone())
+}
+
+/// Checks that `id` (0: main) can name a task of the hub behind `handle`.
+fn remote_id(handle: &HubHandle, id: i64) -> Result<i64> {
+    if id != 0 {
+        let (serial, _, _) = task::split_id(id).ok_or(Errno::ESRCH)?;
+        if serial != handle.serial {
+            return Err(Errno::ESRCH);
+        }
+    }
+    Ok(id)
+}
+
+/// Thread-safe unpark of green thread `id` of the hub behind `handle`.
+pub fn remote_unpark(handle: &HubHandle, id: i64) -> Result<()> {
+    handle.send(Msg::Unpark(remote_id(handle, id)?))
+}
+
+/// Thread-safe interrupt of green thread `id` of the hub behind `handle`.
+pub fn remote_interrupt(handle: &HubHandle, id: i64) -> Result<()> {
+    handle.send(Msg::Interrupt(remote_id(handle, id)?))
+}
+
+/// Spawns on the hub behind `handle` from any thread.
+pub fn remote_spawn(
+    handle: &HubHandle,
+    f: unsafe extern "C" fn(*mut c_void),
+    arg: *mut c_void,
+) -> Result<()> {
+    handle.send(Msg::Spawn(CCall { f, arg }))
+}
+
+/// Kills green thread `id` of the hub behind `handle`, from any thread.
+pub fn remote_kill(handle: &HubHandle, id: i64) -> Result<()> {
+    if id == 0 {
+        return Err(Errno::ESRCH); // main cannot be killed
+    }
+    handle.send(Msg::Kill(remote_id(handle, id)?))
 }

@@ -7,8 +7,8 @@
 
 use std::ffi::c_void;
 
+use crate::callbacks::guv_hooks;
 use crate::clock::{Deadline, NEVER};
-use crate::hooks::guv_hooks;
 use crate::reactor::Interest;
 use crate::stack::PooledStack;
 use crate::sys::overflow::Running;
@@ -56,7 +56,9 @@ pub(crate) enum Request {
 pub(crate) enum Wait {
     None,
     Sleep,
-    Fd { fd: i32 },
+    Fd {
+        fd: i32,
+    },
     Join,
     /// guv_reap: ended by nothing but the target's end.
     Reap,

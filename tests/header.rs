@@ -15,7 +15,7 @@ fn generate() -> String {
         // The C surface is src/ffi plus the #[repr(C)] types it uses; parsing only
         // those keeps internal generic aliases out of cbindgen's way.
         .with_src(root.join("src/ffi/mod.rs"))
-        .with_src(root.join("src/hooks.rs"))
+        .with_src(root.join("src/callbacks.rs"))
         .with_config(config)
         .with_after_include(format!(
             "\n#define GUV_VERSION_MAJOR {major}\n#define GUV_VERSION_MINOR {minor}\n#define GUV_VERSION_PATCH {patch}\n#define GUV_VERSION \"{version}\"\n"

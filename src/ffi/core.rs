@@ -4,11 +4,11 @@ use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::boundary;
+use crate::callbacks::guv_hooks;
 use crate::errno::{Errno, Result};
-use crate::hooks::guv_hooks;
 use crate::reactor::Interest;
-use crate::remote::Shared;
-use crate::{hub, stack};
+use crate::remote::HubHandle;
+use crate::{fd, ops, remote, stack};
 
 /// Wait for the fd to be readable (or hung up, or in error).
 pub const GUV_READ: c_int = 1;
@@ -33,10 +33,10 @@ fn interest(events: c_int) -> Result<Interest> {
     Interest::from_bits(events).ok_or(Errno::EINVAL)
 }
 
-fn hub_ref<'a>(h: *const guv_hub) -> Result<&'a Shared> {
+fn hub_ref<'a>(h: *const guv_hub) -> Result<&'a HubHandle> {
     // SAFETY: a non-null guv_hub* comes from guv_hub_self (Arc::into_raw) and
     // the caller holds it until guv_hub_release.
-    unsafe { h.cast::<Shared>().as_ref() }.ok_or(Errno::EINVAL)
+    unsafe { h.cast::<HubHandle>().as_ref() }.ok_or(Errno::EINVAL)
 }
 
 /// Schedule `func(arg)` as a new green thread on this OS thread's hub (created
@@ -64,7 +64,7 @@ pub extern "C" fn guv_spawn_ex(func: guv_fn, arg: *mut c_void, stack_size: usize
         let f = func.ok_or(Errno::EINVAL)?;
         let arg = arg as usize;
         // SAFETY: the caller vouches that fn(arg) may be called on this thread.
-        hub::spawn_with_stack(move || unsafe { f(arg as *mut c_void) }, stack_size)
+        ops::spawn_with_stack(move || unsafe { f(arg as *mut c_void) }, stack_size)
     })
 }
 
@@ -76,7 +76,7 @@ pub extern "C" fn guv_spawn_ex(func: guv_fn, arg: *mut c_void, stack_size: usize
 /// joins in a cycle; they stay suspended).
 #[no_mangle]
 pub extern "C" fn guv_run() -> c_int {
-    boundary("guv_run", || hub::run().map(|()| 0))
+    boundary("guv_run", || ops::run().map(|()| 0))
 }
 
 /// Let every other ready green thread run once, then continue. Called from
@@ -87,7 +87,7 @@ pub extern "C" fn guv_run() -> c_int {
 /// guv_call_on_hub() callback), EDEADLK (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_yield() -> c_int {
-    boundary("guv_yield", || hub::yield_now().map(|()| 0))
+    boundary("guv_yield", || ops::yield_now().map(|()| 0))
 }
 
 /// Suspend the caller for at least `seconds`; other green threads run
@@ -101,13 +101,13 @@ pub extern "C" fn guv_yield() -> c_int {
 /// EINTR (guv_interrupt()).
 #[no_mangle]
 pub extern "C" fn guv_sleep(seconds: f64) -> c_int {
-    boundary("guv_sleep", || hub::sleep(seconds).map(|()| 0))
+    boundary("guv_sleep", || ops::sleep(seconds).map(|()| 0))
 }
 
 /// Id of the running green thread; 0 outside any green thread (in main).
 #[no_mangle]
 pub extern "C" fn guv_current() -> i64 {
-    hub::current()
+    ops::current()
 }
 
 /// Wait until green thread `id` has ended; 0 at once if it already has.
@@ -120,7 +120,7 @@ pub extern "C" fn guv_current() -> i64 {
 /// EINTR (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback).
 #[no_mangle]
 pub extern "C" fn guv_join(id: i64) -> c_int {
-    boundary("guv_join", || hub::join(id).map(|()| 0))
+    boundary("guv_join", || ops::join(id).map(|()| 0))
 }
 
 /// Kill green thread `id` (as guv_kill()) and wait until it has ended, like
@@ -135,7 +135,7 @@ pub extern "C" fn guv_join(id: i64) -> c_int {
 /// guv_call_on_hub() callback), EDEADLK (hooks' may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_reap(id: i64) -> c_int {
-    boundary("guv_reap", || hub::reap(id).map(|()| 0))
+    boundary("guv_reap", || ops::reap(id).map(|()| 0))
 }
 
 /// Cancel green thread `id`: its current blocking guv call (if it is
@@ -146,7 +146,7 @@ pub extern "C" fn guv_reap(id: i64) -> c_int {
 /// sets errno ESRCH (`id` never issued by this thread's hub).
 #[no_mangle]
 pub extern "C" fn guv_kill(id: i64) -> c_int {
-    boundary("guv_kill", || hub::kill(id).map(|()| 0))
+    boundary("guv_kill", || ops::kill(id).map(|()| 0))
 }
 
 /// Suspend the caller until another green thread (or main, or another OS
@@ -163,7 +163,7 @@ pub extern "C" fn guv_kill(id: i64) -> c_int {
 /// guv_hub_hold() meanwhile).
 #[no_mangle]
 pub extern "C" fn guv_park(timeout: f64) -> c_int {
-    boundary("guv_park", || hub::park(timeout).map(|()| 0))
+    boundary("guv_park", || ops::park(timeout).map(|()| 0))
 }
 
 /// Wake green thread `id` (0: main) from guv_park(), or, if it is not
@@ -172,7 +172,7 @@ pub extern "C" fn guv_park(timeout: f64) -> c_int {
 /// by this thread's hub).
 #[no_mangle]
 pub extern "C" fn guv_unpark(id: i64) -> c_int {
-    boundary("guv_unpark", || hub::unpark(id).map(|()| 0))
+    boundary("guv_unpark", || ops::unpark(id).map(|()| 0))
 }
 
 /// End the current blocking guv call of green thread `id` (0: main) with
@@ -182,7 +182,7 @@ pub extern "C" fn guv_unpark(id: i64) -> c_int {
 /// never issued by this thread's hub.
 #[no_mangle]
 pub extern "C" fn guv_interrupt(id: i64) -> c_int {
-    boundary("guv_interrupt", || hub::interrupt(id).map(|()| 0))
+    boundary("guv_interrupt", || ops::interrupt(id).map(|()| 0))
 }
 
 /// The usable stack of the running green thread: its lowest address in
@@ -196,7 +196,7 @@ pub extern "C" fn guv_stack_bounds(lo: *mut *mut c_void, size: *mut usize) -> c_
         if lo.is_null() || size.is_null() {
             return Err(Errno::EINVAL);
         }
-        let (bottom, len) = hub::stack_bounds()?;
+        let (bottom, len) = ops::stack_bounds()?;
         // SAFETY: both pointers are non-null and, per the caller, writable.
         unsafe {
             *lo = bottom as *mut c_void;
@@ -231,7 +231,7 @@ pub extern "C" fn guv_trampoline(fd: c_int, events: c_int) -> c_int {
 pub extern "C" fn guv_trampoline_timeout(fd: c_int, events: c_int, timeout: f64) -> c_int {
     boundary("guv_trampoline", || {
         let interest = interest(events)?;
-        hub::trampoline(fd, interest, timeout).map(|ready| ready.bits())
+        fd::trampoline(fd, interest, timeout).map(|ready| ready.bits())
     })
 }
 
@@ -246,7 +246,7 @@ pub extern "C" fn guv_trampoline_timeout(fd: c_int, events: c_int, timeout: f64)
 pub extern "C" fn guv_trampoline_after_eagain(fd: c_int, events: c_int, timeout: f64) -> c_int {
     boundary("guv_trampoline_after_eagain", || {
         let interest = interest(events)?;
-        hub::trampoline_after_eagain(fd, interest, timeout).map(|ready| ready.bits())
+        fd::trampoline_after_eagain(fd, interest, timeout).map(|ready| ready.bits())
     })
 }
 
@@ -256,7 +256,7 @@ pub extern "C" fn guv_trampoline_after_eagain(fd: c_int, events: c_int, timeout:
 /// would only interrupt, such as sending a query.
 #[no_mangle]
 pub extern "C" fn guv_check() -> c_int {
-    boundary("guv_check", || hub::check_cancel().map(|()| 0))
+    boundary("guv_check", || ops::check_cancel().map(|()| 0))
 }
 
 /// Wake every green thread waiting on `fd` (their trampoline returns -1
@@ -268,7 +268,7 @@ pub extern "C" fn guv_check() -> c_int {
 /// Returns 0, or -1 with errno EBADF (fd < 0 or not open) or close(2)'s errno.
 #[no_mangle]
 pub extern "C" fn guv_close(fd: c_int) -> c_int {
-    boundary("guv_close", || hub::close(fd).map(|()| 0))
+    boundary("guv_close", || fd::close(fd).map(|()| 0))
 }
 
 /// The version of the libguv actually loaded, as "MAJOR.MINOR.PATCH"
@@ -289,7 +289,7 @@ pub extern "C" fn guv_now() -> f64 {
 /// Returns -1 with errno ESRCH if the thread's hub is already torn down.
 #[no_mangle]
 pub extern "C" fn guv_count() -> i64 {
-    boundary("guv_count", || hub::count().map(|n| n as i64))
+    boundary("guv_count", || ops::count().map(|n| n as i64))
 }
 
 /// Set the process-wide default stack size in bytes for green threads
@@ -321,7 +321,7 @@ pub extern "C" fn guv_guard_kind() -> c_int {
 #[no_mangle]
 pub extern "C" fn guv_set_hooks(hooks: *const guv_hooks) -> c_int {
     // SAFETY: the caller passes NULL or a valid guv_hooks.
-    crate::hooks::set(unsafe { hooks.as_ref() }.copied());
+    crate::callbacks::set(unsafe { hooks.as_ref() }.copied());
     0
 }
 
@@ -330,7 +330,7 @@ pub extern "C" fn guv_set_hooks(hooks: *const guv_hooks) -> c_int {
 /// hooks' may_switch says no.
 #[no_mangle]
 pub extern "C" fn guv_can_switch() -> c_int {
-    hub::can_switch() as c_int
+    ops::can_switch() as c_int
 }
 
 /// Run `func(arg)` on the hub's own stack (not the green thread's) and return
@@ -339,7 +339,7 @@ pub extern "C" fn guv_can_switch() -> c_int {
 /// EPERM. Returns 0, or -1 with errno EINVAL (func is NULL).
 #[no_mangle]
 pub extern "C" fn guv_call_on_hub(func: guv_fn, arg: *mut c_void) -> c_int {
-    boundary("guv_call_on_hub", || hub::call_on_hub(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+    boundary("guv_call_on_hub", || ops::call_on_hub(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
 }
 
 /// A new reference to this OS thread's hub (created on first use), usable
@@ -347,7 +347,7 @@ pub extern "C" fn guv_call_on_hub(func: guv_fn, arg: *mut c_void) -> c_int {
 /// errno ESRCH if the thread's hub is already torn down.
 #[no_mangle]
 pub extern "C" fn guv_hub_self() -> *mut guv_hub {
-    boundary("guv_hub_self", || hub::shared().map(|s| Arc::into_raw(s) as *mut guv_hub))
+    boundary("guv_hub_self", || remote::handle().map(|s| Arc::into_raw(s) as *mut guv_hub))
 }
 
 /// Drop a reference obtained from guv_hub_self(). NULL is ignored.
@@ -355,7 +355,7 @@ pub extern "C" fn guv_hub_self() -> *mut guv_hub {
 pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
     if !hub.is_null() {
         // SAFETY: `hub` came from Arc::into_raw in guv_hub_self and is released once.
-        drop(unsafe { Arc::from_raw(hub.cast::<Shared>()) });
+        drop(unsafe { Arc::from_raw(hub.cast::<HubHandle>()) });
     }
 }
 
@@ -368,7 +368,7 @@ pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
 #[no_mangle]
 pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_void) -> c_int {
     boundary("guv_hub_spawn", || {
-        hub::remote_spawn(hub_ref(hub)?, func.ok_or(Errno::EINVAL)?, arg).map(|()| 0)
+        remote::remote_spawn(hub_ref(hub)?, func.ok_or(Errno::EINVAL)?, arg).map(|()| 0)
     })
 }
 
@@ -379,7 +379,7 @@ pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_voi
 /// hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_kill(hub: *mut guv_hub, id: i64) -> c_int {
-    boundary("guv_hub_kill", || hub::remote_kill(hub_ref(hub)?, id).map(|()| 0))
+    boundary("guv_hub_kill", || remote::remote_kill(hub_ref(hub)?, id).map(|()| 0))
 }
 
 /// Thread-safe guv_unpark() of green thread `id` (0: the hub thread's main)
@@ -387,7 +387,7 @@ pub extern "C" fn guv_hub_kill(hub: *mut guv_hub, id: i64) -> c_int {
 /// NULL), ESRCH (`id` is not of this hub, or the hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_unpark(hub: *mut guv_hub, id: i64) -> c_int {
-    boundary("guv_hub_unpark", || hub::remote_unpark(hub_ref(hub)?, id).map(|()| 0))
+    boundary("guv_hub_unpark", || remote::remote_unpark(hub_ref(hub)?, id).map(|()| 0))
 }
 
 /// Thread-safe guv_interrupt() of green thread `id` (0: the hub thread's
@@ -396,7 +396,7 @@ pub extern "C" fn guv_hub_unpark(hub: *mut guv_hub, id: i64) -> c_int {
 /// hub, or the hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_interrupt(hub: *mut guv_hub, id: i64) -> c_int {
-    boundary("guv_hub_interrupt", || hub::remote_interrupt(hub_ref(hub)?, id).map(|()| 0))
+    boundary("guv_hub_interrupt", || remote::remote_interrupt(hub_ref(hub)?, id).map(|()| 0))
 }
 
 /// Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
@@ -422,14 +422,14 @@ pub extern "C" fn guv_hub_unhold(hub: *mut guv_hub) -> c_int {
 /// Returns 0, or -1 with errno EINVAL (NaN). +infinity opens no limit.
 #[no_mangle]
 pub extern "C" fn guv_timeout_begin(seconds: f64) -> c_int {
-    boundary("guv_timeout_begin", || hub::timeout_begin(seconds).map(|()| 0))
+    boundary("guv_timeout_begin", || ops::timeout_begin(seconds).map(|()| 0))
 }
 
 /// Close the innermost deadline opened by guv_timeout_begin().
 /// Returns 0, or -1 with errno EPERM when none is open.
 #[no_mangle]
 pub extern "C" fn guv_timeout_end() -> c_int {
-    boundary("guv_timeout_end", || hub::timeout_end().map(|()| 0))
+    boundary("guv_timeout_end", || ops::timeout_end().map(|()| 0))
 }
 
 /// Run `func(arg)` on guv's pool of OS threads (GUV_OFFLOAD_THREADS, default
@@ -446,5 +446,5 @@ pub extern "C" fn guv_timeout_end() -> c_int {
 /// started), EDEADLK (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_offload(func: guv_fn, arg: *mut c_void) -> c_int {
-    boundary("guv_offload", || hub::offload(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+    boundary("guv_offload", || ops::offload(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
 }

@@ -26,7 +26,7 @@ use std::ffi::{c_int, c_void};
 use libc::{iovec, msghdr, nfds_t, pollfd, sockaddr, socklen_t, ssize_t};
 
 use super::boundary;
-use crate::{hub, io};
+use crate::{fd, io};
 
 fn ssize(r: crate::Result<usize>) -> crate::Result<ssize_t> {
     r.map(|n| n as ssize_t)
@@ -158,6 +158,6 @@ pub extern "C" fn guv_forget(fd: c_int) -> c_int {
         if fd < 0 {
             return Err(crate::Errno::EBADF);
         }
-        hub::forget_fd(fd).map(|()| 0)
+        fd::forget_fd(fd).map(|()| 0)
     })
 }

@@ -63,6 +63,15 @@ pub fn connect(fd: c_int, a: *const sockaddr, al: socklen_t) -> isize {
 pub fn fcntl(fd: c_int, cmd: c_int, arg: c_int) -> isize {
     sys!(libc::SYS_fcntl, fd, cmd, arg)
 }
+pub fn getsockopt(fd: c_int, level: c_int, opt: c_int, val: *mut c_void, len: *mut socklen_t) -> isize {
+    sys!(libc::SYS_getsockopt, fd, level, opt, val, len)
+}
+pub fn epoll_create1(flags: c_int) -> isize {
+    sys!(libc::SYS_epoll_create1, flags)
+}
+pub fn epoll_ctl(ep: c_int, op: c_int, fd: c_int, ev: *mut libc::epoll_event) -> isize {
+    sys!(libc::SYS_epoll_ctl, ep, op, fd, ev)
+}
 pub fn close(fd: c_int) -> isize {
     sys!(libc::SYS_close, fd)
 }

@@ -1,6 +1,7 @@
-//! Per-task hooks: how a binding keeps per-thread state of a foreign runtime
+//! Per-task callbacks (`guv_hooks`, set with guv_set_hooks): how a binding keeps per-thread state of a foreign runtime
 //! (CPython's PyThreadState and GIL, for one) per green thread, without the
-//! core knowing any language.
+//! core knowing any language. (Not to be confused with hook/, libguv_hook's
+//! libc interposition.)
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -42,23 +43,23 @@ pub(crate) fn get() -> Option<&'static guv_hooks> {
 }
 
 impl guv_hooks {
-    pub(crate) fn start(&self) -> *mut c_void {
+    pub(crate) fn task_start(&self) -> *mut c_void {
         // SAFETY: the binding that installed the hooks vouches for its callbacks.
         self.task_start.map_or(std::ptr::null_mut(), |f| unsafe { f(self.userdata) })
     }
-    pub(crate) fn end(&self, data: *mut c_void) {
+    pub(crate) fn task_end(&self, data: *mut c_void) {
         // SAFETY: as above.
         if let Some(f) = self.task_end {
             unsafe { f(self.userdata, data) }
         }
     }
-    pub(crate) fn out(&self, data: *mut c_void) {
+    pub(crate) fn switch_out(&self, data: *mut c_void) {
         // SAFETY: as above.
         if let Some(f) = self.switch_out {
             unsafe { f(self.userdata, data) }
         }
     }
-    pub(crate) fn into(&self, data: *mut c_void) {
+    pub(crate) fn switch_in(&self, data: *mut c_void) {
         // SAFETY: as above.
         if let Some(f) = self.switch_in {
             unsafe { f(self.userdata, data) }

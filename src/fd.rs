@@ -1,0 +1,123 @@
+//! Waiting on fds and the hub's per-fd books, for the C ABI and the I/O
+//! layer: guv_trampoline (with its poll-once path), close and forget, and
+//! what io.rs asks of the reactor before and after each call (pending
+//! errors, fd kind and mode).
+
+use crate::clock::{self, Deadline, NEVER};
+use crate::errno::{Errno, Result};
+use crate::hub::{self, with, with_existing};
+use crate::reactor::{FdKind, FdMode, Interest};
+use crate::task::Request;
+
+/// Waits until `fd` is ready for any of `interest`; returns the ready mask.
+/// `timeout` in seconds: negative waits forever, 0 polls once.
+pub fn trampoline(fd: i32, interest: Interest, timeout: f64) -> Result<Interest> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    if timeout.is_nan() {
+        return Err(Errno::EINVAL);
+    }
+    if timeout == 0.0 {
+        return poll_now(fd, interest);
+    }
+    let until = if timeout < 0.0 { NEVER } else { clock::after(timeout)? };
+    let ready = hub::suspend(Request::Fd { fd, interest, until, rearm: true })?;
+    Ok(Interest::from_bits(ready).unwrap_or(interest))
+}
+
+/// As `trampoline`, for a caller that has just seen EAGAIN on `fd`: a
+/// registered fd is then known not ready, so no re-arm system call is needed.
+pub fn trampoline_after_eagain(fd: i32, interest: Interest, timeout: f64) -> Result<Interest> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    if timeout.is_nan() {
+        return Err(Errno::EINVAL);
+    }
+    let until = if timeout < 0.0 { NEVER } else { clock::after(timeout)? };
+    wait_after_eagain(fd, interest, until)
+}
+
+/// Waits for `interest` on `fd` right after an I/O call on it failed with
+/// EAGAIN: a registered fd is then known not ready, so no re-arm is needed.
+pub(crate) fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) -> Result<Interest> {
+    let ready = hub::suspend(Request::Fd { fd, interest, until, rearm: false })?;
+    Ok(Interest::from_bits(ready).unwrap_or(interest))
+}
+
+fn poll_now(fd: i32, interest: Interest) -> Result<Interest> {
+    let mut pfd = libc::pollfd { fd, events: 0, revents: 0 };
+    if interest.bits() & 1 != 0 {
+        pfd.events |= libc::POLLIN;
+    }
+    if interest.bits() & 2 != 0 {
+        pfd.events |= libc::POLLOUT;
+    }
+    if crate::sys::call::poll(&mut pfd, 1, 0) < 0 {
+        return Err(Errno::last());
+    }
+    if pfd.revents & libc::POLLNVAL != 0 {
+        return Err(Errno::EBADF);
+    }
+    let err = pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0;
+    let mut ready = 0;
+    if pfd.revents & libc::POLLIN != 0 || (err && interest.bits() & 1 != 0) {
+        ready |= 1;
+    }
+    if pfd.revents & libc::POLLOUT != 0 || (err && interest.bits() & 2 != 0) {
+        ready |= 2;
+    }
+    Interest::from_bits(ready).ok_or(Errno::ETIMEDOUT)
+}
+
+/// Wakes every green thread waiting on `fd` with EBADF, forgets it, and closes it.
+pub fn close(fd: i32) -> Result<()> {
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    forget_fd(fd)?;
+    if crate::sys::call::close(fd) != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+/// Wakes the waiters of `fd` with EBADF and drops the hub's state for it
+/// (for callers that close or replace the fd themselves, e.g. dup2).
+pub fn forget_fd(fd: i32) -> Result<()> {
+    with_existing(|h| h.forget_fd(fd)).map(drop)
+}
+
+/// The start of every greenified call, in one visit to the hub: fails with
+/// ECANCELED or ETIMEDOUT as `check_cancel`, else says what is known of `fd`.
+pub(crate) fn io_begin(fd: i32) -> Result<FdKind> {
+    with(|h| {
+        if let Some(e) = h.current_task().cancelled() {
+            Err(e)
+        } else if let Some(e) = h.reactor().take_pending(fd) {
+            Err(e)
+        } else {
+            Ok(h.reactor().kind(fd))
+        }
+    })?
+}
+
+/// Keeps `e` for the next call on `fd`: a call that made progress before an
+/// error returns its count, and the error must not be lost.
+pub(crate) fn set_pending_error(fd: i32, e: Errno) {
+    let _ = with(|h| h.reactor().set_pending(fd, e));
+}
+
+pub(crate) fn set_fd_kind(fd: i32, kind: FdKind) {
+    let _ = with(|h| h.reactor().set_kind(fd, kind));
+}
+
+/// The cached mode of `fd` (see FdMode).
+pub(crate) fn fd_mode(fd: i32) -> Option<FdMode> {
+    with(|h| h.reactor().mode(fd)).ok().flatten()
+}
+
+pub(crate) fn set_fd_mode(fd: i32, mode: Option<FdMode>) {
+    let _ = with(|h| h.reactor().set_mode(fd, mode));
+}

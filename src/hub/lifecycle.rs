@@ -1,0 +1,186 @@
+//! Births and deaths: the hub's own (first use on a thread, repair in a
+//! forked child, teardown when the thread exits) and each green thread's
+//! (spawn, the body that runs its function, finish).
+
+use std::collections::VecDeque;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::{set_cur, with, Hub};
+use crate::callbacks;
+use crate::clock::NEVER;
+use crate::errno::{Errno, Result};
+use crate::reactor::{Reactor, WAKER};
+use crate::remote::HubHandle;
+use crate::stack::Pools;
+use crate::sys::overflow::{self, Running};
+use crate::task::{self, Co, Current, Resume, Task, Wait, Yielder};
+
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+/// Moves on in a forked child; a hub made before it repairs itself on next use.
+static FORK_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+pub(super) fn fork_epoch() -> u64 {
+    FORK_EPOCH.load(Ordering::Relaxed)
+}
+
+impl Hub {
+    pub(super) fn new() -> Result<Hub> {
+        overflow::prepare_thread();
+        static ATFORK: std::sync::Once = std::sync::Once::new();
+        ATFORK.call_once(|| crate::sys::os::at_fork_child(forked_child));
+        let reactor = Reactor::new().map_err(|e| Errno::from_io(&e))?;
+        let waker = mio::Waker::new(reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed) & task::MAX_SERIAL;
+        let mut main = Task::empty();
+        main.in_use = true;
+        Ok(Hub {
+            tasks: vec![main],
+            free: Vec::new(),
+            runq: VecDeque::new(),
+            timers: Default::default(),
+            reactor,
+            pools: Pools::default(),
+            handle: Arc::new(HubHandle::new(serial.max(1), waker)),
+            live: 0,
+            armed: 0,
+            fd_waits: 0,
+            offloads: 0,
+            wakes: Vec::new(),
+            inbox: Vec::new(),
+            epoch: FORK_EPOCH.load(Ordering::Relaxed),
+            next_verify: NEVER,
+        })
+    }
+
+    /// First use in a forked child: the epoll instance, the eventfd and the
+    /// offload threads were the parent's. Take new ones; green threads carry
+    /// on, their fd waits registered afresh; offloaded calls in flight will
+    /// never complete here and fail with ECANCELED.
+    pub(super) fn after_fork(&mut self) -> Result<()> {
+        self.epoch = FORK_EPOCH.load(Ordering::Relaxed);
+        let waited = self.reactor.after_fork().map_err(|e| Errno::from_io(&e))?;
+        let waker = mio::Waker::new(self.reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
+        self.handle = Arc::new(HubHandle::new(self.handle.serial, waker));
+        for fd in waited {
+            if let Err(e) = self.reactor.arm(fd, true) {
+                for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
+                    self.wake_if(slot, wg, e.code());
+                }
+            }
+        }
+        for slot in 0..self.tasks.len() as u32 {
+            if self.tasks[slot as usize].wait == Wait::Offload {
+                self.wake(slot, Errno::ECANCELED.code());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn spawn<F: FnOnce() + 'static>(&mut self, f: F, stack_size: usize) -> Result<i64> {
+        if self.free.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
+            return Err(Errno::EAGAIN);
+        }
+        let stack = self.pools.take(stack_size)?;
+        let (guard, top) = (stack.guard(), stack.top());
+        let co = Co::with_stack(stack, move |y: &Yielder, _: Resume| body(y, f));
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.tasks.push(Task::empty());
+            (self.tasks.len() - 1) as u32
+        });
+        let serial = self.handle.serial;
+        let t = &mut self.tasks[slot as usize];
+        t.gen += 1;
+        t.in_use = true;
+        let home = *t
+            .home
+            .get_or_insert_with(|| std::ptr::NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))));
+        // SAFETY: `home` is this slot's own cell and holds no live coroutine (the
+        // slot was free), so writing over it drops nothing.
+        unsafe { home.as_ptr().write(MaybeUninit::new(co)) };
+        t.co = Some(home.cast());
+        t.result = 0;
+        let id = task::make_id(serial, t.gen, slot);
+        t.cur = Current { slot, id, ..Current::MAIN };
+        t.running = Running { guard, top, id };
+        self.runq.push_back(slot);
+        self.live += 1;
+        Ok(id)
+    }
+
+    /// A task's function returned: recycle its stack and slot, wake its joiners.
+    pub(super) fn finish(&mut self, slot: u32) {
+        let t = &mut self.tasks[slot as usize];
+        let co = t.co.take().expect("a finished task had its coroutine");
+        // SAFETY: `co` points at the coroutine written into this slot's home by
+        // `spawn`; it is moved out once, here, and the home is then free again.
+        let co = unsafe { co.as_ptr().read() };
+        self.pools.give(co.into_stack());
+        let t = &mut self.tasks[slot as usize];
+        let mut joiners = std::mem::take(&mut t.joiners);
+        t.in_use = false;
+        t.killed = false;
+        t.permit = false;
+        t.interrupted = false;
+        t.deadline = NEVER;
+        t.deadlines.clear();
+        t.cur = Current::MAIN;
+        t.wait_gen = t.wait_gen.wrapping_add(1);
+        if t.gen < task::MAX_GEN {
+            self.free.push(slot);
+        }
+        self.live -= 1;
+        for (j, g) in joiners.drain(..) {
+            self.wake_if(j, g, 0);
+        }
+        self.tasks[slot as usize].joiners = joiners;
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.handle.close();
+        // Suspended green threads may sit inside C, C++ or Python frames that
+        // cannot be unwound: leak them (and the arenas under them), never drop them.
+        let mut leaked = false;
+        for t in &mut self.tasks {
+            match (t.co, t.home) {
+                // A live coroutine is never dropped: that would unwind its stack.
+                (Some(_), _) => leaked = true,
+                // SAFETY: an empty home from Box::leak in `spawn`; MaybeUninit drops nothing.
+                (None, Some(home)) => drop(unsafe { Box::from_raw(home.as_ptr()) }),
+                (None, None) => {}
+            }
+        }
+        if !leaked {
+            // SAFETY: every coroutine finished, so no stack of these pools is in use.
+            unsafe { self.pools.release_all() };
+        }
+    }
+}
+
+extern "C" fn forked_child() {
+    FORK_EPOCH.fetch_add(1, Ordering::Relaxed);
+    crate::offload::after_fork_child();
+}
+
+/// The body of every green thread, on its own stack.
+fn body<F: FnOnce()>(y: &Yielder, f: F) {
+    let hooks = callbacks::get();
+    set_cur(Current { yielder: y, hooks, ..super::cur() });
+    let data = hooks.map_or(std::ptr::null_mut(), |h| h.task_start());
+    let cur = Current { hook_data: data, ..super::cur() };
+    set_cur(cur);
+    // Record once what later resumes hand back, so the loop never copies it back.
+    let _ = with(|h| h.tasks[cur.slot as usize].cur = cur);
+    // A panic must not unwind into the hub (or through C frames): report and abort.
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str()));
+        eprintln!("guv: green thread panicked: {}", msg.unwrap_or("(non-string payload)"));
+        std::process::abort();
+    }
+    if let Some(h) = hooks {
+        h.task_end(data);
+    }
+}
