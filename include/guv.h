@@ -11,7 +11,10 @@
  * epoll instance or eventfd cannot be made. A killed caller, or one whose
  * deadline has passed, gets ECANCELED or ETIMEDOUT from a blocking call
  * before its arguments are looked at; the one exception is guv_offload(),
- * which still runs its job, so that clean-up that must block can.
+ * which still runs its job, so that clean-up that must block can. When the
+ * hub's own epoll_wait fails (its epoll fd closed or replaced behind its
+ * back), the blocking call main is in fails with that errno (EBADF, EINVAL)
+ * and the green threads stay suspended.
  */
 
 #ifndef GUV_H
@@ -123,7 +126,8 @@ int64_t guv_spawn_ex(guv_fn func, void *arg, size_t stack_size);
  * On failure returns -1 and sets errno: EPERM (called inside a green thread
  * or a guv_call_on_hub() callback), EDEADLK (every remaining green thread
  * waits for something no timer, fd or other thread can ever end, such as
- * joins in a cycle; they stay suspended).
+ * joins in a cycle; they stay suspended), EBADF or EINVAL (the hub's
+ * epoll_wait failed; see the preamble).
  */
 int guv_run(void);
 

@@ -307,8 +307,10 @@ impl Hub {
         // Busy hubs with nothing to poll skip the system call entirely.
         if !must_not_block || self.fd_waits > 0 || self.offloads > 0 || held {
             let mut wakes = std::mem::take(&mut self.wakes);
-            if self.reactor.poll(timeout, &mut wakes) {
-                self.take_inbox();
+            match self.reactor.poll(timeout, &mut wakes) {
+                Ok(true) => self.take_inbox(),
+                Ok(false) => {}
+                Err(e) => self.poll_failed(e),
             }
             for (slot, wg, ready) in wakes.drain(..) {
                 self.wake_if(slot, wg, ready);
@@ -317,6 +319,23 @@ impl Hub {
         }
         if self.armed > 0 {
             self.expire(clock::now_ns());
+        }
+    }
+
+    /// The one place a failing epoll_wait is handled (EINTR never gets here).
+    /// The loop cannot learn of fds any more, so main's blocking call fails
+    /// with the error rather than the loop retrying it for ever. An offload
+    /// main waits for still uses main's stack, so that wait is not ended:
+    /// the loop backs off a millisecond and goes on taking the inbox, where
+    /// the offload's end arrives.
+    fn poll_failed(&mut self, e: Errno) {
+        match self.tasks[MAIN as usize].wait {
+            Wait::None => {} // already woken; its next blocking call meets the error
+            Wait::Offload => crate::sys::call::pause_ms(1),
+            _ => {
+                eprintln!("guv: epoll_wait failed: {e}");
+                self.wake(MAIN, e.code());
+            }
         }
     }
 

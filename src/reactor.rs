@@ -260,14 +260,14 @@ impl Reactor {
     }
 
     /// Waits for events up to `timeout` and appends (slot, wait_gen, ready mask)
-    /// for each waiter they wake. Returns whether the waker fired.
-    pub fn poll(&mut self, timeout: Option<Duration>, wakes: &mut Vec<(u32, u32, i32)>) -> bool {
-        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
-            // EINTR: the caller loops and recomputes its timeout, so nothing is lost.
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                eprintln!("guv: epoll_wait failed: {e}");
-            }
-            return false;
+    /// for each waiter they wake. Returns whether the waker fired, or the
+    /// error of epoll_wait (never EINTR, which is no event at all: the caller
+    /// loops and recomputes its timeout, so nothing is lost).
+    pub fn poll(&mut self, timeout: Option<Duration>, wakes: &mut Vec<(u32, u32, i32)>) -> Result<bool> {
+        match self.poll.poll(&mut self.events, timeout) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(false),
+            Err(e) => return Err(Errno::from_io(&e)),
+            Ok(()) => {}
         }
         let mut waker = false;
         for ev in self.events.iter() {
@@ -305,7 +305,7 @@ impl Reactor {
                 st.verify_at = 0;
             }
         }
-        waker
+        Ok(waker)
     }
 }
 

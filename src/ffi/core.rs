@@ -73,7 +73,8 @@ pub extern "C" fn guv_spawn_ex(func: guv_fn, arg: *mut c_void, stack_size: usize
 /// On failure returns -1 and sets errno: EPERM (called inside a green thread
 /// or a guv_call_on_hub() callback), EDEADLK (every remaining green thread
 /// waits for something no timer, fd or other thread can ever end, such as
-/// joins in a cycle; they stay suspended).
+/// joins in a cycle; they stay suspended), EBADF or EINVAL (the hub's
+/// epoll_wait failed; see the preamble).
 #[no_mangle]
 pub extern "C" fn guv_run() -> c_int {
     boundary("guv_run", || ops::run().map(|()| 0))

@@ -89,3 +89,9 @@ pub fn poll(fds: *mut pollfd, n: nfds_t, timeout_ms: c_int) -> isize {
     };
     sys!(libc::SYS_ppoll, fds, n, tsp, std::ptr::null::<c_void>(), 0)
 }
+
+/// Sleeps the OS thread `ms` milliseconds with a raw ppoll, which
+/// libguv_hook's nanosleep/poll wrappers cannot turn into a green wait.
+pub(crate) fn pause_ms(ms: i32) {
+    poll(std::ptr::null_mut(), 0, ms);
+}
