@@ -13,8 +13,9 @@ CPP_TESTS  := $(ROOT)/$(BUILD)/cpp-tests
 cpp-prefix:
 	$(MAKE) --no-print-directory install PREFIX=$(CPP_PREFIX) DESTDIR=
 
-# deps-packaging (mk/packaging.mk) installs cmake and g++ when missing.
-test-cpp: deps-packaging cpp-prefix
+# deps-packaging (mk/packaging.mk) installs cmake and g++ when missing,
+# deps-drivers (mk/drivers.mk) libpq for tests/cpp/pq_test.cpp.
+test-cpp: deps-packaging deps-drivers cpp-prefix
 	@mkdir -p $(CPP_TESTS)
 	awk '/^```cpp$$/ {on = 1; next} on && /^```$$/ {exit} on' $(ROOT)/bindings/cpp/README.md > $(CPP_TESTS)/readme_example.cpp
 	cmake -S $(ROOT)/tests/cpp -B $(CPP_TESTS) -DCMAKE_PREFIX_PATH=$(CPP_PREFIX) -DCMAKE_CXX_COMPILER=$(CXX) \

@@ -62,7 +62,8 @@ DRV_HEADER_PKGS := pq:libpq mysql:libmariadb hiredis:hiredis
 headers-drivers: | deps-drivers
 	@for hp in $(DRV_HEADER_PKGS); do \
 	  h=$${hp%%:*}; p=$${hp##*:}; \
-	  echo "#include <guv/$$h.h>" | $(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only \
+	  echo "#include <guv/$$h.h>" | $(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Wold-style-cast -Wshadow \
+	    -Wzero-as-null-pointer-constant -Wuseless-cast -fsyntax-only \
 	    -I$(ROOT)/include $$(pkg-config --cflags $$p) -x c++ - || { echo "FAILED: guv/$$h.h as C++"; exit 1; }; \
 	done
 

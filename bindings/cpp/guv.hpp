@@ -14,6 +14,13 @@
 #ifndef GUV_HPP
 #define GUV_HPP
 
+#if !defined(__cpp_exceptions) && !defined(__EXCEPTIONS)
+// Every failure is a std::system_error, and tasks hand what they throw to
+// join(): there is no error-code flavour. Code built with -fno-exceptions
+// uses guv.h's C API directly.
+#error "guv.hpp needs C++ exceptions; with -fno-exceptions use the C API in guv.h"
+#endif
+
 #include <guv.h>
 
 #include <cxxabi.h>
@@ -50,7 +57,6 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 
-#include <unordered_map>
 #endif
 
 namespace guv {
@@ -97,83 +103,127 @@ T check(T rc, const char* what) {
     return rc;
 }
 
-// The C++ runtime keeps the exceptions being handled, and the count of those
-// being thrown, per OS thread (the Itanium C++ ABI's __cxa_eh_globals), but
-// green threads share the OS thread. Around each call that may switch, the
-// caller's are set aside and put back after, so a task may block inside a
-// catch block or in a destructor run by unwinding without another task
-// ending its exception or seeing it in std::current_exception().
-class eh_globals {
-public:
-    eh_globals() noexcept : g_(reinterpret_cast<layout*>(abi::__cxa_get_globals())), saved_(*g_) {
-        *g_ = layout{};
-    }
-    ~eh_globals() { *g_ = saved_; }
-    eh_globals(const eh_globals&) = delete;
-    eh_globals& operator=(const eh_globals&) = delete;
+// ---- What the C++ runtime and ASan keep per OS thread ----------------------
+//
+// guv switches green threads inside its C calls, which a C driver makes too,
+// so what must stay a task's own across a switch is saved and restored by
+// per-task hooks (guv_set_hooks) that guv runs at every switch, not by this
+// header's wrappers. Two things are kept:
+//
+// - The C++ runtime keeps the exceptions being handled, and the count of
+//   those being thrown, per OS thread (the Itanium C++ ABI's
+//   __cxa_eh_globals), but green threads share the OS thread. Each task has
+//   its own record while it runs; the hub's is put back while it is away. So
+//   a task may block inside a catch block, or in a destructor run by
+//   unwinding, even in a C call, without another task ending its exception.
+// - ASan knows one stack per OS thread. When an exception is thrown it
+//   unpoisons the frames being unwound, from the stack pointer to the top of
+//   the stack it knows; on any other stack it ignores the request (with a
+//   warning) and leaves stale poison behind. So each switch tells ASan which
+//   stack now runs: the task's when it starts or resumes, the OS thread's
+//   (where the hub runs) when it suspends or ends.
 
-private:
-    // The ABI's layout: the caught exceptions' stack, then the uncaught count.
-    struct layout {
-        void* caught_exceptions;
-        unsigned int uncaught_exceptions;
-    };
-    layout* g_;
-    layout saved_;
+// The ABI's layout: the caught exceptions' stack, then the uncaught count.
+struct eh_globals {
+    void* caught_exceptions;
+    unsigned int uncaught_exceptions;
 };
 
+inline eh_globals& thread_eh() noexcept { return *reinterpret_cast<eh_globals*>(abi::__cxa_get_globals()); }
+
 #ifdef GUV_HPP_ASAN
-// ASan knows one stack per OS thread. When an exception is thrown it
-// unpoisons the frames being unwound, from the stack pointer to the top of
-// the stack it knows; thrown on a task's stack, it would ignore the request
-// (with a warning) and leave stale poison behind, which later reads by
-// uninstrumented code (libguv, C drivers) report as errors. So a task's
-// stack is declared to ASan when the task starts and each time one of this
-// header's calls resumes it. A zero `bottom` stands for the OS thread's own
-// stack, which ASan reports at the first declaration.
-struct stack_bounds {
+struct stack_region_ {
     const void* bottom = nullptr;
     std::size_t size = 0;
 };
-inline thread_local stack_bounds thread_stack;
-inline thread_local std::unordered_map<std::int64_t, stack_bounds> task_stacks;
+// The OS thread's own stack, which ASan reports at the first declaration.
+inline thread_local stack_region_ thread_stack;
 
-inline void declare_stack(stack_bounds b) {
+// Tells ASan that `b` (null: the thread's own stack) is the stack running now.
+inline void declare_stack(stack_region_ b) noexcept {
     // With detect_stack_use_after_return, frames live on one fake stack per
     // thread, whose collector frees those of any stack below the declared
     // one: it would free other tasks' live frames. Leave ASan's view alone.
     if (__asan_get_current_fake_stack()) return;
     if (!b.bottom) b = thread_stack;
     if (!b.bottom) return;  // nothing declared yet: ASan still has the thread's own
-    stack_bounds before;
+    stack_region_ before;
     __sanitizer_start_switch_fiber(nullptr, b.bottom, b.size);
     __sanitizer_finish_switch_fiber(nullptr, &before.bottom, &before.size);
     if (!thread_stack.bottom) thread_stack = before;
 }
-
-// Declares the stack of whatever runs now: a task's, or in main the thread's.
-struct asan_stack {
-    ~asan_stack() {
-        auto it = task_stacks.find(guv_current());
-        declare_stack(it != task_stacks.end() ? it->second : stack_bounds{});
-    }
-};
 #endif
 
-// What must stay the caller's own across a call that may switch (see above).
-struct switch_scope {
-    eh_globals eh;
+// One task's side of the hooks: its record while away, the hub's while it runs.
+struct task_hook_data {
+    eh_globals own{};
+    eh_globals hub{};
 #ifdef GUV_HPP_ASAN
-    asan_stack stack;
+    stack_region_ stack;
 #endif
 };
 
-// Runs a guv call that may switch to other green threads.
-template <class Call>
-auto switching(Call call) {
-    switch_scope scope;
-    return call();
+// The hooks run on the task's own stack and must not throw (guv's frames
+// are below them).
+inline void* hook_task_start(void*) noexcept {
+    auto* d = new (std::nothrow) task_hook_data;
+    if (!d) std::terminate();  // without it, the task would share the hub's exceptions
+    d->hub = std::exchange(thread_eh(), eh_globals{});
+#ifdef GUV_HPP_ASAN
+    void* lo = nullptr;
+    if (guv_stack_bounds(&lo, &d->stack.size) == 0) d->stack.bottom = lo;
+    declare_stack(d->stack);
+#endif
+    return d;
 }
+
+inline void hook_task_end(void*, void* data) noexcept {
+    auto* d = static_cast<task_hook_data*>(data);
+    thread_eh() = d->hub;
+#ifdef GUV_HPP_ASAN
+    // Clear any poison an abandoned frame left before the next task gets
+    // this pooled stack, then hand the hub back the thread's own stack.
+    if (d->stack.bottom) ASAN_UNPOISON_MEMORY_REGION(d->stack.bottom, d->stack.size);
+    declare_stack({});
+#endif
+    delete d;
+}
+
+inline void hook_switch_out(void*, void* data) noexcept {
+    auto* d = static_cast<task_hook_data*>(data);
+    d->own = std::exchange(thread_eh(), d->hub);
+#ifdef GUV_HPP_ASAN
+    declare_stack({});
+#endif
+}
+
+inline void hook_switch_in(void*, void* data) noexcept {
+    auto* d = static_cast<task_hook_data*>(data);
+    d->hub = std::exchange(thread_eh(), d->own);
+#ifdef GUV_HPP_ASAN
+    declare_stack(d->stack);
+#endif
+}
+
+// Installs the hooks once per process. guv keeps one set of hooks per
+// process: code that installs its own (the Python binding does) replaces
+// these, and tasks started afterwards lose what they keep.
+inline bool install_hooks() noexcept {
+    static const bool installed = [] {
+        guv_hooks h{};
+        h.task_start = hook_task_start;
+        h.task_end = hook_task_end;
+        h.switch_out = hook_switch_out;
+        h.switch_in = hook_switch_in;
+        return guv_set_hooks(&h) == 0;
+    }();
+    return installed;
+}
+
+// At static initialisation, so tasks that C code spawns get them too; and
+// again (a no-op) at each spawn, should a static initialiser elsewhere spawn
+// first.
+inline const bool hooks_installed = install_hooks();
 
 template <class Rep, class Period>
 double seconds(std::chrono::duration<Rep, Period> d) {
@@ -189,7 +239,7 @@ template <class Call>
 std::optional<int> timed(double limit, const char* what, Call call) {
     if (limit < 0) limit = 0;
     double start = guv_now();
-    int rc = switching([&] { return call(limit); });
+    int rc = call(limit);
     if (rc >= 0) return rc;
     int err = errno;
     // The hub's deadline is whole nanoseconds from a clock read after `start`.
@@ -220,13 +270,6 @@ public:
     // instead of the exception unwinding into the hub.
     static void entry(void* arg) noexcept {
         auto* self = static_cast<state*>(arg);
-#ifdef GUV_HPP_ASAN
-        // Kept in the state, not in a local: with detect_stack_use_after_return
-        // a local would sit on ASan's fake stack, which misjudges green threads.
-        self->stack_bottom_ = static_cast<char*>(__builtin_frame_address(0)) - self->stack_bytes_;
-        task_stacks[guv_current()] = {self->stack_bottom_, self->stack_bytes_};
-        declare_stack({self->stack_bottom_, self->stack_bytes_});
-#endif
         try {
             if constexpr (std::is_void_v<R>)
                 self->invoke();
@@ -235,21 +278,8 @@ public:
         } catch (...) {
             self->error_ = std::current_exception();
         }
-#ifdef GUV_HPP_ASAN
-        // Should an exception have unwound while ASan had another stack in
-        // mind (the task switched inside a C driver), clear its stale poison
-        // before the next task gets this pooled stack; then hand the hub
-        // back the thread's own stack.
-        ASAN_UNPOISON_MEMORY_REGION(self->stack_bottom_, self->stack_bytes_);
-        task_stacks.erase(guv_current());
-        declare_stack({});
-#endif
         self->release();
     }
-
-    // The stack the task runs on, for ASan (see declare_stack).
-    std::size_t stack_bytes_ = 0;
-    const void* stack_bottom_ = nullptr;
 
 private:
     virtual R invoke() = 0;
@@ -285,7 +315,8 @@ private:
 // std::jthread does; it cannot throw, so a result or exception that nobody
 // joined is dropped, as with the future of std::async). Should that wait
 // fail (the owner was killed, or a guv::timeout passed), the task is killed
-// too, and it unwinds on its own. detach() opts out of waiting.
+// and still waited for (guv_reap): it never outlives the owner's locals.
+// detach() opts out of waiting.
 template <class R = void>
 class task {
 public:
@@ -319,7 +350,7 @@ public:
     // its own, the handle is still joinable.
     R join() {
         if (!state_) detail::throw_errno(EINVAL, "guv::task::join");
-        detail::check(detail::switching([this] { return guv_join(id_); }), "guv_join");
+        detail::check(guv_join(id_), "guv_join");
         // Another green thread may have joined or detached this handle meanwhile.
         if (!state_) detail::throw_errno(EINVAL, "guv::task::join");
         detail::state<R>* s = std::exchange(state_, nullptr);
@@ -355,8 +386,10 @@ private:
     void reset() noexcept {
         if (!state_) return;
         // A task dropping its own handle cannot wait for itself: it detaches.
-        bool waited = id_ == guv_current() || detail::switching([this] { return guv_join(id_); }) == 0;
-        if (!waited) guv_kill(id_);
+        // When the owner's wait fails (it was killed, or its deadline
+        // passed), the task is killed and still waited for, since it may use
+        // the owner's locals, which die after this destructor.
+        if (id_ != guv_current() && guv_join(id_) != 0 && guv_reap(id_) != 0) guv_kill(id_);
         // Another green thread may have joined or detached the handle meanwhile.
         if (state_) std::exchange(state_, nullptr)->release();
         id_ = 0;
@@ -378,7 +411,7 @@ template <class F, class... Args>
     static_assert(!std::is_reference_v<R>, "a task returns a value: return a pointer or std::reference_wrapper");
     auto* s = new detail::bound<R, std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(f),
                                                                              std::forward<Args>(args)...);
-    s->stack_bytes_ = stack_size ? stack_size : guv_stack_size();
+    detail::install_hooks();
     task_id id = guv_spawn_ex(&detail::state<R>::entry, static_cast<detail::state<R>*>(s), stack_size);
     if (id < 0) {
         int err = errno;
@@ -394,24 +427,21 @@ template <class F, class... Args>
     return spawn_with_stack(0, std::forward<F>(f), std::forward<Args>(args)...);
 }
 
-// Runs `f()`, a call into C code that may switch inside guv (a driver
-// blocking in guv_trampoline), keeping the caller's in-flight C++
-// exceptions its own meanwhile, as this header's own blocking calls do.
-// Needed only for such calls made inside a catch block, or from a destructor
-// while an exception unwinds.
+// Runs `f()`. Once needed around C code that blocks through guv inside a
+// catch block; guv's hooks now keep each task's exceptions at every switch,
+// so plain calls are safe and this is kept only for code that uses it.
 template <class F>
 decltype(auto) blocking(F&& f) {
-    detail::switch_scope scope;
     return std::forward<F>(f)();
 }
 
 // Runs this OS thread's hub until no green thread is left. Throws
 // std::system_error: EPERM (inside a green thread), EDEADLK (every green
 // thread left waits for something that can never happen).
-inline void run() { detail::check(detail::switching(guv_run), "guv_run"); }
+inline void run() { detail::check(guv_run(), "guv_run"); }
 
 // Lets every other ready green thread run once.
-inline void yield() { detail::check(detail::switching(guv_yield), "guv_yield"); }
+inline void yield() { detail::check(guv_yield(), "guv_yield"); }
 
 // The running green thread's id; 0 in main.
 inline task_id current() noexcept { return guv_current(); }
@@ -426,7 +456,7 @@ inline void kill(task_id id) { detail::check(guv_kill(id), "guv_kill"); }
 template <class Rep, class Period>
 void sleep(std::chrono::duration<Rep, Period> d) {
     double s = detail::seconds(d);
-    detail::check(detail::switching([s] { return guv_sleep(s); }), "guv_sleep");
+    detail::check(guv_sleep(s), "guv_sleep");
 }
 
 // As sleep(), until `t` on `t`'s clock.
@@ -441,7 +471,7 @@ void sleep_until(std::chrono::time_point<Clock, Duration> t) {
 // (another green thread waits for that event on `fd`), ECANCELED,
 // ETIMEDOUT (a guv::timeout passed), EPERM, EDEADLK.
 inline int trampoline(int fd, int events) {
-    return detail::check(detail::switching([=] { return guv_trampoline(fd, events); }), "guv_trampoline");
+    return detail::check(guv_trampoline(fd, events), "guv_trampoline");
 }
 
 // As trampoline(fd, events), returning 0 when `timeout` passes first (a zero
@@ -553,7 +583,7 @@ private:
 // read(2): returns the bytes read, 0 at end of file.
 inline std::size_t read(int fd, mutable_buffer buf) {
     return static_cast<std::size_t>(
-        detail::check(detail::switching([=] { return guv_read(fd, buf.data(), buf.size()); }), "guv_read"));
+        detail::check(guv_read(fd, buf.data(), buf.size()), "guv_read"));
 }
 
 // write(2): on a blocking-mode fd all of `buf` is written before it returns;
@@ -561,7 +591,7 @@ inline std::size_t read(int fd, mutable_buffer buf) {
 // call reports it) or, on a non-blocking fd, that the kernel took that much.
 inline std::size_t write(int fd, const_buffer buf) {
     return static_cast<std::size_t>(
-        detail::check(detail::switching([=] { return guv_write(fd, buf.data(), buf.size()); }), "guv_write"));
+        detail::check(guv_write(fd, buf.data(), buf.size()), "guv_write"));
 }
 
 // recv(2) with MSG_* `flags` (MSG_WAITALL and MSG_DONTWAIT are honoured):
@@ -569,19 +599,19 @@ inline std::size_t write(int fd, const_buffer buf) {
 // is flags, not a length: recv(fd, {buf, n}) receives at most n bytes.
 inline std::size_t recv(int fd, mutable_buffer buf, int flags = 0) {
     return static_cast<std::size_t>(detail::check(
-        detail::switching([=] { return guv_recv(fd, buf.data(), buf.size(), flags); }), "guv_recv"));
+        guv_recv(fd, buf.data(), buf.size(), flags), "guv_recv"));
 }
 
 // send(2): on a blocking-mode socket all of `buf` is sent, as write() does.
 inline std::size_t send(int fd, const_buffer buf, int flags = 0) {
     return static_cast<std::size_t>(detail::check(
-        detail::switching([=] { return guv_send(fd, buf.data(), buf.size(), flags); }), "guv_send"));
+        guv_send(fd, buf.data(), buf.size(), flags), "guv_send"));
 }
 
 // accept4(2): returns the new connection's fd; `flags` are SOCK_NONBLOCK and
 // SOCK_CLOEXEC. The peer's address goes to `addr` (may be null) as accept(2) does.
 inline int accept(int fd, sockaddr* addr, socklen_t* addrlen, int flags = 0) {
-    return detail::check(detail::switching([=] { return guv_accept4(fd, addr, addrlen, flags); }), "guv_accept4");
+    return detail::check(guv_accept4(fd, addr, addrlen, flags), "guv_accept4");
 }
 
 inline int accept(int fd, int flags = 0) { return guv::accept(fd, nullptr, nullptr, flags); }
@@ -589,7 +619,7 @@ inline int accept(int fd, int flags = 0) { return guv::accept(fd, nullptr, nullp
 // connect(2): on a blocking-mode socket it returns once connected, or throws
 // the connection's error (ECONNREFUSED, ETIMEDOUT when SO_SNDTIMEO runs out, …).
 inline void connect(int fd, const sockaddr* addr, socklen_t addrlen) {
-    detail::check(detail::switching([=] { return guv_connect(fd, addr, addrlen); }), "guv_connect");
+    detail::check(guv_connect(fd, addr, addrlen), "guv_connect");
 }
 
 // connect(fd, addr) for a sockaddr_in, sockaddr_in6, sockaddr_un, … object.
@@ -601,7 +631,7 @@ void connect(int fd, const Addr& addr) {
 // poll(2) over `n` pollfds: suspends the caller until one is ready and
 // returns how many have revents set. Without a timeout it waits forever.
 inline int poll(pollfd* fds, std::size_t n) {
-    return detail::check(detail::switching([=] { return guv_poll(fds, static_cast<nfds_t>(n), -1); }), "guv_poll");
+    return detail::check(guv_poll(fds, static_cast<nfds_t>(n), -1), "guv_poll");
 }
 
 // As poll(fds, n), returning 0 when `timeout` (rounded up to whole
@@ -610,7 +640,7 @@ template <class Rep, class Period>
 int poll(pollfd* fds, std::size_t n, std::chrono::duration<Rep, Period> timeout) {
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::duration<double, std::milli>(timeout)).count();
     int limit = ms <= 0 ? 0 : ms >= INT_MAX ? INT_MAX : static_cast<int>(ms);
-    return detail::check(detail::switching([=] { return guv_poll(fds, static_cast<nfds_t>(n), limit); }),
+    return detail::check(guv_poll(fds, static_cast<nfds_t>(n), limit),
                          "guv_poll");
 }
 
@@ -683,7 +713,7 @@ template <class F>
 decltype(auto) offload(F&& f) {
     using job = detail::offloaded<std::remove_reference_t<F>>;
     job j{f, std::nullopt, nullptr};
-    detail::check(detail::switching([&j] { return guv_offload(&job::run, &j); }), "guv_offload");
+    detail::check(guv_offload(&job::run, &j), "guv_offload");
     if (j.error) std::rethrow_exception(j.error);
     if constexpr (std::is_void_v<typename job::R>) {
         return;
@@ -707,7 +737,7 @@ decltype(auto) offload(F&& f) {
 // std::system_error: ECANCELED (killed), ETIMEDOUT (a guv::timeout
 // passed), EINTR (guv::interrupt), EPERM, EDEADLK (nothing could ever
 // unpark it: hold the hub, see hub_hold, when another OS thread will).
-inline void park() { detail::check(detail::switching([] { return guv_park(-1); }), "guv_park"); }
+inline void park() { detail::check(guv_park(-1), "guv_park"); }
 
 // As park(), returning false when `timeout` passes first (zero or negative:
 // only takes a kept permit). An enclosing guv::timeout that passes first
@@ -845,7 +875,7 @@ public:
         using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
         using job = detail::promised<R, std::decay_t<F>, std::decay_t<Args>...>;
         auto* s = new job(std::forward<F>(f), std::forward<Args>(args)...);
-        s->stack_bytes_ = guv_stack_size();
+        detail::install_hooks();
         std::future<R> result = s->get_future();
         s->release();  // only the green thread holds it from here on
         if (guv_hub_spawn(h_.get(), &detail::state<void>::entry, static_cast<detail::state<void>*>(s)) != 0) {

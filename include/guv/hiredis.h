@@ -49,6 +49,13 @@
 
 #include <guv.h>
 
+/* Casts that C++ code built with -Wold-style-cast accepts. */
+#ifdef __cplusplus
+#define GUV_REDIS__CAST(type, value) (static_cast<type>(value))
+#else
+#define GUV_REDIS__CAST(type, value) ((type)(value))
+#endif
+
 /* Marks `c` failed the way hiredis marks an I/O error; returns REDIS_ERR. */
 static inline int guv_redis__fail(redisContext *c, int err)
 {
@@ -185,7 +192,7 @@ static inline void guv_redis__ev_release(struct guv_redis__ev *ev)
  * hiredis no longer wants it or a newer thread has taken over. */
 static inline void guv_redis__dir_loop(void *arg)
 {
-    struct guv_redis__dir *d = (struct guv_redis__dir *)arg;
+    struct guv_redis__dir *d = GUV_REDIS__CAST(struct guv_redis__dir *, arg);
     struct guv_redis__ev *ev = d->ev;
     int64_t me = guv_current();
     while (ev->ac && d->wanted && d->id == me) {
@@ -228,27 +235,27 @@ static inline void guv_redis__dir_del(struct guv_redis__dir *d)
 
 static inline void guv_redis__add_read(void *p)
 {
-    guv_redis__dir_add(&((struct guv_redis__ev *)p)->dir[0]);
+    guv_redis__dir_add(&(GUV_REDIS__CAST(struct guv_redis__ev *, p))->dir[0]);
 }
 
 static inline void guv_redis__del_read(void *p)
 {
-    guv_redis__dir_del(&((struct guv_redis__ev *)p)->dir[0]);
+    guv_redis__dir_del(&(GUV_REDIS__CAST(struct guv_redis__ev *, p))->dir[0]);
 }
 
 static inline void guv_redis__add_write(void *p)
 {
-    guv_redis__dir_add(&((struct guv_redis__ev *)p)->dir[1]);
+    guv_redis__dir_add(&(GUV_REDIS__CAST(struct guv_redis__ev *, p))->dir[1]);
 }
 
 static inline void guv_redis__del_write(void *p)
 {
-    guv_redis__dir_del(&((struct guv_redis__ev *)p)->dir[1]);
+    guv_redis__dir_del(&(GUV_REDIS__CAST(struct guv_redis__ev *, p))->dir[1]);
 }
 
 static inline void guv_redis__cleanup(void *p)
 {
-    struct guv_redis__ev *ev = (struct guv_redis__ev *)p;
+    struct guv_redis__ev *ev = GUV_REDIS__CAST(struct guv_redis__ev *, p);
     ev->ac = NULL;
     guv_redis__dir_del(&ev->dir[0]);
     guv_redis__dir_del(&ev->dir[1]);
@@ -261,7 +268,7 @@ static inline int guv_redisAsyncAttach(redisAsyncContext *ac)
 {
     if (ac->ev.data)
         return REDIS_ERR;
-    struct guv_redis__ev *ev = (struct guv_redis__ev *)calloc(1, sizeof *ev);
+    struct guv_redis__ev *ev = GUV_REDIS__CAST(struct guv_redis__ev *, calloc(1, sizeof *ev));
     if (!ev)
         return REDIS_ERR;
     ev->ac = ac;

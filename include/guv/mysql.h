@@ -60,7 +60,7 @@ static inline int guv_mysql__wait(struct guv_mysql__op *op, int status)
         until = guv_now() + timeout;
     }
     if (!op->err) {
-        int r = events ? guv_trampoline_timeout((int)mysql_get_socket(op->mysql), events, timeout)
+        int r = events ? guv_trampoline_timeout(mysql_get_socket(op->mysql), events, timeout)
                        : guv_sleep(timeout);
         if (r >= 0 && !events)
             return MYSQL_WAIT_TIMEOUT;
@@ -71,7 +71,7 @@ static inline int guv_mysql__wait(struct guv_mysql__op *op, int status)
         if (errno == ETIMEDOUT && timeout >= 0 && guv_now() >= until)
             return MYSQL_WAIT_TIMEOUT;
         op->err = errno;
-        (void)shutdown((int)mysql_get_socket(op->mysql), SHUT_RDWR);
+        (void)shutdown(mysql_get_socket(op->mysql), SHUT_RDWR);
     }
     /* Interrupted: with the socket shut down, every wait is over at once
      * and the connector fails the operation with its own error. */
@@ -97,7 +97,7 @@ static inline MYSQL *guv_mysql_real_connect(MYSQL *mysql, const char *host, cons
                                             const char *unix_socket, unsigned long clientflag)
 {
     MYSQL *ret = NULL;
-    if (mysql_options(mysql, MYSQL_OPT_NONBLOCK, 0) != 0)
+    if (mysql_options(mysql, MYSQL_OPT_NONBLOCK, NULL) != 0)
         return NULL;
     GUV_MYSQL__RUN(mysql,
                    mysql_real_connect_start(&ret, mysql, host, user, passwd, db, port,

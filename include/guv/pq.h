@@ -49,6 +49,13 @@
 
 #include <guv.h>
 
+/* Casts that C++ code built with -Wold-style-cast accepts. */
+#ifdef __cplusplus
+#define GUV_PQ__CAST(type, value) (static_cast<type>(value))
+#else
+#define GUV_PQ__CAST(type, value) ((type)(value))
+#endif
+
 #ifndef GUV_PQ_RESCUE_SECONDS
 /* How long an interrupted command may take to be cancelled and drained. */
 #define GUV_PQ_RESCUE_SECONDS 2.0
@@ -117,7 +124,7 @@ static inline int guv_pq__poll(PGconn *conn, short events, double until)
     double left = until - guv_now();
     if (p.fd < 0 || left <= 0)
         return 0;
-    int ms = (int)(left * 1000) + 1;
+    int ms = GUV_PQ__CAST(int, left * 1000) + 1;
     return poll(&p, 1, ms > 250 ? 250 : ms) >= 0;
 }
 
@@ -163,7 +170,7 @@ static inline int guv_pq__drain_ready(struct guv_pq__rescue *r)
  * because one that reaches the backend before the command starts is ignored. */
 static inline void guv_pq__rescue_job(void *arg)
 {
-    struct guv_pq__rescue *r = (struct guv_pq__rescue *)arg;
+    struct guv_pq__rescue *r = GUV_PQ__CAST(struct guv_pq__rescue *, arg);
     double until = guv_now() + GUV_PQ_RESCUE_SECONDS, next_cancel = 0;
     while (PQflush(r->conn) == 1) {
         if (!guv_pq__poll(r->conn, POLLOUT, until))
@@ -194,7 +201,7 @@ broken:
 /* After a failed wait (errno set): cancels, drains and returns the
  * command's last result (or an error result when the connection broke),
  * leaving errno as the wait set it. */
-static inline PGresult *guv_pq__rescue(PGconn *conn)
+static inline PGresult *guv_pq__rescued(PGconn *conn)
 {
     int err = errno;
     struct guv_pq__rescue r = { conn, NULL, 0 };
@@ -217,7 +224,7 @@ static inline PGresult *guv_pq__next(PGconn *conn, int *err)
     int r = guv_pq__await(conn);
     if (r == 1) {
         *err = errno;
-        return guv_pq__rescue(conn);
+        return guv_pq__rescued(conn);
     }
     /* r == -1: PQgetResult reports libpq's failure as an error result. */
     return PQgetResult(conn);
@@ -317,7 +324,7 @@ static inline int guv_PQputCopyData(PGconn *conn, const char *buffer, int nbytes
     int r;
     while ((r = PQputCopyData(conn, buffer, nbytes)) == 0) {
         if (guv_pq__wait(conn, GUV_WRITE) < 0) {
-            PQclear(guv_pq__rescue(conn));
+            PQclear(guv_pq__rescued(conn));
             return -1;
         }
     }
@@ -340,7 +347,7 @@ static inline int guv_PQputCopyEnd(PGconn *conn, const char *errormsg)
         goto interrupted;
     return r == 0 ? 1 : -1;
 interrupted:
-    PQclear(guv_pq__rescue(conn));
+    PQclear(guv_pq__rescued(conn));
     return -1;
 }
 
@@ -351,7 +358,7 @@ static inline int guv_PQgetCopyData(PGconn *conn, char **buffer)
     int r;
     while ((r = PQgetCopyData(conn, buffer, 1)) == 0) {
         if (guv_pq__wait(conn, GUV_READ) < 0) {
-            PQclear(guv_pq__rescue(conn));
+            PQclear(guv_pq__rescued(conn));
             return -2;
         }
         if (!PQconsumeInput(conn))
@@ -372,7 +379,7 @@ struct guv_pq__start {
 /* PQconnectStart may resolve a host name with getaddrinfo: off the hub. */
 static inline void guv_pq__start_job(void *arg)
 {
-    struct guv_pq__start *s = (struct guv_pq__start *)arg;
+    struct guv_pq__start *s = GUV_PQ__CAST(struct guv_pq__start *, arg);
     s->conn = s->conninfo ? PQconnectStart(s->conninfo)
                           : PQconnectStartParams(s->keywords, s->values, s->expand_dbname);
 }

@@ -3,6 +3,9 @@
 
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 #include "check.hpp"
 
 using namespace std::chrono_literals;
@@ -84,6 +87,43 @@ static void test_killed_owner_cancels_child() {
     CHECK(child_state == 2);
 }
 
+/* The README's promise on the kill path: a child using its owner's locals
+   has ended before they die, even when the owner was killed and so cannot
+   join. The child's cleanup blocks too (it fails at once, being killed) and
+   reads the owner's string in its destructor. */
+static void test_killed_owner_outlives_child() {
+    std::vector<std::string> events;
+    auto owner = guv::spawn([&events] {
+        struct noted {
+            std::vector<std::string>& events;
+            ~noted() { events.push_back("owner's locals gone"); }
+        } note{events};
+        std::string s(100, 'x');
+        auto child = guv::spawn([&s, &events] {
+            struct reader {
+                const std::string& s;
+                std::vector<std::string>& events;
+                ~reader() {
+                    try {
+                        guv::sleep(1ms);
+                    } catch (const std::system_error&) {
+                    }
+                    events.push_back("child read " + s.substr(0, 3));
+                }
+            } r{s, events};
+            guv::sleep(60s);
+        });
+        guv::sleep(60s);
+    });
+    guv::sleep(10ms);
+    owner.kill();
+    CHECK_THROWS_ERRNO(owner.join(), ECANCELED);
+    CHECK(guv_count() == 0);
+    CHECK(events.size() == 2);
+    CHECK(events[0] == "child read xxx");
+    CHECK(events[1] == "owner's locals gone");
+}
+
 /* Killing a task that already ended is harmless; a foreign id is ESRCH. */
 static void test_kill_ended_and_unknown() {
     auto t = guv::spawn([] { return 1; });
@@ -99,6 +139,7 @@ int main() {
     RUN(test_kill_is_sticky);
     RUN(test_kill_during_trampoline);
     RUN(test_killed_owner_cancels_child);
+    RUN(test_killed_owner_outlives_child);
     RUN(test_kill_ended_and_unknown);
     return 0;
 }
