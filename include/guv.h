@@ -312,8 +312,10 @@ int64_t guv_count(void);
 /**
  * Set the process-wide default stack size in bytes for green threads
  * spawned from now on (rounded up to pages). The GUV_STACK_SIZE environment
- * variable sets the initial default. Returns 0, or -1 with errno EINVAL for
- * a size below 16 KiB or above 1 TiB.
+ * variable sets the initial default: bytes, decimal or 0x-hexadecimal, with
+ * an optional K, M or G suffix ("512K", "1M"); a value that is not a size
+ * from 16 KiB to 1 TiB is ignored, saying so once on stderr. Returns 0, or
+ * -1 with errno EINVAL for a size below 16 KiB or above 1 TiB.
  */
 int guv_set_stack_size(size_t size);
 

@@ -30,16 +30,55 @@ static DEFAULT_SIZE: AtomicUsize = AtomicUsize::new(0);
 pub fn default_size() -> usize {
     match DEFAULT_SIZE.load(Ordering::Relaxed) {
         0 => {
-            let from_env = std::env::var("GUV_STACK_SIZE")
-                .ok()
-                .and_then(|s| s.trim().parse::<usize>().ok())
-                .and_then(|n| normalize(n).ok())
-                .unwrap_or(DEFAULT_STACK_SIZE);
-            DEFAULT_SIZE.store(from_env, Ordering::Relaxed);
-            from_env
+            static FROM_ENV: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+            // Once per process, so that a bad value is reported once.
+            let from_env = *FROM_ENV.get_or_init(|| match std::env::var("GUV_STACK_SIZE") {
+                Err(std::env::VarError::NotPresent) => DEFAULT_STACK_SIZE,
+                Err(std::env::VarError::NotUnicode(v)) => ignored_env(&v.to_string_lossy()),
+                Ok(v) => parse_size(&v).and_then(|n| normalize(n).ok()).unwrap_or_else(|| ignored_env(&v)),
+            });
+            // A racing guv_set_stack_size wins over the environment.
+            let _ = DEFAULT_SIZE.compare_exchange(0, from_env, Ordering::Relaxed, Ordering::Relaxed);
+            DEFAULT_SIZE.load(Ordering::Relaxed)
         }
         n => n,
     }
+}
+
+/// Says on stderr why a GUV_STACK_SIZE value is not used, and returns the default used instead.
+fn ignored_env(value: &str) -> usize {
+    eprintln!(
+        "guv: ignoring GUV_STACK_SIZE={value:?}: not a size from 16K to 1T (bytes, or with a K, M or G \
+         suffix); using the default, {} KiB",
+        DEFAULT_STACK_SIZE / 1024
+    );
+    DEFAULT_STACK_SIZE
+}
+
+/// Parses a size as people write it: decimal or 0x-hexadecimal bytes, with
+/// an optional binary suffix K, M, G or T (any case, "KiB" and "KB" too).
+/// None for anything else, including overflow.
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let digits_end = if s.len() > 2 && (s.starts_with("0x") || s.starts_with("0X")) {
+        2 + s[2..].find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(s.len() - 2)
+    } else {
+        s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len())
+    };
+    let (number, suffix) = s.split_at(digits_end);
+    let n = match number.strip_prefix("0x").or(number.strip_prefix("0X")) {
+        Some(hex) => usize::from_str_radix(hex, 16).ok()?,
+        None => number.parse::<usize>().ok()?,
+    };
+    let shift = match suffix.trim_start().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
 }
 
 pub fn set_default_size(size: usize) -> Result<()> {
@@ -183,6 +222,32 @@ impl Pools {
                 // SAFETY: per the caller, nothing uses the arena any more.
                 unsafe { mem::release(base as *mut u8, len) };
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_people_write() {
+        assert_eq!(parse_size("65536"), Some(65536));
+        assert_eq!(parse_size(" 64K "), Some(64 << 10));
+        assert_eq!(parse_size("64k"), Some(64 << 10));
+        assert_eq!(parse_size("64KiB"), Some(64 << 10));
+        assert_eq!(parse_size("1M"), Some(1 << 20));
+        assert_eq!(parse_size("1 MB"), Some(1 << 20));
+        assert_eq!(parse_size("2g"), Some(2 << 30));
+        assert_eq!(parse_size("1T"), Some(1 << 40));
+        assert_eq!(parse_size("0x40000"), Some(0x40000));
+        assert_eq!(parse_size("0X10k"), Some(16 << 10));
+    }
+
+    #[test]
+    fn what_is_not_a_size() {
+        for bad in ["", "lots", "-1", "1.5M", "M", "0x", "12Q", "9223372036854775808000", "99999999999T", "1MM"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
         }
     }
 }

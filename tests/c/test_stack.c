@@ -103,32 +103,60 @@ static void test_set_stack_size(void) {
 static const char *self_path;
 
 /* Runs this program again with GUV_STACK_SIZE=value; the child checks that
- * guv_stack_size() is `expect`. */
-static void check_env(const char *value, size_t expect) {
+ * guv_stack_size() is `expect`, and what it wrote to stderr must hold
+ * `warnings` lines naming GUV_STACK_SIZE. */
+static void check_env(const char *value, size_t expect, int warnings) {
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
     pid_t pid = fork();
     ASSERT(pid >= 0);
     if (pid == 0) {
         char want[32];
         snprintf(want, sizeof want, "%zu", expect);
         setenv("GUV_STACK_SIZE", value, 1);
+        dup2(out[1], 2);
         execl(self_path, self_path, "--child-expects", want, (char *)NULL);
         _exit(127);
     }
+    close(out[1]);
+    char err[4096];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(out[0], err + len, sizeof err - 1 - len)) > 0) len += (size_t)n;
+    err[len] = 0;
+    close(out[0]);
     int status;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        FAIL("with GUV_STACK_SIZE=%s, expected a default of %zu bytes (child status %d)", value, expect, status);
+        FAIL("with GUV_STACK_SIZE=%s, expected a default of %zu bytes (child status %d): %s", value, expect,
+             status, err);
+    int said = 0;
+    for (char *p = err; (p = strstr(p, "GUV_STACK_SIZE")) != NULL; p++) said++;
+    if (said != warnings)
+        FAIL("with GUV_STACK_SIZE=%s, stderr named it %d times, expected %d: %s", value, said, warnings, err);
+    if (warnings && !strstr(err, "using the default, 256 KiB"))
+        FAIL("the warning does not say what is used instead: %s", err);
 }
 
-/* GUV_STACK_SIZE sets the initial default, in bytes, rounded up to pages;
- * a value that is not a usable size leaves the 256 KiB default. */
+/* GUV_STACK_SIZE sets the initial default, in bytes (decimal or 0x), with
+ * an optional K, M or G suffix, rounded up to pages. A value that is not a
+ * usable size leaves the 256 KiB default, and says so once on stderr. */
 static void test_env_stack_size(void) {
-    check_env("65536", 64 * KiB);
-    check_env("16384", 16 * KiB);
-    check_env("70000", 72 * KiB);
-    check_env("1048576", 1024 * KiB);
-    check_env("1000", 256 * KiB);
-    check_env("lots", 256 * KiB);
+    check_env("65536", 64 * KiB, 0);
+    check_env("16384", 16 * KiB, 0);
+    check_env("70000", 72 * KiB, 0);
+    check_env("1048576", 1024 * KiB, 0);
+    check_env("1M", 1024 * KiB, 0);
+    check_env("64k", 64 * KiB, 0);
+    check_env("128KiB", 128 * KiB, 0);
+    check_env("0x40000", 256 * KiB, 0);
+    check_env("1000", 256 * KiB, 1);
+    check_env("lots", 256 * KiB, 1);
+    check_env("0", 256 * KiB, 1);
+    check_env("-1", 256 * KiB, 1);
+    check_env("9223372036854775808", 256 * KiB, 1);
+    check_env("2T", 256 * KiB, 1);
+    check_env("", 256 * KiB, 1);
 }
 
 int main(int argc, char **argv) {
@@ -141,6 +169,9 @@ int main(int argc, char **argv) {
         }
         /* And a green thread really gets (most of) it. */
         ASSERT(guv_spawn(use_arg_bytes, (void *)(uintptr_t)(want / 2)) >= 1);
+        ASSERT_EQ(guv_run(), 0);
+        /* The warning, if any, came once however often the default is read. */
+        ASSERT(guv_spawn(test_noop, NULL) >= 1);
         ASSERT_EQ(guv_run(), 0);
         return 0;
     }
