@@ -13,7 +13,7 @@ PYTHON_VERSIONS ?= 3.11 3.12 3.13
 PYENV_ROOT ?= $(HOME)/.pyenv
 PY_DIR  := $(ROOT)/bindings/python
 PY_OUT  := $(ROOT)/$(BUILD)/python
-PY_DEPS := pytest psycopg2-binary setuptools wheel
+PY_DEPS := pytest psycopg2-binary setuptools wheel requests
 PY_TEST_TIMEOUT ?= 170
 # PostgreSQL the psycopg2 tests use (they fail, never skip, when it is down).
 GUV_TEST_PG ?= host=127.0.0.1 port=5432 dbname=test
@@ -29,7 +29,7 @@ python-deps:
 	@command -v pkg-config >/dev/null || { apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q pkg-config; }
 	@for py in $(PYTHONS); do \
-	  $$py -c 'import pytest, psycopg2, setuptools, wheel' 2>/dev/null || \
+	  $$py -c 'import pytest, psycopg2, setuptools, wheel, requests' 2>/dev/null || \
 	    $$py -m pip install -q --root-user-action=ignore $(PY_DEPS) || exit 1; \
 	done
 
