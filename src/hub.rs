@@ -23,7 +23,7 @@ use corosensei::CoroutineResult;
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::reactor::{Armed, Interest, Reactor};
-use crate::remote::{HubHandle, Msg};
+use crate::remote::{CCall, HubHandle, Msg};
 use crate::stack::Pools;
 use crate::sys::overflow::{self, Running};
 use crate::task::{self, Co, Current, Request, Resume, Task, Wait};
@@ -39,6 +39,8 @@ const BATCH: u32 = 128;
 /// after this long (one epoll_ctl), in case the fd was closed and its number
 /// reused behind guv's back.
 const VERIFY_AFTER: u64 = 1_000_000_000;
+/// How soon a submission the hub could not start is retried (nanoseconds).
+const RETRY_UNSTARTED: u64 = 10_000_000;
 
 thread_local! {
     static HUB: RefCell<Option<Box<Hub>>> = const { RefCell::new(None) };
@@ -72,6 +74,8 @@ pub(crate) struct Hub {
     offloads: usize,
     wakes: Vec<(u32, u32, i32)>,
     inbox: Vec<Msg>,
+    /// Submissions from other threads that could not start yet (see start_submitted).
+    unstarted: VecDeque<CCall>,
     epoch: u64,
     /// When Reactor::verify is next due (NEVER: no wait to check).
     next_verify: Deadline,
@@ -273,7 +277,11 @@ impl Hub {
         // once the unhold is seen its submission is in the inbox.
         let held = self.handle.held();
         self.take_inbox();
-        if self.tasks[MAIN as usize].wait == Wait::RunAll && self.live == 0 && !held {
+        if self.tasks[MAIN as usize].wait == Wait::RunAll
+            && self.live == 0
+            && !held
+            && self.unstarted.is_empty()
+        {
             self.wake(MAIN, 0);
             return;
         }
@@ -289,6 +297,12 @@ impl Hub {
             Some(t) => Some(t),
             None if self.fd_waits > 0 && self.next_verify != NEVER => Some(self.next_verify),
             None => None,
+        };
+        // A submission waiting for a slot or a stack is retried soon, however idle the hub.
+        let wake_at = match wake_at {
+            _ if self.unstarted.is_empty() => wake_at,
+            Some(t) => Some(t.min(clock::now_ns() + RETRY_UNSTARTED)),
+            None => Some(clock::now_ns() + RETRY_UNSTARTED),
         };
         let timeout = if must_not_block {
             Some(Duration::ZERO)

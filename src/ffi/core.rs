@@ -364,7 +364,11 @@ pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
 
 /// Thread-safe: start `func(arg)` as a green thread on `hub`, from any OS
 /// thread; the hub wakes up for it. The new green thread learns its id with
-/// guv_current(). `arg` must be usable on the hub's thread.
+/// guv_current(). `arg` must be usable on the hub's thread. A submission
+/// the hub cannot start at once (no memory for a stack) is not dropped: the
+/// hub retries it every 10 ms, and its guv_run() does not return before it
+/// ran. Submissions still queued when the hub's thread exits never run
+/// (stderr says how many); hold the hub (guv_hub_hold()) to avoid that.
 ///
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (hub or func NULL),
 /// ESRCH (the hub's thread has exited).

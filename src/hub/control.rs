@@ -4,7 +4,7 @@
 
 use super::{Hub, MAIN};
 use crate::errno::{Errno, Result};
-use crate::remote::Msg;
+use crate::remote::{CCall, Msg};
 use crate::stack;
 use crate::task::Wait;
 
@@ -53,15 +53,14 @@ impl Hub {
     }
 
     pub(super) fn take_inbox(&mut self) {
+        if !self.unstarted.is_empty() {
+            self.retry_unstarted();
+        }
         self.handle.drain(&mut self.inbox);
         let mut inbox = std::mem::take(&mut self.inbox);
         for m in inbox.drain(..) {
             match m {
-                Msg::Spawn(call) => {
-                    if let Err(e) = self.spawn(move || call.call(), stack::default_size()) {
-                        eprintln!("guv: a green thread submitted from another thread could not start: {e}");
-                    }
-                }
+                Msg::Spawn(call) => self.start_submitted(call),
                 Msg::Kill(id) => {
                     let _ = self.kill(id);
                 }
@@ -75,5 +74,30 @@ impl Hub {
             }
         }
         self.inbox = inbox;
+    }
+
+    /// Starts a green thread submitted from another thread. The submitter
+    /// was told it was accepted, so one the hub cannot start now (no slot,
+    /// no memory for a stack) is never dropped: it waits in `unstarted`, in
+    /// order, and the loop retries it at each turn.
+    fn start_submitted(&mut self, call: CCall) {
+        if self.unstarted.is_empty() {
+            match self.spawn(move || call.call(), stack::default_size()) {
+                Ok(_) => return,
+                Err(e) => eprintln!(
+                    "guv: a green thread submitted from another thread cannot start yet ({e}); the hub retries"
+                ),
+            }
+        }
+        self.unstarted.push_back(call);
+    }
+
+    fn retry_unstarted(&mut self) {
+        while let Some(&call) = self.unstarted.front() {
+            if self.spawn(move || call.call(), stack::default_size()).is_err() {
+                return;
+            }
+            self.unstarted.pop_front();
+        }
     }
 }

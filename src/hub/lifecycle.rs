@@ -12,7 +12,7 @@ use crate::callbacks;
 use crate::clock::NEVER;
 use crate::errno::{Errno, Result};
 use crate::reactor::{Reactor, WAKER};
-use crate::remote::HubHandle;
+use crate::remote::{HubHandle, Msg};
 use crate::stack::Pools;
 use crate::sys::overflow::{self, Running};
 use crate::task::{self, Co, Current, Resume, Task, Wait, Yielder};
@@ -49,6 +49,7 @@ impl Hub {
             offloads: 0,
             wakes: Vec::new(),
             inbox: Vec::new(),
+            unstarted: VecDeque::new(),
             epoch: FORK_EPOCH.load(Ordering::Relaxed),
             next_verify: NEVER,
         })
@@ -141,6 +142,12 @@ impl Hub {
 impl Drop for Hub {
     fn drop(&mut self) {
         self.handle.close();
+        let mut left = std::mem::take(&mut self.inbox);
+        self.handle.drain(&mut left);
+        let never = self.unstarted.len() + left.iter().filter(|m| matches!(m, Msg::Spawn(_))).count();
+        if never > 0 {
+            eprintln!("guv: {never} green thread(s) submitted with guv_hub_spawn never started: their hub's thread exited");
+        }
         // Suspended green threads may sit inside C, C++ or Python frames that
         // cannot be unwound: leak them (and the arenas under them), never drop them.
         let mut leaked = false;
