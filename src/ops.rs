@@ -132,7 +132,11 @@ pub fn timeout_end() -> Result<()> {
 }
 
 /// Runs `f(arg)` on an offload thread; suspends only the caller until it returns.
-pub fn offload(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
+///
+/// # Safety
+/// `f(arg)` must be sound to call once on another OS thread while the caller
+/// is suspended (what `arg` points at stays valid until this returns).
+pub unsafe fn offload(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
     if hub::cur().on_hub_stack {
         return Err(Errno::EPERM);
     }
@@ -141,7 +145,10 @@ pub fn offload(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result
 
 /// Runs `f(arg)` on the hub's own stack (corosensei's on_parent_stack).
 /// Blocking guv calls made from there fail with EPERM.
-pub fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
+///
+/// # Safety
+/// `f(arg)` must be sound to call once, on this thread, now.
+pub unsafe fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
     let call = CCall { f, arg };
     let cur = hub::cur();
     /// The callback stays on this OS thread: on_parent_stack's Send bound

@@ -135,7 +135,10 @@ pub fn remote_interrupt(handle: &HubHandle, id: i64) -> Result<()> {
 }
 
 /// Spawns on the hub behind `handle` from any thread.
-pub fn remote_spawn(
+///
+/// # Safety
+/// `f(arg)` must be sound to call once, later, on the hub's thread.
+pub unsafe fn remote_spawn(
     handle: &HubHandle,
     f: unsafe extern "C" fn(*mut c_void),
     arg: *mut c_void,

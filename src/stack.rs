@@ -246,7 +246,9 @@ mod tests {
 
     #[test]
     fn what_is_not_a_size() {
-        for bad in ["", "lots", "-1", "1.5M", "M", "0x", "12Q", "9223372036854775808000", "99999999999T", "1MM"] {
+        for bad in
+            ["", "lots", "-1", "1.5M", "M", "0x", "12Q", "9223372036854775808000", "99999999999T", "1MM"]
+        {
             assert_eq!(parse_size(bad), None, "{bad:?}");
         }
     }

@@ -275,7 +275,8 @@ fn eperm_contexts() {
     let h = hits.clone();
     guv::spawn(move || {
         assert_eq!(guv::run(), Err(Errno::EPERM));
-        guv::call_on_hub(try_block, Rc::as_ptr(&h) as *mut _).unwrap();
+        // SAFETY: try_block reads the Cell behind `h`, alive for this call.
+        unsafe { guv::call_on_hub(try_block, Rc::as_ptr(&h) as *mut _) }.unwrap();
         assert!(guv::can_switch());
     })
     .unwrap();
@@ -295,7 +296,8 @@ fn offload_keeps_hub_running() {
     let t = ticks.clone();
     let worker = guv::spawn(move || {
         let mut out = 0u64;
-        guv::offload(slow, &mut out as *mut u64 as *mut _).unwrap();
+        // SAFETY: `out` outlives the offload, and nothing else touches it meanwhile.
+        unsafe { guv::offload(slow, &mut out as *mut u64 as *mut _) }.unwrap();
         assert_eq!(out, 42);
     })
     .unwrap();

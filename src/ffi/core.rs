@@ -342,7 +342,11 @@ pub extern "C" fn guv_can_switch() -> c_int {
 /// EPERM. Returns 0, or -1 with errno EINVAL (func is NULL).
 #[no_mangle]
 pub extern "C" fn guv_call_on_hub(func: guv_fn, arg: *mut c_void) -> c_int {
-    boundary("guv_call_on_hub", || ops::call_on_hub(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+    boundary("guv_call_on_hub", || {
+        let f = func.ok_or(Errno::EINVAL)?;
+        // SAFETY: the caller vouches that func(arg) may be called here, now.
+        unsafe { ops::call_on_hub(f, arg) }.map(|()| 0)
+    })
 }
 
 /// A new reference to this OS thread's hub (created on first use), usable
@@ -375,7 +379,9 @@ pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
 #[no_mangle]
 pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_void) -> c_int {
     boundary("guv_hub_spawn", || {
-        remote::remote_spawn(hub_ref(hub)?, func.ok_or(Errno::EINVAL)?, arg).map(|()| 0)
+        let (hub, f) = (hub_ref(hub)?, func.ok_or(Errno::EINVAL)?);
+        // SAFETY: the caller vouches that func(arg) may be called on the hub's thread.
+        unsafe { remote::remote_spawn(hub, f, arg) }.map(|()| 0)
     })
 }
 
@@ -453,5 +459,10 @@ pub extern "C" fn guv_timeout_end() -> c_int {
 /// started), EDEADLK (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_offload(func: guv_fn, arg: *mut c_void) -> c_int {
-    boundary("guv_offload", || ops::offload(func.ok_or(Errno::EINVAL)?, arg).map(|()| 0))
+    boundary("guv_offload", || {
+        let f = func.ok_or(Errno::EINVAL)?;
+        // SAFETY: the caller vouches that func(arg) may run on another thread
+        // while it waits, as the doc above requires.
+        unsafe { ops::offload(f, arg) }.map(|()| 0)
+    })
 }
