@@ -15,6 +15,12 @@
  * hub's own epoll_wait fails (its epoll fd closed or replaced behind its
  * back), the blocking call main is in fails with that errno (EBADF, EINVAL)
  * and the green threads stay suspended.
+ *
+ * EDEADLK always names a wait that could never end: a green thread joining
+ * itself, waits only each other could end (join cycles, parks no one can
+ * unpark), or a guv call reached from inside the hub's own work (a libc
+ * wrapper of libguv_hook that the hub's epoll or close ran into). A switch
+ * refused by the hooks' may_switch (see guv_hooks) is EACCES.
  */
 
 #ifndef GUV_H
@@ -88,7 +94,7 @@ typedef struct guv_hooks {
   void (*switch_in)(void *userdata, void *task_data);
   /**
    * Asked before every switch: return 0 when the green thread must not
-   * switch now; its blocking call then fails with EDEADLK instead.
+   * switch now; its blocking call then fails with EACCES instead.
    */
   int32_t (*may_switch)(void *userdata, void *task_data);
   void *userdata;
@@ -137,7 +143,7 @@ int guv_run(void);
  * Returns 0. On failure returns -1 and sets errno: ECANCELED (the caller
  * was killed: a loop that only computes and yields can be cancelled too),
  * ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
- * guv_call_on_hub() callback), EDEADLK (may_switch refused).
+ * guv_call_on_hub() callback), EACCES (may_switch refused).
  */
 int guv_yield(void);
 
@@ -148,8 +154,8 @@ int guv_yield(void);
  * Returns 0. On failure returns -1 and sets errno: EINVAL (NaN),
  * ECANCELED (the caller was killed), ETIMEDOUT (a guv_timeout_begin()
  * deadline passed first), EPERM (inside a guv_call_on_hub() callback),
- * EDEADLK (hooks' may_switch refused the switch, or main sleeps forever —
- * e.g. INFINITY — with nothing on the hub that could ever run again),
+ * EACCES (hooks' may_switch refused the switch), EDEADLK (main sleeps
+ * forever — e.g. INFINITY — with nothing on the hub that could ever run again),
  * EINTR (guv_interrupt()).
  */
 int guv_sleep(double seconds);
@@ -167,7 +173,8 @@ int64_t guv_current(void);
  * this thread's hub, including ids <= 0 and ids of other threads' hubs),
  * EDEADLK (`id` is the caller itself, or the wait can never end),
  * ECANCELED (the caller was killed), ETIMEDOUT (a deadline passed),
- * EINTR (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback).
+ * EINTR (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback),
+ * EACCES (may_switch refused).
  */
 int guv_join(int64_t id);
 
@@ -181,7 +188,7 @@ int guv_join(int64_t id);
  *
  * On failure returns -1 and sets errno: ESRCH (`id` never issued by this
  * thread's hub), EDEADLK (`id` is the caller itself), EPERM (inside a
- * guv_call_on_hub() callback), EDEADLK (hooks' may_switch refused).
+ * guv_call_on_hub() callback), EACCES (hooks' may_switch refused).
  */
 int guv_reap(int64_t id);
 
@@ -205,7 +212,7 @@ int guv_kill(int64_t id);
  * Returns 0 when unparked. On failure returns -1 and sets errno: ETIMEDOUT
  * (`timeout` or a guv_timeout_begin() deadline passed), ECANCELED (killed),
  * EINTR (guv_interrupt()), EINVAL (NaN), EPERM (inside a guv_call_on_hub()
- * callback), EDEADLK (may_switch refused, or nothing on this hub could
+ * callback), EACCES (may_switch refused), EDEADLK (nothing on this hub could
  * ever unpark it: when another OS thread will, hold the hub with
  * guv_hub_hold() meanwhile).
  */
@@ -249,7 +256,7 @@ int guv_stack_bounds(void **lo, size_t *size);
  * (another green thread already waits for one of these events on this fd;
  * one reader and one writer are fine), ECANCELED (the caller was killed),
  * ETIMEDOUT (a guv_timeout_begin() deadline passed), EINTR
- * (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback), EDEADLK
+ * (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback), EACCES
  * (may_switch refused).
  */
 int guv_trampoline(int fd, int events);
@@ -444,7 +451,7 @@ int guv_timeout_end(void);
  *
  * Returns 0. On failure returns -1 and sets errno: EINVAL (func NULL),
  * EPERM (inside a guv_call_on_hub() callback), EAGAIN (no thread could be
- * started), EDEADLK (may_switch refused).
+ * started), EACCES (may_switch refused).
  */
 int guv_offload(guv_fn func, void *arg);
 

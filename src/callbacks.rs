@@ -22,7 +22,7 @@ pub struct guv_hooks {
     /// Just after it is resumed, before the blocking call returns.
     pub switch_in: Option<unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void)>,
     /// Asked before every switch: return 0 when the green thread must not
-    /// switch now; its blocking call then fails with EDEADLK instead.
+    /// switch now; its blocking call then fails with EACCES instead.
     pub may_switch: Option<unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void) -> i32>,
     pub userdata: *mut c_void,
 }

@@ -10,6 +10,7 @@ pub struct Errno(pub i32);
 pub type Result<T> = std::result::Result<T, Errno>;
 
 impl Errno {
+    pub const EACCES: Errno = Errno(libc::EACCES);
     pub const EAGAIN: Errno = Errno(libc::EAGAIN);
     pub const EBADF: Errno = Errno(libc::EBADF);
     pub const EBUSY: Errno = Errno(libc::EBUSY);

@@ -505,7 +505,7 @@ pub(crate) fn suspend(req: Request) -> Result<i32> {
     }
     if let Some(h) = cur.hooks {
         if !h.may_switch(cur.hook_data) {
-            return Err(Errno::EDEADLK);
+            return Err(Errno::EACCES);
         }
         h.switch_out(cur.hook_data);
     }

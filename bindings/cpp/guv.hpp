@@ -537,7 +537,7 @@ private:
 // out, and asio's throwing calls throw it too. Code driving a non-blocking
 // fd waits with guv::trampoline before the call. Besides the plain call's
 // own errors: ECANCELED (killed), ETIMEDOUT (a guv::timeout passed), EINTR
-// (guv::interrupt), EDEADLK (may_switch refused).
+// (guv::interrupt), EACCES (may_switch refused).
 
 // Bytes to write: a pointer and a length, like std::span<const std::byte>.
 // Converts from any contiguous range of byte-sized elements (std::string,
@@ -707,7 +707,7 @@ struct offloaded {
 // guv::timeout passing meanwhile waits until `f` has returned, then takes
 // effect at the caller's next blocking call (guv::check() tells at once).
 // Throws std::system_error: EAGAIN (no pool thread could be started), EPERM
-// (inside a guv_call_on_hub() callback), EDEADLK (may_switch refused); `f`
+// (inside a guv_call_on_hub() callback), EACCES (may_switch refused); `f`
 // has not run then.
 template <class F>
 decltype(auto) offload(F&& f) {

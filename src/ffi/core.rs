@@ -85,7 +85,7 @@ pub extern "C" fn guv_run() -> c_int {
 /// Returns 0. On failure returns -1 and sets errno: ECANCELED (the caller
 /// was killed: a loop that only computes and yields can be cancelled too),
 /// ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
-/// guv_call_on_hub() callback), EDEADLK (may_switch refused).
+/// guv_call_on_hub() callback), EACCES (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_yield() -> c_int {
     boundary("guv_yield", || ops::yield_now().map(|()| 0))
@@ -97,8 +97,8 @@ pub extern "C" fn guv_yield() -> c_int {
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (NaN),
 /// ECANCELED (the caller was killed), ETIMEDOUT (a guv_timeout_begin()
 /// deadline passed first), EPERM (inside a guv_call_on_hub() callback),
-/// EDEADLK (hooks' may_switch refused the switch, or main sleeps forever —
-/// e.g. INFINITY — with nothing on the hub that could ever run again),
+/// EACCES (hooks' may_switch refused the switch), EDEADLK (main sleeps
+/// forever — e.g. INFINITY — with nothing on the hub that could ever run again),
 /// EINTR (guv_interrupt()).
 #[no_mangle]
 pub extern "C" fn guv_sleep(seconds: f64) -> c_int {
@@ -118,7 +118,8 @@ pub extern "C" fn guv_current() -> i64 {
 /// this thread's hub, including ids <= 0 and ids of other threads' hubs),
 /// EDEADLK (`id` is the caller itself, or the wait can never end),
 /// ECANCELED (the caller was killed), ETIMEDOUT (a deadline passed),
-/// EINTR (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback).
+/// EINTR (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback),
+/// EACCES (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_join(id: i64) -> c_int {
     boundary("guv_join", || ops::join(id).map(|()| 0))
@@ -133,7 +134,7 @@ pub extern "C" fn guv_join(id: i64) -> c_int {
 ///
 /// On failure returns -1 and sets errno: ESRCH (`id` never issued by this
 /// thread's hub), EDEADLK (`id` is the caller itself), EPERM (inside a
-/// guv_call_on_hub() callback), EDEADLK (hooks' may_switch refused).
+/// guv_call_on_hub() callback), EACCES (hooks' may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_reap(id: i64) -> c_int {
     boundary("guv_reap", || ops::reap(id).map(|()| 0))
@@ -159,7 +160,7 @@ pub extern "C" fn guv_kill(id: i64) -> c_int {
 /// Returns 0 when unparked. On failure returns -1 and sets errno: ETIMEDOUT
 /// (`timeout` or a guv_timeout_begin() deadline passed), ECANCELED (killed),
 /// EINTR (guv_interrupt()), EINVAL (NaN), EPERM (inside a guv_call_on_hub()
-/// callback), EDEADLK (may_switch refused, or nothing on this hub could
+/// callback), EACCES (may_switch refused), EDEADLK (nothing on this hub could
 /// ever unpark it: when another OS thread will, hold the hub with
 /// guv_hub_hold() meanwhile).
 #[no_mangle]
@@ -218,7 +219,7 @@ pub extern "C" fn guv_stack_bounds(lo: *mut *mut c_void, size: *mut usize) -> c_
 /// (another green thread already waits for one of these events on this fd;
 /// one reader and one writer are fine), ECANCELED (the caller was killed),
 /// ETIMEDOUT (a guv_timeout_begin() deadline passed), EINTR
-/// (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback), EDEADLK
+/// (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback), EACCES
 /// (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_trampoline(fd: c_int, events: c_int) -> c_int {
@@ -456,7 +457,7 @@ pub extern "C" fn guv_timeout_end() -> c_int {
 ///
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (func NULL),
 /// EPERM (inside a guv_call_on_hub() callback), EAGAIN (no thread could be
-/// started), EDEADLK (may_switch refused).
+/// started), EACCES (may_switch refused).
 #[no_mangle]
 pub extern "C" fn guv_offload(func: guv_fn, arg: *mut c_void) -> c_int {
     boundary("guv_offload", || {

@@ -77,6 +77,7 @@ static void test_fail_exit(void) {
 static inline const char *test_errno_name(int e) {
     switch (e) {
     case 0: return "0";
+    case EACCES: return "EACCES";
     case EAGAIN: return "EAGAIN";
     case EBADF: return "EBADF";
     case EBUSY: return "EBUSY";

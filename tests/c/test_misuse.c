@@ -148,10 +148,10 @@ static int hub_self_result(void) {
     X(EXPIRED, guv_sleep(1), -1, ETIMEDOUT)                                \
     X(EXPIRED, guv_join(fx.live), -1, ETIMEDOUT)                           \
     X(EXPIRED, guv_trampoline(fx.peer, GUV_READ), -1, ETIMEDOUT)           \
-    X(REFUSED, guv_sleep(0.001), -1, EDEADLK)                              \
-    X(REFUSED, guv_join(fx.live), -1, EDEADLK)                             \
-    X(REFUSED, guv_offload(test_noop, NULL), -1, EDEADLK)                  \
-    X(REFUSED, guv_trampoline(fx.peer, GUV_READ), -1, EDEADLK)             \
+    X(REFUSED, guv_sleep(0.001), -1, EACCES)                              \
+    X(REFUSED, guv_join(fx.live), -1, EACCES)                             \
+    X(REFUSED, guv_offload(test_noop, NULL), -1, EACCES)                  \
+    X(REFUSED, guv_trampoline(fx.peer, GUV_READ), -1, EACCES)             \
     X(MAIN, guv_check(), 0, 0)                                             \
     X(KILLED, guv_check(), -1, ECANCELED)                                  \
     X(EXPIRED, guv_check(), -1, ETIMEDOUT)                                 \
@@ -166,7 +166,7 @@ static int hub_self_result(void) {
     X(ON_HUB, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, EPERM) \
     X(KILLED, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, ECANCELED) \
     X(EXPIRED, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, ETIMEDOUT) \
-    X(REFUSED, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, EDEADLK) \
+    X(REFUSED, guv_trampoline_after_eagain(fx.peer, GUV_READ, 1), -1, EACCES) \
     /* hub handles */                                                      \
     X(MAIN, guv_hub_spawn(NULL, test_noop, NULL), -1, EINVAL)              \
     X(MAIN, guv_hub_spawn(fx.dead_hub, test_noop, NULL), -1, ESRCH)        \
