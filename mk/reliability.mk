@@ -199,12 +199,13 @@ define rel_logged
 	@grep -E '^(RESULT|ok|==|test-reliability)' $(1) | tail -3
 endef
 
-rel-soak-run: $(REL_REL_OUT)/test_soak $(addprefix $(REL_OUT)/test_,$(REL_NAMES))
+rel-soak-run: $(REL_REL_OUT)/test_soak $(addprefix $(REL_OUT)/test_,$(REL_NAMES)) $(BUILD)/ctest/test_stack_release
 	@rm -f $(REL_OUT)/soak.log $(REL_OUT)/valgrind.log $(REL_OUT)/faults.log
 	$(call rel_logged,$(REL_OUT)/faults.log,$(MAKE) --no-print-directory rel-run)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) REL_SPAWNS=10000000 timeout 1800 $(REL_REL_OUT)/test_soak spawn)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) REL_WAITS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak waits)
 	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_SOAK_ENV) REL_THREADS=1000000 timeout 1800 $(REL_REL_OUT)/test_soak sleepers)
+	$(call rel_logged,$(REL_OUT)/soak.log,$(REL_ENV) GUV_BURST=100000 timeout 600 $(BUILD)/ctest/test_stack_release)
 	$(call rel_logged,$(REL_OUT)/valgrind.log,$(MAKE) --no-print-directory rel-run-valgrind REL_VG_ALL=1)
 	$(MAKE) --no-print-directory rel-fuzz-run FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS) FUZZ_SEED=0
 	$(REL_OUT)/fuzz_api -merge=1 $(REL_FUZZ_FLAGS) fuzz/corpus $(REL_OUT)/corpus-new 2>&1 | tail -1

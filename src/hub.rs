@@ -304,6 +304,10 @@ impl Hub {
             Some(t) => Some(t.min(clock::now_ns() + RETRY_UNSTARTED)),
             None => Some(clock::now_ns() + RETRY_UNSTARTED),
         };
+        // Free stacks over the warm bound: look again soon, so an idle
+        // server gives a burst's stacks back within a second.
+        let trim_at = self.pools.trim_due();
+        let wake_at = if trim_at == NEVER { wake_at } else { Some(wake_at.map_or(trim_at, |t| t.min(trim_at))) };
         let timeout = if must_not_block {
             Some(Duration::ZERO)
         } else if let Some(at) = wake_at {
@@ -331,8 +335,12 @@ impl Hub {
             }
             self.wakes = wakes;
         }
-        if self.armed > 0 {
-            self.expire(clock::now_ns());
+        if self.armed > 0 || trim_at != NEVER {
+            let now = clock::now_ns();
+            self.expire(now);
+            if trim_at <= now {
+                self.pools.trim(now);
+            }
         }
     }
 

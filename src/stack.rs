@@ -4,6 +4,12 @@
 //! mmap per spawn costs 12–20 µs; taking a pooled slot costs a pointer pop.
 //! An arena is one mapping however many slots it holds, and MADV_GUARD_INSTALL
 //! guards add none, so a million stacks stay far below `vm.max_map_count`.
+//!
+//! A pool keeps about `WARM_BYTES` of free stacks resident. Free stacks
+//! beyond that which no spawn needed for a whole `TRIM_EVERY` have their
+//! pages given back, so a server that survives a burst of green threads does
+//! not keep its memory, while spawning in batches (every stack reused within
+//! the period) never reaches the kernel.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -22,6 +28,14 @@ pub const MIN_STACK_SIZE: usize = 16 * 1024;
 pub const GUARD_SIZE: usize = 64 * 1024;
 /// Arenas grow geometrically up to this many slots per mapping.
 const MAX_ARENA_SLOTS: usize = 8192;
+/// Free stacks a pool keeps resident, in bytes of stack: enough that spawn
+/// and exit at any steady rate never reach the kernel, small next to the
+/// 64 MiB a burst may leave behind.
+const WARM_BYTES: usize = 16 << 20;
+/// At least this many free stacks stay resident whatever their size.
+const MIN_WARM: usize = 16;
+/// How often the hub looks for free stacks unused since its last look.
+pub const TRIM_EVERY: u64 = 300_000_000;
 
 static DEFAULT_SIZE: AtomicUsize = AtomicUsize::new(0);
 
@@ -132,7 +146,14 @@ unsafe impl Stack for PooledStack {
 /// Stacks of one size, owned by one hub (no locking).
 struct Pool {
     size: usize,
+    /// LIFO: the most recently freed (warmest) stacks on top; the `cold`
+    /// ones at the bottom have had their pages given back.
     free: Vec<PooledStack>,
+    cold: usize,
+    warm_max: usize,
+    /// The fewest free stacks since the last trim: the ones below that
+    /// mark were not needed all along.
+    low: usize,
     /// Next uncarved slot in the newest arena, and the arena's end.
     carve: usize,
     carve_end: usize,
@@ -150,6 +171,8 @@ impl Pool {
 
     fn take(&mut self) -> Result<PooledStack> {
         if let Some(s) = self.free.pop() {
+            self.cold = self.cold.min(self.free.len());
+            self.low = self.low.min(self.free.len());
             return Ok(s);
         }
         if self.carve == self.carve_end {
@@ -173,12 +196,36 @@ impl Pool {
     fn give(&mut self, s: PooledStack) {
         self.free.push(s);
     }
+
+    /// More free stacks are resident than the bound allows.
+    fn over_warm(&self) -> bool {
+        self.free.len() - self.cold > self.warm_max
+    }
+
+    /// Gives back the pages of the free stacks that stayed unused since the
+    /// last trim, beyond the warm bound, oldest first: one madvise each.
+    fn trim(&mut self) {
+        let unused_warm = self.low.saturating_sub(self.cold);
+        let keep = self.warm_max.min(self.free.len() - self.cold);
+        let n = unused_warm.min(self.free.len() - self.cold - keep);
+        for s in &self.free[self.cold..self.cold + n] {
+            // SAFETY: a free stack's usable part is inside our arena and
+            // page-aligned (`top` and the guard's end are), and its green
+            // thread has finished: nothing lives in it. The guard region
+            // below it is left alone.
+            unsafe { mem::discard(s.bottom() as *mut u8, s.size()) };
+        }
+        self.cold += n;
+        self.low = self.free.len();
+    }
 }
 
 /// A hub's stack pools, one per stack size in use (usually one).
 #[derive(Default)]
 pub(crate) struct Pools {
     pools: Vec<Pool>,
+    /// When `trim` next looks (ns on the monotonic clock).
+    next_trim: u64,
 }
 
 impl Pools {
@@ -189,6 +236,9 @@ impl Pools {
                 self.pools.push(Pool {
                     size,
                     free: Vec::new(),
+                    cold: 0,
+                    warm_max: (WARM_BYTES / size).max(MIN_WARM),
+                    low: 0,
                     carve: 0,
                     carve_end: 0,
                     carved: 0,
@@ -210,6 +260,27 @@ impl Pools {
 }
 
 impl Pools {
+    /// When the hub should call `trim` (u64::MAX: nothing to give back).
+    pub fn trim_due(&self) -> u64 {
+        if self.pools.iter().any(Pool::over_warm) {
+            self.next_trim
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Gives back the pages of free stacks that no spawn needed since the
+    /// last trim (beyond each pool's warm bound), if one is due at `now`.
+    pub fn trim(&mut self, now: u64) {
+        if now < self.next_trim {
+            return;
+        }
+        for p in &mut self.pools {
+            p.trim();
+        }
+        self.next_trim = now + TRIM_EVERY;
+    }
+
     /// Unmaps every arena.
     ///
     /// # Safety
@@ -228,7 +299,49 @@ impl Pools {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_size, Pools, TRIM_EVERY};
+
+    const MIB: usize = 1 << 20;
+
+    /// (free stacks, of which given back) of the pool of 1 MiB stacks.
+    fn counts(p: &Pools) -> (usize, usize) {
+        (p.pools[0].free.len(), p.pools[0].cold)
+    }
+
+    #[test]
+    fn trim_gives_back_only_what_stayed_unused() {
+        let mut p = Pools::default();
+        let stacks: Vec<_> = (0..100).map(|_| p.take(MIB).unwrap()).collect();
+        assert_eq!(p.trim_due(), u64::MAX, "nothing free yet");
+        for s in stacks {
+            p.give(s);
+        }
+        // The first look only starts the period: the burst just ended.
+        assert_eq!(p.trim_due(), 0);
+        p.trim(1);
+        assert_eq!(counts(&p), (100, 0));
+        // A batch that reuses 90 of them within the period keeps them warm.
+        let again: Vec<_> = (0..90).map(|_| p.take(MIB).unwrap()).collect();
+        for s in again {
+            p.give(s);
+        }
+        p.trim(1 + TRIM_EVERY / 2);
+        assert_eq!(counts(&p), (100, 0), "not due yet");
+        p.trim(1 + TRIM_EVERY);
+        // 10 stayed unused; 16 MiB of 1 MiB stacks (16) stay warm whatever.
+        assert_eq!(counts(&p), (100, 10));
+        p.trim(1 + 2 * TRIM_EVERY);
+        assert_eq!(counts(&p), (100, 84));
+        assert_eq!(p.trim_due(), u64::MAX, "down to the warm bound");
+        // Taking reaches into the cold ones once the warm are used up.
+        let most: Vec<_> = (0..90).map(|_| p.take(MIB).unwrap()).collect();
+        assert_eq!(counts(&p), (10, 10));
+        for s in most {
+            p.give(s);
+        }
+        // SAFETY: every stack is back in the pool and nothing ran on them.
+        unsafe { p.release_all() };
+    }
 
     #[test]
     fn sizes_people_write() {

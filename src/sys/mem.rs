@@ -64,6 +64,18 @@ pub(crate) unsafe fn release(p: *mut u8, len: usize) {
     unsafe { libc::munmap(p.cast(), len) };
 }
 
+/// Gives the pages of `p..p+len` back to the kernel, keeping the mapping:
+/// they read as zeros when touched again (MADV_DONTNEED, not MADV_FREE,
+/// whose pages stay counted in RSS until memory runs short).
+///
+/// # Safety
+/// `p..p+len` must be page-aligned memory inside a reservation owned by the
+/// caller that holds no live data.
+pub(crate) unsafe fn discard(p: *mut u8, len: usize) {
+    // SAFETY: per the caller, the range is ours and nothing lives in it.
+    unsafe { libc::madvise(p.cast(), len, libc::MADV_DONTNEED) };
+}
+
 /// Makes `p..p+len` fault on any access. Tries MADV_GUARD_INSTALL first and
 /// falls back to mprotect for good (saying so once) when the kernel lacks it.
 ///
