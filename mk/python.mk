@@ -5,6 +5,9 @@
 #                        install the package into build/python/<version>
 #                        (with a copy of libguv), then run its pytest suite
 #                        there, PostgreSQL tests included (part of `make test`)
+#   make test-python-package  what users install: from a fresh copy of the tree, a
+#                        wheel per CPython and an sdist, each installed into a fresh
+#                        venv and run with no cargo on PATH (part of `make test`)
 #   make bench-python    spawn+join and sleep(0) against gevent, written to
 #                        benches/results/python.md
 #   make python-deps     install what the suite needs (pip packages, pkg-config), when missing
@@ -22,7 +25,7 @@ GUV_TEST_PG ?= host=127.0.0.1 port=5432 dbname=test
 py_find = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null))
 PYTHONS := $(strip $(foreach v,$(PYTHON_VERSIONS),$(call py_find,$(v))))
 
-.PHONY: python-deps python-install test-python bench-python
+.PHONY: python-deps python-install test-python test-python-package bench-python
 
 python-deps:
 	@test -n "$(PYTHONS)" || { echo "test-python: no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
@@ -45,7 +48,7 @@ python-install: lib python-deps
 	  src=$(PY_OUT)/src-$$v; \
 	  rm -rf $(PY_OUT)/$$v $$src && mkdir -p $$src && \
 	  (cd $(PY_DIR) && cp -r $(PY_SRC) $$src/) && \
-	  GUV_LIBRARY=$(GUV_SO) GUV_INCLUDE=$(ROOT)/include $$py -m pip install -q --root-user-action=ignore \
+	  GUV_LIBRARY=$(GUV_SO) GUV_CRATE=$(ROOT) $$py -m pip install -q --root-user-action=ignore \
 	    --no-build-isolation --no-deps --target $(PY_OUT)/$$v $$src || exit 1; \
 	done
 
@@ -61,6 +64,30 @@ test-python: python-install
 	done
 
 TEST_TARGETS += test-python
+
+# The tree as a fresh clone has it (tracked and new files; no target/, build/).
+# setup.py builds libguv with cargo, into a target dir kept between runs.
+PY_PKG := $(PY_OUT)/package
+PY_PKG_CARGO := CARGO_TARGET_DIR=$(ROOT)/target/python-package
+
+test-python-package: python-deps
+	@rm -rf $(PY_PKG) && mkdir -p $(PY_PKG)/tree
+	@git ls-files -co --exclude-standard | tar -T - -cf - | tar -xf - -C $(PY_PKG)/tree
+	@for py in $(PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== test-python-package: wheel for $$py"; \
+	  (cd $(PY_PKG)/tree && env -u GUV_LIBRARY $(PY_PKG_CARGO) $$py -m pip wheel -q --no-build-isolation \
+	    --no-deps -w $(PY_PKG)/$$v ./bindings/python) || exit 1; \
+	done
+	@py=$(firstword $(PYTHONS)); echo "== test-python-package: sdist, and a wheel from it"; \
+	  (cd $(PY_PKG)/tree/bindings/python && $$py setup.py -q sdist -d $(PY_PKG)/sdist >/dev/null 2>&1) && \
+	  env -u GUV_LIBRARY $(PY_PKG_CARGO) $$py -m pip wheel -q --no-build-isolation --no-deps \
+	    -w $(PY_PKG)/from-sdist $(PY_PKG)/sdist/guv-*.tar.gz
+	@py=$(firstword $(PYTHONS)); cd $(PY_PKG) && env -u GUV_LIBRARY $(PY_PKG_CARGO) GUV_PKG_DIR=$(PY_PKG) \
+	  GUV_PKG_PYTHONS="$(PYTHONS)" timeout $(PY_TEST_TIMEOUT) $$py -m pytest -q -p no:cacheprovider \
+	  $(PY_DIR)/tests_package
+
+TEST_TARGETS += test-python-package
 
 bench-python: python-install
 	@py=$(firstword $(PYTHONS)); v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
