@@ -108,7 +108,7 @@ test-hook-install: deps-hook deps-packaging
 test-hook-python: $(HOOK_SO) python-install
 	@py=$(firstword $(PYTHONS)); v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  echo "== test-hook-python: $$py"; \
-	  cd $(PY_OUT)/$$v && PYTHONPATH=. GUV_SUPPORT=0 GUV_LIBRARY=$(GUV_SO) LD_PRELOAD=$(abspath $(HOOK_SO)) \
+	  cd $(PY_OUT)/$$v && PYTHONPATH=. GUV_LIBRARY=$(GUV_SO) LD_PRELOAD=$(abspath $(HOOK_SO)) \
 	    timeout $(HOOK_TIMEOUT) $$py $(ROOT)/$(HOOK_TDIR)/test_python.py
 
 TEST_TARGETS += test-hook test-hook-python test-hook-install

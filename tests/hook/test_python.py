@@ -1,6 +1,6 @@
 """CPython under LD_PRELOAD=libguv_hook.so with the guv binding: green
 threads whose code calls only the standard library and psycopg2 (its wait
-callback left unset, GUV_SUPPORT=0) cooperate. Run by `make test-hook-python`."""
+callback left unset: import guv sets none) cooperate. Run by `make test-hook-python`."""
 import os
 import socket
 import sys
@@ -49,7 +49,7 @@ def pg_sleep(i):
 
 def main():
     assert "libguv_hook" in open("/proc/self/maps").read(), "run with LD_PRELOAD=libguv_hook.so"
-    assert psycopg2.extensions.get_wait_callback() is None, "run with GUV_SUPPORT=0"
+    assert psycopg2.extensions.get_wait_callback() is None, "import guv set a wait callback"
     assert parallel("time.sleep", nap) == list(range(N))
     assert parallel("socket.recv on a blocking socket", recv_later) == list(range(N))
     assert parallel("psycopg2 pg_sleep without a wait callback", pg_sleep) == list(range(N))

@@ -5,8 +5,10 @@
     guv.sleep(0.1)          # main is a green thread: this runs the hub
     print(gt.wait())
 
-Blocking C drivers become cooperative: psycopg2 is made green on import
-when it is installed (guv.support).
+Importing guv changes nothing process-wide. guv.monkey_patch() makes the
+standard library cooperative and switches on the support of every C driver
+guv.support knows that is installed (psycopg2); guv.support.psycopg2.enable()
+switches on one alone.
 """
 from ._runtime import READ, WRITE, GreenletExit
 from .greenthread import (GreenThread, getcurrent, gyield, kill, run, sleep, spawn, spawn_after,
@@ -17,11 +19,9 @@ from . import event, queue, semaphore
 from .event import Event
 from .queue import Queue
 from .semaphore import BoundedSemaphore, Semaphore
-from . import support
+from . import support  # the registry only: no driver is touched
 
 __version__ = "0.1.0"
-
-support.enable_default()
 
 
 # Imported on first use (guv.server imports ssl; GuvWorker needs gunicorn): name -> its module.

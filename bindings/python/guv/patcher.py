@@ -25,6 +25,7 @@ from .green import ssl as green_ssl
 from .green import subprocess as green_subprocess
 from .green import thread as green_thread
 from .green import time as green_time
+from . import support
 
 # What each keyword patches: (module, patch function, whether module is pure
 # Python and so must be copied by executing its source, not its dict).
@@ -38,8 +39,8 @@ _PATCHES = {
     "time": [("time", green_time.patch, False)],
     "subprocess": [("subprocess", green_subprocess.patch, True)],
 }
-# Support modules for C drivers, enabled by keyword (each has enable()).
-_SUPPORT = ("psycopg2",)
+# Support modules for C drivers (guv.support), enabled by keyword.
+_SUPPORT = tuple(support.DRIVERS)
 
 _patched = set()
 # Module name -> its namespace as it was before monkey_patch changed it.
@@ -64,11 +65,14 @@ def _selected(kw):
 
 def monkey_patch(**kw):
     """Patch the standard library in place: monkey_patch(os=True, select=True,
-    socket=True, ssl=True, thread=True, time=True, subprocess=True, psycopg2=True)."""
+    socket=True, ssl=True, thread=True, time=True, subprocess=True, psycopg2=True).
+    A driver's support is switched on when the driver is installed; one
+    asked for by name (psycopg2=True) must be."""
     for key in _selected(kw):
         if key in _SUPPORT:
-            importlib.import_module(f"guv.support.{key}").enable()
-            _patched.add(key)
+            if kw.get(key) or support.installed(key):
+                support.enable(key)
+                _patched.add(key)
             continue
         for modname, patch, _ in _PATCHES[key]:
             if modname not in _patched:

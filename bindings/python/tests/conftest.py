@@ -17,3 +17,13 @@ def run_script(source, timeout=60, env=None):
 def script():
     return run_script
 
+
+
+@pytest.fixture(scope="module")
+def psycopg2_support():
+    """guv.support.psycopg2 switched on for a test module (`import guv` leaves it off)."""
+    from guv.support import psycopg2 as support
+
+    support.enable()
+    yield
+    support.disable()

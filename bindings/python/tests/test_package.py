@@ -21,21 +21,53 @@ def test_guv_library_comes_first_and_must_exist(script):
     assert "GUV_LIBRARY=/nonexistent/libguv.so is not a file" in r.stderr
 
 
-def test_psycopg2_support_is_on_after_import_guv():
-    import psycopg2.extensions
-
-    from guv.support import psycopg2 as support
-
-    assert psycopg2.extensions.get_wait_callback() is support.wait_callback
-
-
-def test_guv_support_0_leaves_psycopg2_alone(script):
+def test_import_guv_leaves_psycopg2_alone(script):
+    # psycopg2 refuses COPY whenever a wait callback is set: importing guv must not set one.
     r = script("""
-        import guv, psycopg2.extensions
-        print(psycopg2.extensions.get_wait_callback())
-    """, env={"GUV_SUPPORT": "0"})
+        import io, os, guv, psycopg2, psycopg2.extensions
+        connect = psycopg2.connect
+        import guv.support.psycopg2
+        assert psycopg2.extensions.get_wait_callback() is None
+        assert psycopg2.connect is connect
+        c = psycopg2.connect(os.environ["GUV_TEST_PG"])
+        out = io.StringIO()
+        c.cursor().copy_expert("copy (select 1) to stdout", out)
+        assert out.getvalue() == "1\\n", out.getvalue()
+    """, env={"GUV_TEST_PG": os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "None"
+
+
+def test_monkey_patch_switches_psycopg2_support_on_unless_told_not_to(script):
+    r = script("""
+        import sys, guv, psycopg2.extensions
+        from guv.support import psycopg2 as support
+        guv.monkey_patch(psycopg2=False)
+        assert not support.enabled() and not guv.patcher.is_monkey_patched("psycopg2")
+        guv.monkey_patch()
+        assert support.enabled() and guv.patcher.is_monkey_patched("psycopg2")
+        assert psycopg2.extensions.get_wait_callback() is support.wait_callback
+    """)
+    assert r.returncode == 0, r.stderr
+
+
+def test_monkey_patch_skips_an_absent_driver_unless_asked_for_it(script):
+    # A driver that cannot be imported (here: hidden by a None in sys.modules) is skipped.
+    r = script("""
+        import sys
+        sys.modules["psycopg2"] = None
+        import guv
+        guv.monkey_patch()
+        assert not guv.patcher.is_monkey_patched("psycopg2")
+        assert guv.patcher.is_monkey_patched("socket")
+        try:
+            guv.monkey_patch(psycopg2=True)
+        except ImportError as e:
+            print("asked for:", e)
+        else:
+            raise AssertionError("psycopg2=True without psycopg2 passed silently")
+    """)
+    assert r.returncode == 0, r.stderr
+    assert "asked for:" in r.stdout
 
 
 def _without_env_and_packaged_copy(monkeypatch, tmp_path):

@@ -1,5 +1,5 @@
-"""psycopg2 against the real PostgreSQL (GUV_TEST_PG): cooperative with
-nothing but `import guv`. These tests fail, never skip, when it is down."""
+"""psycopg2 against the real PostgreSQL (GUV_TEST_PG): cooperative once
+guv.support.psycopg2 is enabled. These tests fail, never skip, when it is down."""
 import os
 import time
 
@@ -10,6 +10,7 @@ import pytest
 import guv
 
 DSN = os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")
+pytestmark = pytest.mark.usefixtures("psycopg2_support")
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ def psycopg2_pg_sleep():
     import psycopg2
     import psycopg2.extensions
 
-    assert psycopg2.extensions.get_wait_callback() is None, "run with GUV_SUPPORT=0"
+    assert psycopg2.extensions.get_wait_callback() is None, "import guv set a wait callback"
     dsn = os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")
     if "user=" not in dsn:
         dsn += " user=postgres"

@@ -11,7 +11,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def guv_run(*args, env=None):
-    full_env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), GUV_SUPPORT="0")
+    full_env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "guv", "run", *args], capture_output=True, text=True,
                           timeout=90, env=full_env, cwd=HERE)

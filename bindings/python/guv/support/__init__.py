@@ -1,18 +1,21 @@
-"""Support modules: make blocking libraries cooperative. Each is enabled on
-`import guv` when its library is importable; GUV_SUPPORT=0 in the
-environment turns that off (enable them one by one with guv.support.X.enable())."""
+"""Support modules: blocking C drivers made cooperative, each switched on
+by guv.monkey_patch() (every driver below that is installed; name=False
+leaves one out) or by hand with guv.support.<name>.enable(). Importing guv
+switches none on. Each module has enable(), disable() and enabled()."""
+import importlib
 import importlib.util
-import os
 
-_DEFAULT = ("psycopg2",)
+# monkey_patch keyword -> the module the driver imports as.
+DRIVERS = {"psycopg2": "psycopg2"}
 
 
-def enable_default():
-    if os.environ.get("GUV_SUPPORT", "1") == "0":
-        return
-    for name in _DEFAULT:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(f"{__name__}.{name}").enable()
+def installed(name):
+    """Whether the driver behind support module `name` can be imported."""
+    return importlib.util.find_spec(DRIVERS[name]) is not None
+
+
+def enable(name):
+    importlib.import_module(f"{__name__}.{name}").enable()
 
 
 def get_errno(exc):

@@ -1,0 +1,202 @@
+"""COPY and large objects with guv.support.psycopg2 on (psycopg2 alone
+refuses both while a wait callback is set), against the real PostgreSQL
+(GUV_TEST_PG): the results psycopg2 gives, cooperatively."""
+import io
+import os
+import time
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extras
+import pytest
+from psycopg2 import sql
+
+import guv
+
+DSN = os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")
+pytestmark = pytest.mark.usefixtures("psycopg2_support")
+
+
+@pytest.fixture
+def conn():
+    c = psycopg2.connect(DSN)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def table(conn):
+    """A table of this test's own (other engineers share the database)."""
+    name = f"guv_copy_{os.getpid()}_{time.monotonic_ns()}"
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE TABLE {} (n int, s text)").format(sql.Identifier(name)))
+    conn.commit()
+    yield name
+    conn.rollback()
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+    conn.commit()
+
+
+def test_copy_expert_out_to_text_and_binary_files(conn):
+    cur = conn.cursor()
+    text, raw = io.StringIO(), io.BytesIO()
+    cur.copy_expert("COPY (SELECT n, 'é' || n FROM generate_series(1, 3) n) TO STDOUT", text)
+    cur.copy_expert(sql.SQL("COPY (SELECT {}) TO STDOUT").format(sql.Literal("x")), raw)
+    assert text.getvalue() == "1\té1\n2\té2\n3\té3\n"
+    assert raw.getvalue() == b"x\n"
+
+
+def test_copy_from_and_copy_to_round_trip_in_a_transaction(conn, table):
+    cur = conn.cursor()
+    cur.copy_from(io.StringIO("1\tone\n2\t\\N\n"), table)
+    cur.copy_from(io.BytesIO(b"3|three\n"), table, sep="|", columns=("n", "s"))
+    conn.rollback()  # psycopg2 began a transaction for the COPY: it is undone
+    cur.copy_from(io.StringIO("1\tone\n2\t\\N\n"), table)
+    conn.commit()
+    out = io.StringIO()
+    cur.copy_to(out, table, sep=",", null="-", columns=["s", "n"])
+    assert out.getvalue() == "one,1\n-,2\n"
+
+
+def test_copy_on_an_extras_cursor_keeps_its_class(table):
+    c = psycopg2.connect(DSN, cursor_factory=psycopg2.extras.DictCursor)
+    try:
+        cur = c.cursor()
+        assert isinstance(cur, psycopg2.extras.DictCursor)
+        cur.copy_from(io.StringIO("7\tseven\n"), table)
+        cur.execute(sql.SQL("SELECT s FROM {}").format(sql.Identifier(table)))
+        assert cur.fetchone()["s"] == "seven"
+    finally:
+        c.close()
+
+
+def test_a_failing_copy_raises_the_server_error_and_the_connection_goes_on(conn, table):
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.errors.UndefinedTable, match='relation "guv_no_such_table" does not exist'):
+        cur.copy_expert("COPY guv_no_such_table TO STDOUT", io.StringIO())
+    conn.rollback()
+    with pytest.raises(psycopg2.errors.InvalidTextRepresentation):
+        cur.copy_from(io.StringIO("not-a-number\tx\n"), table)
+    conn.rollback()
+    with pytest.raises(psycopg2.ProgrammingError, match="not a COPY"):
+        cur.copy_expert("SELECT 1", io.StringIO())
+    cur.execute("SELECT 2")
+    assert cur.fetchone() == (2,)
+
+
+def test_an_error_reading_the_file_ends_the_copy_and_is_raised(conn, table):
+    class Broken(io.StringIO):
+        def read(self, size=-1):
+            raise OSError("disk gone")
+
+    cur = conn.cursor()
+    with pytest.raises(OSError, match="disk gone"):
+        cur.copy_from(Broken(), table)
+    conn.rollback()
+    cur.execute("SELECT 3")
+    assert cur.fetchone() == (3,)
+
+
+def test_a_timeout_during_copy_out_leaves_the_connection_usable(conn):
+    cur = conn.cursor()
+
+    class Slow(io.StringIO):
+        def write(self, s):
+            guv.sleep(0.05)  # a slow consumer: the Timeout comes mid-COPY
+            return super().write(s)
+
+    start = time.monotonic()
+    with pytest.raises(guv.Timeout):
+        with guv.Timeout(0.3):
+            cur.copy_expert("COPY (SELECT repeat('x', 100) FROM generate_series(1, 10000000)) TO STDOUT", Slow())
+    assert time.monotonic() - start < 5
+    conn.rollback()
+    cur.execute("SELECT 4")
+    assert cur.fetchone() == (4,)
+
+
+def test_large_objects_write_read_seek_and_unlink(conn, tmp_path):
+    lo = conn.lobject(0, "wb")
+    assert lo.mode == "wb" and lo.write(b"hello large world") == 17
+    oid = lo.oid
+    lo.close()
+    assert lo.closed
+    lo = conn.lobject(oid, "rt")
+    assert lo.read() == "hello large world"
+    assert lo.seek(6) == 6 and lo.read(5) == "large" and lo.tell() == 11
+    lo.close()
+    lo = conn.lobject(oid, "rwb")
+    lo.truncate(5)
+    assert lo.read() == b"hello"
+    lo.export(str(tmp_path / "out"))
+    assert (tmp_path / "out").read_bytes() == b"hello"
+    src = tmp_path / "in"
+    src.write_bytes(b"from a file")
+    imported = conn.lobject(new_file=str(src), mode="rb")
+    assert imported.read() == b"from a file"
+    lo.unlink()
+    imported.unlink()
+    conn.commit()
+    with pytest.raises(psycopg2.errors.UndefinedObject):  # psycopg2's own says OperationalError
+        conn.lobject(oid, "rb")
+    conn.rollback()
+
+
+def test_large_objects_need_a_transaction(conn):
+    conn.autocommit = True
+    with pytest.raises(psycopg2.ProgrammingError, match="outside of transactions"):
+        conn.lobject()
+
+
+ROWS = 100_000
+
+
+def test_twenty_green_threads_copy_in_and_out_while_a_ticker_ticks():
+    """20 green threads each COPY 100k rows in, then out again, while a
+    ticker sleeps 10 ms in a loop. A COPY that blocked the hub would see no
+    tick while it runs; each of these 40 sees ticks (how many, and the
+    longest gap, depend on the machine's load: printed, not asserted)."""
+    conns = [psycopg2.connect(DSN) for _ in range(20)]
+    names = [f"guv_copy20_{os.getpid()}_{i}" for i in range(20)]
+    # Made before the ticker starts: building them is the test's CPU, not the COPY's.
+    datas = ["".join(f"{n}\trow {i} {n}\n" for n in range(ROWS)) for i in range(20)]
+    ticks, running, copies = [], [True], []
+
+    def ticker():
+        while running[0]:
+            ticks.append(time.monotonic())
+            guv.sleep(0.01)
+
+    def one(i):
+        c, name = conns[i], names[i]
+        cur = c.cursor()
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} (n int, s text)").format(sql.Identifier(name)))
+        data = datas[i]
+        start = time.monotonic()
+        cur.copy_from(io.StringIO(data), name)
+        copies.append((start, time.monotonic()))
+        out = io.StringIO()
+        start = time.monotonic()
+        cur.copy_expert(sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(name)), out)
+        copies.append((start, time.monotonic()))
+        c.commit()
+        return out.getvalue() == data
+
+    t = guv.spawn(ticker)
+    start = time.monotonic()
+    try:
+        results = list(guv.GreenPool(20).imap(one, range(20)))
+    finally:
+        running[0] = False
+        t.wait()
+        for c in conns:
+            c.close()
+    elapsed = time.monotonic() - start
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    print(f"20 x COPY {ROWS} rows in and out: {elapsed:.2f} s, {len(ticks)} ticks, "
+          f"longest gap {max(gaps) * 1000:.0f} ms (load {os.getloadavg()[0]:.2f})")
+    assert results == [True] * 20
+    ticks_in = [sum(a < t < b for t in ticks) for a, b in copies]
+    print("ticks during each COPY:", ticks_in)
+    assert len(copies) == 40 and min(ticks_in) >= 1, ticks_in
