@@ -251,10 +251,15 @@ int guv_stack_bounds(void **lo, size_t *size);
  * count as ready, as in poll(2): the next I/O call reports them. An fd that
  * epoll cannot watch (a regular file) is ready at once.
  *
- * On failure returns -1 and sets errno: EBADF (fd < 0, or not open),
- * EINVAL (events not a non-empty subset of GUV_READ|GUV_WRITE), EBUSY
- * (another green thread already waits for one of these events on this fd;
- * one reader and one writer are fine), ECANCELED (the caller was killed),
+ * An fd closed or replaced behind guv's back while the caller waits (a
+ * plain close(2) or dup2(2), from any thread) ends the wait within about a
+ * second: see guv_close().
+ *
+ * On failure returns -1 and sets errno: EBADF (fd < 0, or not open, or
+ * closed while waited on), EINVAL (events not a non-empty subset of
+ * GUV_READ|GUV_WRITE), EBUSY (another green thread already waits for one
+ * of these events on this fd; one reader and one writer are fine),
+ * ECANCELED (the caller was killed),
  * ETIMEDOUT (a guv_timeout_begin() deadline passed), EINTR
  * (guv_interrupt()), EPERM (inside a guv_call_on_hub() callback), EACCES
  * (may_switch refused).
@@ -272,9 +277,8 @@ int guv_trampoline_timeout(int fd, int events, double timeout);
  * As guv_trampoline_timeout(), for a caller that has just had EAGAIN from
  * an I/O call on `fd` (so `fd` is known not ready): an fd guv already
  * watches costs no system call to wait on, where guv_trampoline() re-arms
- * it (one epoll_ctl) to learn its current state. Meant for fds closed
- * through guv_close() or guv_forget(): for a number closed and reused behind
- * guv's back the wait is re-armed only once it has lasted a second. Same
+ * it (one epoll_ctl) to learn its current state. An fd closed or reused
+ * behind guv's back is noticed as for any wait (see guv_close()). Same
  * errors as guv_trampoline_timeout().
  */
 int guv_trampoline_after_eagain(int fd, int events, double timeout);
@@ -288,11 +292,18 @@ int guv_trampoline_after_eagain(int fd, int events, double timeout);
 int guv_check(void);
 
 /**
- * Wake every green thread waiting on `fd` (their trampoline returns -1
- * with errno EBADF), forget the hub's state for it, then close(2) it.
- * Close fds that guv has waited on with this call (or under libguv_hook):
- * epoll silently drops a closed fd, and guv would notice only when a wait
- * on it has lasted a second.
+ * Wake every green thread of this thread's hub waiting on `fd` (their
+ * trampoline returns -1 with errno EBADF), forget the hub's state for it,
+ * then close(2) it. Close fds that guv has waited on with this call (or
+ * under libguv_hook): the waiters learn at once.
+ *
+ * An fd closed or replaced behind guv's back instead (a plain close(2) or
+ * dup2(2), from any thread, including another hub's) is noticed within
+ * about a second, since guv checks the fd of every wait each second it
+ * lasts (one epoll_ctl): the wait fails with EBADF if the number is no
+ * longer open; if it names another file by then (reused, or dup2), the
+ * wait goes on as a wait on that file and ends with its readiness, as
+ * poll(2) on the number would.
  *
  * Returns 0, or -1 with errno EBADF (fd < 0 or not open) or close(2)'s errno.
  */

@@ -35,9 +35,9 @@ mod lifecycle;
 pub(crate) const MAIN: u32 = 0;
 /// Ready tasks run between two looks at epoll and the timers.
 const BATCH: u32 = 128;
-/// A wait on an fd registration trusted without a system call is checked
-/// after this long (one epoll_ctl), in case the fd was closed and its number
-/// reused behind guv's back.
+/// A wait on an fd has its registration checked (one epoll_ctl) once it has
+/// lasted this long, and again each time as long, in case the fd was closed,
+/// or closed and its number reused, behind guv's back.
 const VERIFY_AFTER: u64 = 1_000_000_000;
 /// How soon a submission the hub could not start is retried (nanoseconds).
 const RETRY_UNSTARTED: u64 = 10_000_000;
@@ -204,15 +204,14 @@ impl Hub {
                     Ok(Armed::AlwaysReady) => return Some(interest.bits()),
                     Ok(Armed::Watched) => {}
                 }
-                // A registration trusted without a system call gets checked
-                // if the wait lasts (see Reactor::verify).
-                let verify_at = if rearm { 0 } else { now + VERIFY_AFTER };
+                // Every wait that lasts gets its registration checked each
+                // second (see Reactor::verify): epoll silently drops an fd
+                // closed behind guv's back, which would leave it waiting for ever.
+                let verify_at = now + VERIFY_AFTER;
                 if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg), verify_at) {
                     return Some(e.code());
                 }
-                if !rearm {
-                    self.next_verify = self.next_verify.min(verify_at);
-                }
+                self.next_verify = self.next_verify.min(verify_at);
                 self.tasks[slot as usize].wait = Wait::Fd { fd };
                 self.fd_waits += 1;
                 until
@@ -370,7 +369,7 @@ impl Hub {
             return;
         }
         let mut failed = Vec::new();
-        self.next_verify = self.reactor.verify(now, &mut failed);
+        self.next_verify = self.reactor.verify(now, now + VERIFY_AFTER, &mut failed);
         for (fd, e) in failed {
             for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
                 let r = if e.0 == 0 { Interest::BOTH.bits() } else { e.code() };

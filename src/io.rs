@@ -410,6 +410,10 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
         if left == 0.0 {
             return Ok(0);
         }
+        // guv checks an fd it waits on each second, but not the members of
+        // wait_many's private epoll: a closed one vanishes from it silently.
+        // Look at them all again (poll_now says POLLNVAL) each second.
+        let left = if watched.len() > 1 && (left < 0.0 || left > 1.0) { 1.0 } else { left };
         let r = if watched.len() == 1 {
             let p = watched[0];
             let interest = if p.events & libc::POLLOUT != 0 && p.events & (libc::POLLIN | libc::POLLPRI) != 0
@@ -430,6 +434,8 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
         match r {
             Ok(()) | Err(Errno::EBADF) => {}
             Err(Errno::ETIMEDOUT) if until != NEVER && clock::now_ns() >= until => return Ok(0),
+            // The one-second slice ran out, unless it was a guv_timeout_begin deadline.
+            Err(Errno::ETIMEDOUT) if watched.len() > 1 => ops::check_cancel()?,
             Err(e) => return Err(e),
         }
         let n = poll_now()?;

@@ -191,14 +191,16 @@ impl Reactor {
         Ok(())
     }
 
-    /// Re-arms every fd whose trusted registration is due for a check
+    /// Re-arms every waited fd whose registration is due for a check
     /// (EPOLL_CTL_MOD, or ADD when the number was closed and reused behind
     /// guv's back, which epoll does not report). A live registration thereby
-    /// re-reports its readiness, so a wait on a reused number ends within a
-    /// second instead of never. Fds that cannot be armed any more (closed:
-    /// EBADF) are returned with the error for the caller to wake their
-    /// waiters. Returns the next time a check is due (u64::MAX: none).
-    pub fn verify(&mut self, now: u64, failed: &mut Vec<(i32, Errno)>) -> u64 {
+    /// re-reports its readiness, so a wait on a reused number ends as a wait
+    /// on what the number now names, within a second instead of never. Fds
+    /// that cannot be armed any more (closed: EBADF) are returned with the
+    /// error for the caller to wake their waiters; those still waited on are
+    /// checked again at `again`. Returns the next time a check is due
+    /// (u64::MAX: none).
+    pub fn verify(&mut self, now: u64, again: u64, failed: &mut Vec<(i32, Errno)>) -> u64 {
         let mut next = u64::MAX;
         for fd in 0..self.fds.len() {
             let at = self.fds[fd].verify_at;
@@ -211,7 +213,13 @@ impl Reactor {
             }
             self.fds[fd].verify_at = 0;
             match self.arm(fd as i32, true) {
-                Ok(Armed::Watched) => {}
+                Ok(Armed::Watched) => {
+                    let st = &mut self.fds[fd];
+                    if st.reader.is_some() || st.writer.is_some() {
+                        st.verify_at = again;
+                        next = next.min(again);
+                    }
+                }
                 Ok(Armed::AlwaysReady) => failed.push((fd as i32, Errno(0))),
                 Err(e) => failed.push((fd as i32, e)),
             }

@@ -16,10 +16,9 @@
 //! guv_forget(). So close fds used with these calls through guv_close() (or
 //! call guv_forget() before closing them yourself), and call guv_forget()
 //! after changing the socket timeouts of an fd guv has waited on.
-//! guv_accept() and guv_connect() start afresh on their fd. An fd closed and
-//! its number reused behind guv's back is caught when a wait on it lasts a
-//! second (guv then checks the registration with one epoll_ctl): such a wait
-//! is late by up to a second, never lost.
+//! guv_accept() and guv_connect() start afresh on their fd. An fd closed or
+//! replaced behind guv's back is caught within a second, as for every wait
+//! (see guv_close()).
 
 use std::ffi::{c_int, c_void};
 

@@ -17,7 +17,8 @@ static int sv[2];
 static int wait_rc, wait_errno;
 static double waited;
 
-enum how { TRAMPOLINE, TRAMPOLINE_TIMEOUT, AFTER_EAGAIN, POLL, READ };
+enum how { TRAMPOLINE, TRAMPOLINE_TIMEOUT, AFTER_EAGAIN, POLL, POLL_TWO, READ };
+static int quiet[2]; /* a pipe nobody writes to */
 
 static void waiter(void *arg) {
     double t0 = guv_now();
@@ -30,6 +31,12 @@ static void waiter(void *arg) {
         struct pollfd p = { sv[0], POLLIN, 0 };
         wait_rc = guv_poll(&p, 1, -1);
         if (wait_rc == 1 && (p.revents & POLLNVAL)) { wait_rc = -1; errno = EBADF; }
+        break;
+    }
+    case POLL_TWO: {
+        struct pollfd p[2] = { { quiet[0], POLLIN, 0 }, { sv[0], POLLIN, 0 } };
+        wait_rc = guv_poll(p, 2, -1);
+        if (wait_rc == 1 && (p[1].revents & POLLNVAL)) { wait_rc = -1; errno = EBADF; }
         break;
     }
     case READ: { char c; wait_rc = (int)guv_read(sv[0], &c, 1); break; }
@@ -61,6 +68,7 @@ static void test_trampoline_closed(void) { closed_by_green_thread(TRAMPOLINE); }
 static void test_trampoline_timeout_closed(void) { closed_by_green_thread(TRAMPOLINE_TIMEOUT); }
 static void test_after_eagain_closed(void) { closed_by_green_thread(AFTER_EAGAIN); }
 static void test_poll_closed(void) { closed_by_green_thread(POLL); }
+static void test_poll_two_closed(void) { closed_by_green_thread(POLL_TWO); }
 static void test_read_closed(void) { closed_by_green_thread(READ); }
 
 /* The program: main closes the fd, then runs the hub. */
@@ -144,10 +152,12 @@ static void test_closed_after_long_wait(void) {
 }
 
 int main(void) {
+    ASSERT_EQ(pipe(quiet), 0);
     RUN(test_trampoline_closed);
     RUN(test_trampoline_timeout_closed);
     RUN(test_after_eagain_closed);
     RUN(test_poll_closed);
+    RUN(test_poll_two_closed);
     RUN(test_read_closed);
     RUN(test_main_closes_then_runs);
     RUN(test_closed_by_other_thread);
