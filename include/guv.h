@@ -12,9 +12,11 @@
  * deadline has passed, gets ECANCELED or ETIMEDOUT from a blocking call
  * before its arguments are looked at; the one exception is guv_offload(),
  * which still runs its job, so that clean-up that must block can. When the
- * hub's own epoll_wait fails (its epoll fd closed or replaced behind its
- * back), the blocking call main is in fails with that errno (EBADF, EINVAL)
- * and the green threads stay suspended.
+ * hub's own epoll fd is closed or replaced behind its back, the hub takes a
+ * new epoll instance, re-arms the fds its green threads wait on and says so
+ * on stderr; only if that fails (or epoll_wait fails otherwise) does the
+ * blocking call main is in fail with epoll_wait's errno (EBADF, EINVAL),
+ * the green threads staying suspended.
  *
  * EDEADLK always names a wait that could never end: a green thread joining
  * itself, waits only each other could end (join cycles, parks no one can

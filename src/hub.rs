@@ -350,6 +350,12 @@ impl Hub {
     /// the loop backs off a millisecond and goes on taking the inbox, where
     /// the offload's end arrives.
     fn poll_failed(&mut self, e: Errno) {
+        // EBADF: guv's epoll fd was closed behind its back; EINVAL: its number
+        // names another file now. Both are repaired once; if a new epoll
+        // instance cannot be had, the generic path below reports it.
+        if (e == Errno::EBADF || e == Errno::EINVAL) && self.renew_epoll(e).is_ok() {
+            return;
+        }
         match self.tasks[MAIN as usize].wait {
             Wait::None => {} // already woken; its next blocking call meets the error
             Wait::Offload => crate::sys::call::pause_ms(1),

@@ -257,6 +257,19 @@ impl Reactor {
     /// have waiters, which the caller registers afresh.
     pub fn after_fork(&mut self) -> std::io::Result<Vec<i32>> {
         self.poll = Poll::new()?;
+        Ok(self.forget_registrations())
+    }
+
+    /// The epoll instance was closed (or its number reused) behind guv's
+    /// back: take a new one, forgetting every registration; the old number
+    /// is not closed, since it may name someone else's file by now. Returns
+    /// the fds that have waiters, which the caller registers afresh.
+    pub fn replace_poll(&mut self) -> std::io::Result<Vec<i32>> {
+        std::mem::forget(std::mem::replace(&mut self.poll, Poll::new()?));
+        Ok(self.forget_registrations())
+    }
+
+    fn forget_registrations(&mut self) -> Vec<i32> {
         let mut waited = Vec::new();
         for (fd, st) in self.fds.iter_mut().enumerate() {
             st.reg = 0;
@@ -264,7 +277,7 @@ impl Reactor {
                 waited.push(fd as i32);
             }
         }
-        Ok(waited)
+        waited
     }
 
     /// Waits for events up to `timeout` and appends (slot, wait_gen, ready mask)

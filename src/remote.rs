@@ -43,7 +43,8 @@ pub struct HubHandle {
     pub(crate) serial: u64,
     inbox: Mutex<Vec<Msg>>,
     pending: AtomicBool,
-    waker: mio::Waker,
+    /// Replaced (see `replace_waker`) when the hub takes a new epoll instance.
+    waker: Mutex<mio::Waker>,
     /// Cleared when the hub's thread exits; later submissions fail with ESRCH.
     alive: AtomicBool,
     /// guv_hub_hold counts: while positive, guv_run keeps waiting for submissions.
@@ -56,7 +57,7 @@ impl HubHandle {
             serial,
             inbox: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
-            waker,
+            waker: Mutex::new(waker),
             alive: AtomicBool::new(true),
             holds: AtomicUsize::new(0),
         }
@@ -76,7 +77,14 @@ impl HubHandle {
     }
 
     pub(crate) fn wake(&self) {
-        let _ = self.waker.wake();
+        let _ = self.waker.lock().unwrap_or_else(|e| e.into_inner()).wake();
+    }
+
+    /// Wakes the hub through `waker` from now on. The old one's eventfd is
+    /// left open, not closed: its number may name someone else's file by now.
+    pub(crate) fn replace_waker(&self, waker: mio::Waker) {
+        let old = std::mem::replace(&mut *self.waker.lock().unwrap_or_else(|e| e.into_inner()), waker);
+        std::mem::forget(old);
     }
 
     /// Moves everything submitted so far into `out` (cheap when nothing is pending).

@@ -79,6 +79,31 @@ impl Hub {
         Ok(())
     }
 
+    /// epoll_wait failed with `e` because guv's epoll fd was closed or
+    /// replaced: take a new epoll instance and eventfd (keeping the handle
+    /// other threads hold) and re-arm the fds green threads wait on. Waiters
+    /// of an fd that cannot be armed any more get its error.
+    pub(crate) fn renew_epoll(&mut self, e: Errno) -> Result<()> {
+        let waited = self.reactor.replace_poll().map_err(|e| Errno::from_io(&e))?;
+        let waker = mio::Waker::new(self.reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
+        self.handle.replace_waker(waker);
+        eprintln!(
+            "guv: the hub's epoll fd was closed or replaced behind its back (epoll_wait: {e}); \
+             took a new epoll instance and re-armed {} waited fds",
+            waited.len()
+        );
+        for fd in waited {
+            if let Err(e) = self.reactor.arm(fd, true) {
+                for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
+                    self.wake_if(slot, wg, e.code());
+                }
+            }
+        }
+        // Submissions sent while the old eventfd was deaf are in the inbox.
+        self.handle.wake();
+        Ok(())
+    }
+
     pub(crate) fn spawn<F: FnOnce() + 'static>(&mut self, f: F, stack_size: usize) -> Result<i64> {
         if self.free.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
             return Err(Errno::EAGAIN);
