@@ -265,7 +265,7 @@ impl Reactor {
     /// is not closed, since it may name someone else's file by now. Returns
     /// the fds that have waiters, which the caller registers afresh.
     pub fn replace_poll(&mut self) -> std::io::Result<Vec<i32>> {
-        std::mem::forget(std::mem::replace(&mut self.poll, Poll::new()?));
+        crate::sys::keep_forever(std::mem::replace(&mut self.poll, Poll::new()?));
         Ok(self.forget_registrations())
     }
 

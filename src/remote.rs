@@ -84,7 +84,7 @@ impl HubHandle {
     /// left open, not closed: its number may name someone else's file by now.
     pub(crate) fn replace_waker(&self, waker: mio::Waker) {
         let old = std::mem::replace(&mut *self.waker.lock().unwrap_or_else(|e| e.into_inner()), waker);
-        std::mem::forget(old);
+        crate::sys::keep_forever(old);
     }
 
     /// Moves everything submitted so far into `out` (cheap when nothing is pending).
