@@ -74,9 +74,16 @@ typedef void (*guv_fn)(void *arg);
 
 /**
  * Callbacks run around each green thread's life and each of its switches.
- * Every member may be NULL. `userdata` is passed to each as its first argument.
+ * Set `size` to sizeof(guv_hooks); every other member may be NULL.
+ * `userdata` is passed to each callback as its first argument.
  */
 typedef struct guv_hooks {
+  /**
+   * sizeof(guv_hooks) as the caller was compiled: a later guv may add
+   * members at the end, and still reads a smaller struct from a binary
+   * built against this one.
+   */
+  size_t size;
   /**
    * On the new green thread's stack, before its function; returns the
    * task's hook data, passed to the other callbacks for this task.
@@ -355,6 +362,9 @@ int guv_guard_kind(void);
  * A green thread takes the hooks in force when it starts running (not when
  * it is spawned) and keeps them for life. Returns 0.
  * See guv_hooks for when each callback runs.
+ *
+ * On failure returns -1 and sets errno: EINVAL (`hooks->size` is not
+ * sizeof(guv_hooks) of a guv this library can read).
  */
 int guv_set_hooks(const struct guv_hooks *hooks);
 

@@ -211,6 +211,7 @@ inline void hook_switch_in(void*, void* data) noexcept {
 inline bool install_hooks() noexcept {
     static const bool installed = [] {
         guv_hooks h{};
+        h.size = sizeof h;
         h.task_start = hook_task_start;
         h.task_end = hook_task_end;
         h.switch_out = hook_switch_out;

@@ -333,11 +333,21 @@ pub extern "C" fn guv_guard_kind() -> c_int {
 /// A green thread takes the hooks in force when it starts running (not when
 /// it is spawned) and keeps them for life. Returns 0.
 /// See guv_hooks for when each callback runs.
+///
+/// On failure returns -1 and sets errno: EINVAL (`hooks->size` is not
+/// sizeof(guv_hooks) of a guv this library can read).
 #[no_mangle]
 pub extern "C" fn guv_set_hooks(hooks: *const guv_hooks) -> c_int {
-    // SAFETY: the caller passes NULL or a valid guv_hooks.
-    crate::callbacks::set(unsafe { hooks.as_ref() }.copied());
-    0
+    boundary("guv_set_hooks", || {
+        let hooks = if hooks.is_null() {
+            None
+        } else {
+            // SAFETY: the caller passes NULL or a valid guv_hooks of `size` bytes.
+            Some(unsafe { guv_hooks::read(hooks) }?)
+        };
+        crate::callbacks::set(hooks);
+        Ok(0)
+    })
 }
 
 /// 1 if the caller may switch now (blocking guv calls would suspend rather

@@ -56,7 +56,7 @@ static int32_t may_switch(void *userdata, void *data) {
     return hk.allow;
 }
 
-static const guv_hooks hooks = {on_start, on_end, on_out, on_in, may_switch, &hk};
+static const guv_hooks hooks = {sizeof(guv_hooks), on_start, on_end, on_out, on_in, may_switch, &hk};
 
 static void three_switches(void *arg) {
     int me = (int)(intptr_t)arg;
@@ -147,9 +147,29 @@ static void test_hooks_apply_to_new_threads_only(void) {
 static void test_null_members(void) {
     guv_hooks none;
     memset(&none, 0, sizeof none);
+    none.size = sizeof none;
     ASSERT_EQ(guv_set_hooks(&none), 0);
     ASSERT(guv_spawn(unhooked, NULL) >= 1);
     ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(guv_set_hooks(NULL), 0);
+}
+
+/* guv_hooks.size must be the size of a guv_hooks this guv knows: 0 (a
+ * struct filled without it) and a larger one (from a newer guv.h) are refused
+ * and leave the hooks in force as they were. */
+static void test_size_is_checked(void) {
+    memset(&hk, 0, sizeof hk);
+    hk.allow = 1;
+    ASSERT_EQ(guv_set_hooks(&hooks), 0);
+    guv_hooks bad = hooks;
+    bad.size = 0;
+    ASSERT_ERRNO(guv_set_hooks(&bad), EINVAL);
+    bad.size = sizeof(guv_hooks) + sizeof(void *);
+    ASSERT_ERRNO(guv_set_hooks(&bad), EINVAL);
+    ASSERT(guv_spawn(unhooked, NULL) >= 1); /* still hooked by `hooks` */
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(hk.next, 1);
+    ASSERT_EQ(hk.rec[0].ended, 1);
     ASSERT_EQ(guv_set_hooks(NULL), 0);
 }
 
@@ -158,5 +178,6 @@ int main(void) {
     RUN(test_may_switch_refuses);
     RUN(test_hooks_apply_to_new_threads_only);
     RUN(test_null_members);
+    RUN(test_size_is_checked);
     return 0;
 }

@@ -297,7 +297,7 @@ static void run_row(int i, struct result *r) {
         ASSERT(guv_join(guv_spawn(in_green, &j)) == 0);
         break;
     case REFUSED: {
-        guv_hooks refuse = {.may_switch = say_no};
+        guv_hooks refuse = {.size = sizeof(guv_hooks), .may_switch = say_no};
         ASSERT_EQ(guv_set_hooks(&refuse), 0);
         /* Hooks are taken when the green thread starts, so keep them till it ends. */
         ASSERT(guv_join(guv_spawn(in_green, &j)) == 0);

@@ -236,7 +236,7 @@ static void see_reader(void *arg)
 
 static void test_refused_switch_blocks_plainly(void)
 {
-    guv_hooks hooks = { .may_switch = never_switch };
+    guv_hooks hooks = { .size = sizeof(guv_hooks), .may_switch = never_switch };
     ASSERT_OK(guv_set_hooks(&hooks));
     int sv[2], seen = -1;
     ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));

@@ -74,7 +74,7 @@ static void read_refused_switch(void *arg) {
  * and still gets the data. */
 static void test_read_when_may_switch_refuses(void) {
     io_socketpair(sv, 0);
-    guv_hooks h = {.may_switch = refuse};
+    guv_hooks h = {.size = sizeof(guv_hooks), .may_switch = refuse};
     ASSERT_EQ(guv_set_hooks(&h), 0);
     ASSERT(guv_spawn(read_refused_switch, NULL) >= 1);
     pthread_t t;

@@ -49,7 +49,7 @@ static int refuse(void *userdata, void *task_data) {
 }
 
 static void refused(void) {
-    guv_hooks h = {.may_switch = refuse};
+    guv_hooks h = {.size = sizeof(guv_hooks), .may_switch = refuse};
     ASSERT_EQ(guv_set_hooks(&h), 0);
     ASSERT(guv_spawn(poll_one, NULL) >= 1);
     ASSERT_EQ(guv_run(), 0);

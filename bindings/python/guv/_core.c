@@ -1113,6 +1113,7 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     raise_pending = pending;
     Expired = expired;
     static const guv_hooks hooks = {
+        .size = sizeof(guv_hooks),
         .task_start = hook_task_start,
         .task_end = hook_task_end,
         .switch_out = hook_switch_out,
