@@ -12,6 +12,16 @@ pub(crate) fn now_ns() -> u64 {
     crate::sys::os::monotonic_ns()
 }
 
+/// As `after`, where a negative `seconds` means no deadline at all (`NEVER`),
+/// the convention of every guv call that takes a timeout.
+pub(crate) fn after_or_never(seconds: f64) -> Result<Deadline> {
+    if seconds < 0.0 {
+        Ok(NEVER)
+    } else {
+        after(seconds)
+    }
+}
+
 /// The deadline `seconds` from now. NaN is refused; +inf (or anything past
 /// the clock's range) is `NEVER`; zero or less is now.
 pub(crate) fn after(seconds: f64) -> Result<Deadline> {

@@ -3,7 +3,7 @@
 //! what io.rs asks of the reactor before and after each call (pending
 //! errors, fd kind and mode).
 
-use crate::clock::{self, Deadline, NEVER};
+use crate::clock::{self, Deadline};
 use crate::errno::{Errno, Result};
 use crate::hub::{self, with, with_existing};
 use crate::reactor::{FdKind, FdMode, Interest};
@@ -12,16 +12,10 @@ use crate::task::Request;
 /// Waits until `fd` is ready for any of `interest`; returns the ready mask.
 /// `timeout` in seconds: negative waits forever, 0 polls once.
 pub fn trampoline(fd: i32, interest: Interest, timeout: f64) -> Result<Interest> {
-    if fd < 0 {
-        return Err(Errno::EBADF);
-    }
-    if timeout.is_nan() {
-        return Err(Errno::EINVAL);
-    }
+    let until = wait_until(fd, timeout)?;
     if timeout == 0.0 {
         return poll_now(fd, interest);
     }
-    let until = if timeout < 0.0 { NEVER } else { clock::after(timeout)? };
     let ready = hub::suspend(Request::Fd { fd, interest, until, rearm: true })?;
     Ok(Interest::from_bits(ready).unwrap_or(interest))
 }
@@ -29,14 +23,16 @@ pub fn trampoline(fd: i32, interest: Interest, timeout: f64) -> Result<Interest>
 /// As `trampoline`, for a caller that has just seen EAGAIN on `fd`: a
 /// registered fd is then known not ready, so no re-arm system call is needed.
 pub fn trampoline_after_eagain(fd: i32, interest: Interest, timeout: f64) -> Result<Interest> {
+    wait_after_eagain(fd, interest, wait_until(fd, timeout)?)
+}
+
+/// The checks both trampolines make: EBADF for fd < 0, EINVAL for a NaN
+/// timeout; then the deadline `timeout` seconds away (negative: none).
+fn wait_until(fd: i32, timeout: f64) -> Result<Deadline> {
     if fd < 0 {
         return Err(Errno::EBADF);
     }
-    if timeout.is_nan() {
-        return Err(Errno::EINVAL);
-    }
-    let until = if timeout < 0.0 { NEVER } else { clock::after(timeout)? };
-    wait_after_eagain(fd, interest, until)
+    clock::after_or_never(timeout)
 }
 
 /// Waits for `interest` on `fd` right after an I/O call on it failed with
@@ -47,28 +43,14 @@ pub(crate) fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) ->
 }
 
 fn poll_now(fd: i32, interest: Interest) -> Result<Interest> {
-    let mut pfd = libc::pollfd { fd, events: 0, revents: 0 };
-    if interest.bits() & 1 != 0 {
-        pfd.events |= libc::POLLIN;
-    }
-    if interest.bits() & 2 != 0 {
-        pfd.events |= libc::POLLOUT;
-    }
+    let mut pfd = libc::pollfd { fd, events: interest.poll_events(), revents: 0 };
     if crate::sys::call::poll(&mut pfd, 1, 0) < 0 {
         return Err(Errno::last());
     }
     if pfd.revents & libc::POLLNVAL != 0 {
         return Err(Errno::EBADF);
     }
-    let err = pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0;
-    let mut ready = 0;
-    if pfd.revents & libc::POLLIN != 0 || (err && interest.bits() & 1 != 0) {
-        ready |= 1;
-    }
-    if pfd.revents & libc::POLLOUT != 0 || (err && interest.bits() & 2 != 0) {
-        ready |= 2;
-    }
-    Interest::from_bits(ready).ok_or(Errno::ETIMEDOUT)
+    interest.ready_in(pfd.revents).ok_or(Errno::ETIMEDOUT)
 }
 
 /// Wakes every green thread waiting on `fd` with EBADF, forgets it, and closes it.

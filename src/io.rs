@@ -88,8 +88,7 @@ fn wait(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
 }
 
 fn poll_blocking(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
-    let events = if interest == Interest::WRITE { libc::POLLOUT } else { libc::POLLIN };
-    let mut pfd = libc::pollfd { fd, events, revents: 0 };
+    let mut pfd = libc::pollfd { fd, events: interest.poll_events(), revents: 0 };
     let ms = if until == NEVER { -1 } else { (until.saturating_sub(clock::now_ns()) / 1_000_000) as i32 };
     match sys::poll(&mut pfd, 1, ms) {
         0 => Err(Errno::EAGAIN),
@@ -416,14 +415,7 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
         let left = if watched.len() > 1 && (left < 0.0 || left > 1.0) { 1.0 } else { left };
         let r = if watched.len() == 1 {
             let p = watched[0];
-            let interest = if p.events & libc::POLLOUT != 0 && p.events & (libc::POLLIN | libc::POLLPRI) != 0
-            {
-                Interest::BOTH
-            } else if p.events & libc::POLLOUT != 0 {
-                Interest::WRITE
-            } else {
-                Interest::READ
-            };
+            let interest = Interest::from_poll_events(p.events).unwrap_or(Interest::READ);
             match fd::trampoline(p.fd, interest, left) {
                 Err(Errno::EBUSY) => wait_many(&watched, left),
                 other => other.map(drop),
@@ -451,13 +443,8 @@ fn wait_many(watched: &[&libc::pollfd], seconds: f64) -> Result<()> {
         return Err(Errno::last());
     }
     for p in watched {
-        let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        if p.events & (libc::POLLIN | libc::POLLPRI) != 0 {
-            ev.events |= (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32;
-        }
-        if p.events & libc::POLLOUT != 0 {
-            ev.events |= libc::EPOLLOUT as u32;
-        }
+        let events = Interest::from_poll_events(p.events).map_or(0, Interest::epoll_events);
+        let mut ev = libc::epoll_event { events, u64: 0 };
         // A bad `p.fd` fails here and poll_now reports POLLNVAL for it.
         sys::epoll_ctl(ep, libc::EPOLL_CTL_ADD, p.fd, &mut ev);
     }

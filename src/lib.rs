@@ -39,6 +39,15 @@ pub use reactor::Interest;
 pub use remote::{handle, remote_interrupt, remote_kill, remote_spawn, remote_unpark, HubHandle};
 pub use sys::mem::{guard_kind, GuardKind};
 
+/// The message a panic was raised with, for the one line guv prints before
+/// it aborts (a panic never unwinds into C or into the hub).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    match payload.downcast_ref::<&str>() {
+        Some(s) => s,
+        None => payload.downcast_ref::<String>().map_or("(non-string payload)", String::as_str),
+    }
+}
+
 /// Seconds on the monotonic clock.
 pub fn now() -> f64 {
     clock::now_ns() as f64 / 1e9

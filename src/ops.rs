@@ -75,11 +75,7 @@ pub fn kill(id: i64) -> Result<()> {
 /// came since its last park), `seconds` pass (ETIMEDOUT; negative: never),
 /// or it is killed.
 pub fn park(seconds: f64) -> Result<()> {
-    if seconds.is_nan() {
-        return Err(Errno::EINVAL);
-    }
-    let until = if seconds < 0.0 { NEVER } else { clock::after(seconds)? };
-    hub::suspend(Request::Park { until }).map(drop)
+    hub::suspend(Request::Park { until: clock::after_or_never(seconds)? }).map(drop)
 }
 
 /// Wakes green thread `id` (0: main) from guv_park, or lets its next park return at once.

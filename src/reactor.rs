@@ -32,6 +32,38 @@ impl Interest {
     fn has(self, other: Interest) -> bool {
         self.0 & other.0 != 0
     }
+
+    /// The interest of poll(2) `events`: POLLIN or POLLPRI is read, POLLOUT
+    /// write; None when it has neither.
+    pub(crate) fn from_poll_events(events: i16) -> Option<Interest> {
+        let read = events & (libc::POLLIN | libc::POLLPRI) != 0;
+        let write = events & libc::POLLOUT != 0;
+        Interest::from_bits(read as i32 | (write as i32) << 1)
+    }
+
+    /// As poll(2) events.
+    pub(crate) fn poll_events(self) -> i16 {
+        (if self.has(Interest::READ) { libc::POLLIN } else { 0 })
+            | (if self.has(Interest::WRITE) { libc::POLLOUT } else { 0 })
+    }
+
+    /// As epoll events, level-triggered; a peer's hang-up counts as readable.
+    pub(crate) fn epoll_events(self) -> u32 {
+        (if self.has(Interest::READ) {
+            (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP) as u32
+        } else {
+            0
+        }) | (if self.has(Interest::WRITE) { libc::EPOLLOUT as u32 } else { 0 })
+    }
+
+    /// What of `self` poll(2)'s `revents` reports ready. An error or hang-up
+    /// counts as ready for all of it: the next I/O call reports it.
+    pub(crate) fn ready_in(self, revents: i16) -> Option<Interest> {
+        let err = revents & (libc::POLLERR | libc::POLLHUP) != 0;
+        let read = revents & libc::POLLIN != 0 || (err && self.has(Interest::READ));
+        let write = revents & libc::POLLOUT != 0 || (err && self.has(Interest::WRITE));
+        Interest::from_bits(read as i32 | (write as i32) << 1)
+    }
 }
 
 /// A waiting task: (slot, wait generation).

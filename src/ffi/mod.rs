@@ -44,8 +44,7 @@ pub(crate) fn boundary<T: CReturn>(name: &str, f: impl FnOnce() -> Result<T>) ->
             T::ERROR
         }
         Err(p) => {
-            let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str()));
-            eprintln!("guv: internal error in {name}: {}", msg.unwrap_or("panic"));
+            eprintln!("guv: internal error in {name}: {}", crate::panic_message(&*p));
             std::process::abort()
         }
     }

@@ -208,8 +208,7 @@ fn body<F: FnOnce()>(y: &Yielder, f: F) {
     let _ = with(|h| h.tasks[cur.slot as usize].cur = cur);
     // A panic must not unwind into the hub (or through C frames): report and abort.
     if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(|s| s.as_str()));
-        eprintln!("guv: green thread panicked: {}", msg.unwrap_or("(non-string payload)"));
+        eprintln!("guv: green thread panicked: {}", crate::panic_message(&*p));
         std::process::abort();
     }
     if let Some(h) = hooks {
