@@ -4,8 +4,9 @@
 // failures as std::system_error(errno, std::generic_category()). Every
 // function acts on the calling OS thread's hub, as its C counterpart does,
 // except through a guv::hub, the one handle other OS threads may use.
-// Also: the cooperative I/O calls (guv::read, …), guv::offload, and park /
-// unpark, the building block for events and queues.
+// Also: the cooperative I/O calls (guv::read, …), guv::offload, park /
+// unpark, and what tasks share: mutex, condition_variable, semaphore,
+// channel, promise / future, task_group, task_local.
 //
 // The boundary rule: no exception ever unwinds through guv. A task's body
 // runs inside a noexcept entry function that catches everything it throws
@@ -31,13 +32,18 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <future>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -154,14 +160,59 @@ inline void declare_stack(stack_region_ b) noexcept {
 }
 #endif
 
-// One task's side of the hooks: its record while away, the hub's while it runs.
+// The values of guv::task_local objects for one task (or one thread's main),
+// keyed by the task_local's address, destroyed with the task.
+class local_values {
+public:
+    local_values() = default;
+    local_values(const local_values&) = delete;
+    local_values& operator=(const local_values&) = delete;
+    ~local_values() { clear(); }
+    // Destroys the values, the latest first.
+    void clear() noexcept {
+        while (!entries_.empty()) {
+            entry e = entries_.back();
+            entries_.pop_back();
+            e.destroy(e.value);
+        }
+    }
+    void* find(const void* key) const noexcept {
+        for (const entry& e : entries_)
+            if (e.key == key) return e.value;
+        return nullptr;
+    }
+    // Takes ownership of `value`, freed by `destroy` (even if this throws).
+    void add(const void* key, void* value, void (*destroy)(void*)) {
+        try {
+            entries_.push_back({key, value, destroy});
+        } catch (...) {
+            destroy(value);
+            throw;
+        }
+    }
+
+private:
+    struct entry {
+        const void* key;
+        void* value;
+        void (*destroy)(void*);
+    };
+    std::vector<entry> entries_;
+};
+
+// One task's side of the hooks: its record while away, the hub's while it
+// runs, and its task_local values.
 struct task_hook_data {
     eh_globals own{};
     eh_globals hub{};
+    local_values locals;
 #ifdef GUV_HPP_ASAN
     stack_region_ stack;
 #endif
 };
+
+// The task running on this OS thread, as the hooks last saw it (null in main).
+inline thread_local task_hook_data* running_task = nullptr;
 
 // The hooks run on the task's own stack and must not throw (guv's frames
 // are below them).
@@ -169,6 +220,7 @@ inline void* hook_task_start(void*) noexcept {
     auto* d = new (std::nothrow) task_hook_data;
     if (!d) std::terminate();  // without it, the task would share the hub's exceptions
     d->hub = std::exchange(thread_eh(), eh_globals{});
+    running_task = d;
 #ifdef GUV_HPP_ASAN
     void* lo = nullptr;
     if (guv_stack_bounds(&lo, &d->stack.size) == 0) d->stack.bottom = lo;
@@ -179,6 +231,11 @@ inline void* hook_task_start(void*) noexcept {
 
 inline void hook_task_end(void*, void* data) noexcept {
     auto* d = static_cast<task_hook_data*>(data);
+    // Its task_local values are destroyed here, after its function returned,
+    // with its own exception record still in place: their destructors must
+    // not block.
+    d->locals.clear();
+    running_task = nullptr;
     thread_eh() = d->hub;
 #ifdef GUV_HPP_ASAN
     // Clear any poison an abandoned frame left before the next task gets
@@ -192,6 +249,7 @@ inline void hook_task_end(void*, void* data) noexcept {
 inline void hook_switch_out(void*, void* data) noexcept {
     auto* d = static_cast<task_hook_data*>(data);
     d->own = std::exchange(thread_eh(), d->hub);
+    running_task = nullptr;
 #ifdef GUV_HPP_ASAN
     declare_stack({});
 #endif
@@ -200,9 +258,25 @@ inline void hook_switch_out(void*, void* data) noexcept {
 inline void hook_switch_in(void*, void* data) noexcept {
     auto* d = static_cast<task_hook_data*>(data);
     d->hub = std::exchange(thread_eh(), d->own);
+    running_task = d;
 #ifdef GUV_HPP_ASAN
     declare_stack(d->stack);
 #endif
+}
+
+// Tasks nobody will join that have not ended yet, in every OS thread.
+inline std::atomic<long> detached_alive{0};
+
+// A program whose main returns while detached tasks still live ends them
+// where they stand, as std::thread::detach does; say so rather than lose
+// them silently.
+inline void warn_abandoned() noexcept {
+    long n = detached_alive.load(std::memory_order_relaxed);
+    if (n > 0)
+        std::fprintf(stderr,
+                     "guv: %ld detached task(s) had not ended when the program exited and were abandoned "
+                     "(call guv::run() before main returns)\n",
+                     n);
 }
 
 // Installs the hooks once per process. guv keeps one set of hooks per
@@ -216,6 +290,7 @@ inline bool install_hooks() noexcept {
         h.task_end = hook_task_end;
         h.switch_out = hook_switch_out;
         h.switch_in = hook_switch_in;
+        std::atexit(warn_abandoned);
         return guv_set_hooks(&h) == 0;
     }();
     return installed;
@@ -279,11 +354,24 @@ public:
         } catch (...) {
             self->error_ = std::current_exception();
         }
+        self->ended_ = true;
+        if (self->detached_) detached_alive.fetch_sub(1, std::memory_order_relaxed);
         self->release();
+    }
+
+    // Nobody will join the task (detach() or hub::spawn): counted in
+    // detached_alive until it ends. On the task's OS thread.
+    void mark_detached() noexcept {
+        if (ended_ || detached_) return;
+        detached_ = true;
+        detached_alive.fetch_add(1, std::memory_order_relaxed);
     }
 
 private:
     virtual R invoke() = 0;
+
+    bool ended_ = false;
+    bool detached_ = false;
 
     std::atomic<int> refs_{2};
     std::exception_ptr error_;
@@ -374,6 +462,7 @@ public:
     // Lets the task run on without a handle; what it returns or throws is dropped.
     void detach() {
         if (!state_) detail::throw_errno(EINVAL, "guv::task::detach");
+        state_->mark_detached();
         std::exchange(state_, nullptr)->release();
         id_ = 0;
     }
@@ -805,12 +894,575 @@ inline stack_region stack_bounds() {
 // header's).
 inline std::string_view version() noexcept { return guv_version(); }
 
+// ---- Synchronisation between tasks ----------------------------------------
+//
+// guv::mutex, condition_variable, semaphore, channel and task_group are for
+// the tasks (and main) of one OS thread, like everything but guv::hub and
+// guv::future: nothing runs between two statements of a task unless it
+// blocks, so they need no atomic operations. Their blocking calls suspend
+// only the calling task and throw std::system_error as every blocking guv
+// call does: ECANCELED (killed), ETIMEDOUT (a guv::timeout passed), EINTR
+// (guv::interrupt).
+
+namespace detail {
+
+// Tasks waiting for a wake-up, first come first served. A waiter that is
+// chosen by notify_one() but then throws (it was killed between the two)
+// passes the wake-up on, so that none is lost.
+class wait_queue {
+public:
+    // Suspends the caller until notify_one() or notify_all() chooses it, or
+    // `deadline` (guv_now() seconds; negative: none) passes: then false.
+    bool wait(double deadline = -1) {
+        node me{guv_current(), false};
+        waiters_.push_back(&me);
+        try {
+            while (!me.chosen) {
+                if (deadline < 0) {
+                    guv::park();
+                } else if (!guv::park(std::chrono::duration<double>(deadline - guv_now()))) {
+                    if (me.chosen) break;
+                    leave(&me);
+                    return false;
+                }
+            }
+        } catch (...) {
+            if (me.chosen)
+                notify_one();
+            else
+                leave(&me);
+            throw;
+        }
+        return true;
+    }
+
+    // Chooses the longest waiter; false when none waits.
+    bool notify_one() {
+        if (waiters_.empty()) return false;
+        node* n = waiters_.front();
+        waiters_.pop_front();
+        n->chosen = true;
+        guv_unpark(n->id);
+        return true;
+    }
+
+    void notify_all() {
+        while (notify_one()) {}
+    }
+
+    bool empty() const noexcept { return waiters_.empty(); }
+
+private:
+    struct node {
+        task_id id;
+        bool chosen;
+    };
+    void leave(node* n) noexcept {
+        for (auto it = waiters_.begin(); it != waiters_.end(); ++it)
+            if (*it == n) {
+                waiters_.erase(it);
+                return;
+            }
+    }
+    std::deque<node*> waiters_;
+};
+
+template <class Clock, class Duration>
+double guv_deadline(std::chrono::time_point<Clock, Duration> t) {
+    return guv_now() + seconds(t - Clock::now());
+}
+
+}  // namespace detail
+
+// A mutex between the tasks of one OS thread (Lockable: std::lock_guard,
+// std::unique_lock and std::scoped_lock work). Not recursive; unlock() by a
+// task that does not hold it is undefined, as for std::mutex.
+class mutex {
+public:
+    mutex() = default;
+    mutex(const mutex&) = delete;
+    mutex& operator=(const mutex&) = delete;
+
+    // Suspends the caller until it holds the mutex. Throws std::system_error
+    // (ECANCELED, ETIMEDOUT, EINTR) without holding it.
+    void lock() {
+        while (locked_) waiters_.wait();
+        locked_ = true;
+    }
+    bool try_lock() noexcept { return !std::exchange(locked_, true); }
+    void unlock() {
+        locked_ = false;
+        waiters_.notify_one();
+    }
+
+private:
+    bool locked_ = false;
+    detail::wait_queue waiters_;
+};
+
+enum class cv_status { no_timeout, timeout };
+
+// A condition variable over a std::unique_lock<guv::mutex>. Unlike
+// std::condition_variable, a wait that throws (the task was killed, a
+// guv::timeout passed, guv::interrupt) returns with `lock` NOT held
+// (lock.owns_lock() is false): a killed task cannot wait for the mutex
+// again. A wait that returns normally holds it, as usual.
+class condition_variable {
+public:
+    void notify_one() { waiters_.notify_one(); }
+    void notify_all() { waiters_.notify_all(); }
+
+    void wait(std::unique_lock<mutex>& lock) { wait_until_(lock, -1); }
+
+    template <class Predicate>
+    void wait(std::unique_lock<mutex>& lock, Predicate pred) {
+        while (!pred()) wait(lock);
+    }
+
+    template <class Clock, class Duration>
+    cv_status wait_until(std::unique_lock<mutex>& lock, std::chrono::time_point<Clock, Duration> t) {
+        return wait_until_(lock, detail::guv_deadline(t));
+    }
+
+    template <class Clock, class Duration, class Predicate>
+    bool wait_until(std::unique_lock<mutex>& lock, std::chrono::time_point<Clock, Duration> t, Predicate pred) {
+        double deadline = detail::guv_deadline(t);
+        while (!pred())
+            if (wait_until_(lock, deadline) == cv_status::timeout) return pred();
+        return true;
+    }
+
+    template <class Rep, class Period>
+    cv_status wait_for(std::unique_lock<mutex>& lock, std::chrono::duration<Rep, Period> d) {
+        return wait_until_(lock, guv_now() + detail::seconds(d));
+    }
+
+    template <class Rep, class Period, class Predicate>
+    bool wait_for(std::unique_lock<mutex>& lock, std::chrono::duration<Rep, Period> d, Predicate pred) {
+        return wait_until(lock, std::chrono::steady_clock::now() + d, std::move(pred));
+    }
+
+private:
+    cv_status wait_until_(std::unique_lock<mutex>& lock, double deadline) {
+        if (!lock.owns_lock()) detail::throw_errno(EPERM, "guv::condition_variable::wait");
+        lock.unlock();
+        bool woken = waiters_.wait(deadline);
+        lock.lock();
+        return woken ? cv_status::no_timeout : cv_status::timeout;
+    }
+
+    detail::wait_queue waiters_;
+};
+
+// A counting semaphore between the tasks of one OS thread.
+class semaphore {
+public:
+    explicit semaphore(std::ptrdiff_t initial) : count_(initial) {}
+    semaphore(const semaphore&) = delete;
+    semaphore& operator=(const semaphore&) = delete;
+
+    // Suspends the caller until it can take one unit.
+    void acquire() {
+        while (count_ == 0) waiters_.wait();
+        --count_;
+    }
+    bool try_acquire() noexcept {
+        if (count_ == 0) return false;
+        --count_;
+        return true;
+    }
+    // As acquire(), returning false when `d` passes first.
+    template <class Rep, class Period>
+    bool try_acquire_for(std::chrono::duration<Rep, Period> d) {
+        double deadline = guv_now() + detail::seconds(d);
+        while (count_ == 0)
+            if (!waiters_.wait(deadline)) return try_acquire();
+        --count_;
+        return true;
+    }
+    void release(std::ptrdiff_t n = 1) {
+        count_ += n;
+        for (std::ptrdiff_t i = 0; i < n && waiters_.notify_one(); i++) {}
+    }
+    std::ptrdiff_t available() const noexcept { return count_; }
+
+private:
+    std::ptrdiff_t count_;
+    detail::wait_queue waiters_;
+};
+
+// A FIFO channel between the tasks of one OS thread, bounded (send waits
+// while `capacity` values are queued) or unbounded. close() ends it: sends
+// return false from then on, and receivers get what is queued, then
+// std::nullopt.
+template <class T>
+class channel {
+public:
+    static constexpr std::size_t unbounded = static_cast<std::size_t>(-1);
+
+    // Throws std::system_error EINVAL for a capacity of 0 (no rendezvous
+    // channels: use a capacity of 1).
+    explicit channel(std::size_t capacity = unbounded) : capacity_(capacity) {
+        if (capacity == 0) detail::throw_errno(EINVAL, "guv::channel");
+    }
+    channel(const channel&) = delete;
+    channel& operator=(const channel&) = delete;
+
+    // Queues `value`, first waiting while the channel is full; false (and
+    // `value` dropped) once the channel is closed.
+    bool send(T value) {
+        while (!closed_ && queue_.size() >= capacity_) senders_.wait();
+        if (closed_) return false;
+        queue_.push_back(std::move(value));
+        receivers_.notify_one();
+        return true;
+    }
+
+    // The oldest value, waiting while the channel is empty and open;
+    // std::nullopt once it is closed and drained.
+    std::optional<T> recv() {
+        while (queue_.empty() && !closed_) receivers_.wait();
+        return take();
+    }
+
+    // As recv(), also std::nullopt when `d` passes first (see closed()).
+    template <class Rep, class Period>
+    std::optional<T> recv_for(std::chrono::duration<Rep, Period> d) {
+        double deadline = guv_now() + detail::seconds(d);
+        while (queue_.empty() && !closed_)
+            if (!receivers_.wait(deadline)) break;
+        return take();
+    }
+
+    // Without waiting: a value if one is queued.
+    std::optional<T> try_recv() { return take(); }
+
+    // Wakes every waiting sender (false) and receiver (nullopt once drained).
+    void close() {
+        closed_ = true;
+        senders_.notify_all();
+        receivers_.notify_all();
+    }
+
+    bool closed() const noexcept { return closed_; }
+    std::size_t size() const noexcept { return queue_.size(); }
+
+private:
+    std::optional<T> take() {
+        if (queue_.empty()) return std::nullopt;
+        std::optional<T> v(std::move(queue_.front()));
+        queue_.pop_front();
+        senders_.notify_one();
+        return v;
+    }
+
+    std::size_t capacity_;
+    bool closed_ = false;
+    std::deque<T> queue_;
+    detail::wait_queue senders_, receivers_;
+};
+
+// ---- Task-local storage ---------------------------------------------------
+
+// A variable with one value per task, as thread_local gives one per OS
+// thread (which all tasks of a thread share); main has its own per thread.
+// Give it static storage duration. Each task's value is default-constructed
+// at its first use and destroyed when the task ends (right after its
+// function returned: the destructor must not block). Relies on guv.hpp's
+// hooks: throws std::logic_error in a task if other hooks replaced them.
+template <class T>
+class task_local {
+public:
+    task_local() = default;
+    task_local(const task_local&) = delete;
+    task_local& operator=(const task_local&) = delete;
+
+    T& get() {
+        detail::local_values& values = locals();
+        if (void* v = values.find(this)) return *static_cast<T*>(v);
+        T* v = new T();
+        values.add(this, v, [](void* p) { delete static_cast<T*>(p); });
+        return *v;
+    }
+    T& operator*() { return get(); }
+    T* operator->() { return &get(); }
+
+private:
+    static detail::local_values& locals() {
+        static thread_local detail::local_values main_values;
+        if (guv_current() == 0) return main_values;
+        if (!detail::running_task) throw std::logic_error("guv::task_local: guv.hpp's hooks were replaced");
+        return detail::running_task->locals;
+    }
+};
+
+// ---- Futures --------------------------------------------------------------
+
+namespace detail {
+
+// What a guv::promise and its guv::future share; thread-safe, since the
+// promise may be kept on another OS thread (hub::spawn).
+template <class T>
+class shared_result {
+public:
+    // Called once; wakes every waiter, on whatever hub it parks.
+    template <class... A>
+    void set(std::exception_ptr error, A&&... value) {
+        std::lock_guard<std::mutex> g(m_);
+        if (ready_) throw std::future_error(std::future_errc::promise_already_satisfied);
+        if (error)
+            error_ = std::move(error);
+        else if constexpr (!std::is_void_v<T>)
+            value_.emplace(std::forward<A>(value)...);
+        ready_ = true;
+        for (const waiter& w : waiters_) guv_hub_unpark(w.hub, w.id);
+    }
+
+    bool ready() const {
+        std::lock_guard<std::mutex> g(m_);
+        return ready_;
+    }
+
+    // Suspends the calling task (or main, running its hub) until ready or
+    // `deadline` (guv_now() seconds; negative: none) passed: then false.
+    bool wait(double deadline) {
+        guv_hub* self = guv_hub_self();
+        if (!self) throw_errno(errno, "guv_hub_self");
+        // The result is set from anywhere: keep this hub waiting for it
+        // even with nothing else to run.
+        struct held {
+            guv_hub* h;
+            held(guv_hub* hub) : h(hub) { guv_hub_hold(h); }
+            ~held() {
+                guv_hub_unhold(h);
+                guv_hub_release(h);
+            }
+        } keep(self);
+        waiter me{self, guv_current()};
+        std::unique_lock<std::mutex> g(m_);
+        if (ready_) return true;
+        waiters_.push_back(me);
+        auto leave = [&] {
+            for (auto it = waiters_.begin(); it != waiters_.end(); ++it)
+                if (it->hub == me.hub && it->id == me.id) {
+                    waiters_.erase(it);
+                    break;
+                }
+        };
+        try {
+            while (!ready_) {
+                g.unlock();
+                bool woken = true;
+                if (deadline < 0)
+                    guv::park();
+                else
+                    woken = guv::park(std::chrono::duration<double>(deadline - guv_now()));
+                g.lock();
+                if (!woken && !ready_) {
+                    leave();
+                    return false;
+                }
+            }
+        } catch (...) {
+            if (!g.owns_lock()) g.lock();
+            leave();
+            throw;
+        }
+        leave();
+        return true;
+    }
+
+    // Only once ready.
+    T take() {
+        if (error_) std::rethrow_exception(error_);
+        if constexpr (!std::is_void_v<T>) return std::move(*value_);
+    }
+
+private:
+    struct waiter {
+        guv_hub* hub;
+        task_id id;
+    };
+    mutable std::mutex m_;
+    bool ready_ = false;
+    std::exception_ptr error_;
+    std::conditional_t<std::is_void_v<T>, char, std::optional<T>> value_{};
+    std::vector<waiter> waiters_;
+};
+
+}  // namespace detail
+
+// The result of a guv::promise (or of hub::spawn): get() suspends only the
+// calling task, not its OS thread, and may be called from any OS thread
+// (in main it runs that thread's hub while it waits). Move-only, get() once,
+// like std::future.
+template <class T>
+class future {
+public:
+    future() noexcept = default;
+
+    bool valid() const noexcept { return state_ != nullptr; }
+    bool ready() const { return check_valid()->ready(); }
+
+    // Waits for the result, then returns it or rethrows what was set
+    // instead; the future is then no longer valid. Throws std::system_error
+    // ECANCELED, ETIMEDOUT or EINTR when the wait itself fails (the future
+    // stays valid), std::future_error no_state when not valid, and
+    // broken_promise when the promise was destroyed unset.
+    T get() {
+        check_valid()->wait(-1);
+        std::shared_ptr<detail::shared_result<T>> s = std::move(state_);
+        return s->take();
+    }
+
+    void wait() const { check_valid()->wait(-1); }
+
+    // Whether the result is ready after at most `d`.
+    template <class Rep, class Period>
+    std::future_status wait_for(std::chrono::duration<Rep, Period> d) const {
+        bool ok = check_valid()->wait(guv_now() + detail::seconds(d));
+        return ok ? std::future_status::ready : std::future_status::timeout;
+    }
+
+private:
+    template <class>
+    friend class promise;
+    explicit future(std::shared_ptr<detail::shared_result<T>> s) : state_(std::move(s)) {}
+
+    detail::shared_result<T>* check_valid() const {
+        if (!state_) throw std::future_error(std::future_errc::no_state);
+        return state_.get();
+    }
+
+    std::shared_ptr<detail::shared_result<T>> state_;
+};
+
+// The producing side of a guv::future; set_value / set_exception once, from
+// any OS thread. Destroyed unset, it hands the future std::future_error
+// broken_promise.
+template <class T>
+class promise {
+public:
+    promise() : state_(std::make_shared<detail::shared_result<T>>()) {}
+    promise(promise&&) noexcept = default;
+    promise& operator=(promise&& other) noexcept {
+        abandon();
+        state_ = std::move(other.state_);
+        retrieved_ = other.retrieved_;
+        return *this;
+    }
+    ~promise() { abandon(); }
+
+    // Once; throws std::future_error future_already_retrieved after.
+    future<T> get_future() {
+        if (!state_) throw std::future_error(std::future_errc::no_state);
+        if (std::exchange(retrieved_, true)) throw std::future_error(std::future_errc::future_already_retrieved);
+        return future<T>(state_);
+    }
+
+    template <class... A>
+    void set_value(A&&... value) {
+        if (!state_) throw std::future_error(std::future_errc::no_state);
+        state_->set(nullptr, std::forward<A>(value)...);
+    }
+
+    void set_exception(std::exception_ptr e) {
+        if (!state_) throw std::future_error(std::future_errc::no_state);
+        state_->set(std::move(e));
+    }
+
+private:
+    void abandon() noexcept {
+        if (!state_ || state_->ready()) return;
+        try {
+            state_->set(std::make_exception_ptr(std::future_error(std::future_errc::broken_promise)));
+        } catch (...) {
+        }
+    }
+
+    std::shared_ptr<detail::shared_result<T>> state_;
+    bool retrieved_ = false;
+};
+
+// ---- Task groups ----------------------------------------------------------
+
+// Structured concurrency over a set of tasks: none outlives the group. The
+// first task to fail (throw) has its exception kept and every other task of
+// the group killed; join() waits for all and rethrows it. The destructor
+// kills what is still running and waits for it (guv_reap), so the tasks may
+// use the group's scope's locals, on every path out of it. Tasks return
+// nothing: results go through captures or a channel. For one OS thread.
+class task_group {
+public:
+    task_group() = default;
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+    ~task_group() {
+        cancel();
+        for (task_id id : ids_) guv_reap(id);
+    }
+
+    // Starts `f(args...)` in the group (see guv::spawn). Throws
+    // std::system_error ECANCELED after the group was cancelled.
+    template <class F, class... Args>
+    void spawn(F&& f, Args&&... args) {
+        if (cancelled_) detail::throw_errno(ECANCELED, "guv::task_group::spawn");
+        auto t = guv::spawn(
+            [this](auto&& g, auto&&... a) {
+                try {
+                    std::invoke(std::move(g), std::move(a)...);
+                } catch (...) {
+                    fail(std::current_exception());
+                }
+            },
+            std::forward<F>(f), std::forward<Args>(args)...);
+        ids_.push_back(t.id());
+        t.detach();
+    }
+
+    // Waits until every task ended, then rethrows the first failure, if any.
+    // Throws std::system_error when the wait itself fails (the caller was
+    // killed, its deadline passed): the tasks are then killed and waited for.
+    void join() {
+        try {
+            while (!ids_.empty()) {
+                detail::check(guv_join(ids_.back()), "guv_join");
+                ids_.pop_back();
+            }
+        } catch (...) {
+            cancel();
+            for (task_id id : std::exchange(ids_, {})) guv_reap(id);
+            throw;
+        }
+        if (first_error_) std::rethrow_exception(std::exchange(first_error_, nullptr));
+    }
+
+    // Kills every task of the group (later spawns throw ECANCELED).
+    void cancel() noexcept {
+        cancelled_ = true;
+        for (task_id id : ids_) guv_kill(id);
+    }
+
+    std::size_t size() const noexcept { return ids_.size(); }
+
+private:
+    void fail(std::exception_ptr e) noexcept {
+        if (first_error_ || cancelled_) return;
+        first_error_ = std::move(e);
+        cancel();
+    }
+
+    std::vector<task_id> ids_;
+    std::exception_ptr first_error_;
+    bool cancelled_ = false;
+};
+
 // ---- Hub handles ----------------------------------------------------------
 
 namespace detail {
 
 // A green thread started by hub::spawn: what it returns or throws goes to a
-// std::promise, since nobody joins it. It runs through state<void>::entry,
+// guv::promise, since nobody joins it. It runs through state<void>::entry,
 // so its stack is declared to ASan like a spawned task's.
 template <class R, class F, class... Args>
 class promised final : public state<void> {
@@ -818,10 +1470,11 @@ public:
     template <class G, class... A>
     explicit promised(G&& f, A&&... args) : f_(std::forward<G>(f)), args_(std::forward<A>(args)...) {}
 
-    std::future<R> get_future() { return promise_.get_future(); }
+    guv::future<R> get_future() { return promise_.get_future(); }
 
 private:
     void invoke() override {
+        this->mark_detached();
         try {
             if constexpr (std::is_void_v<R>) {
                 std::apply([this](auto&&... a) { std::invoke(std::move(f_), std::move(a)...); }, std::move(args_));
@@ -836,7 +1489,7 @@ private:
         }
     }
 
-    std::promise<R> promise_;
+    guv::promise<R> promise_;
     F f_;
     std::tuple<Args...> args_;
 };
@@ -866,18 +1519,20 @@ public:
     // the hub wakes up for it. The callable and arguments are decay-copied
     // (moved from rvalues) here and moved to the hub's thread, where they are
     // invoked and destroyed. What `f` returns or throws reaches the returned
-    // std::future (waiting on it blocks the OS thread: from a green thread,
-    // poll it or have `f` unpark you instead). The task learns its id with
-    // guv::current(). Throws std::system_error: ESRCH (the hub's thread has
-    // exited), EINVAL (empty handle). A spawn still queued when the hub's
-    // thread exits is dropped: hold the hub while others may spawn on it.
+    // guv::future, whose get() suspends only the calling task (a
+    // std::future's would block the whole OS thread, and deadlock when `f`
+    // runs there). The task learns its id with guv::current(). Throws
+    // std::system_error: ESRCH (the hub's thread has exited), EINVAL (empty
+    // handle). A spawn still queued when the hub's thread exits is dropped
+    // (its future gets broken_promise): hold the hub while others may spawn
+    // on it.
     template <class F, class... Args>
     auto spawn(F&& f, Args&&... args) const {
         using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
         using job = detail::promised<R, std::decay_t<F>, std::decay_t<Args>...>;
         auto* s = new job(std::forward<F>(f), std::forward<Args>(args)...);
         detail::install_hooks();
-        std::future<R> result = s->get_future();
+        guv::future<R> result = s->get_future();
         s->release();  // only the green thread holds it from here on
         if (guv_hub_spawn(h_.get(), &detail::state<void>::entry, static_cast<detail::state<void>*>(s)) != 0) {
             int err = errno;

@@ -126,7 +126,7 @@ static void test_many_spawns_from_many_threads() {
     w.hub.hold();
     w.hub.spawn([&w] { w.keep.reset(); }).get();
     auto submit = [&] {
-        std::vector<std::future<void>> fs;
+        std::vector<guv::future<void>> fs;
         for (int i = 0; i < 200; i++) fs.push_back(w.hub.spawn([&ran] { ++ran; }));
         for (auto& f : fs) f.get();
     };
