@@ -3,7 +3,8 @@
 # each tested against a real server on loopback. Tests in
 # bindings/python/tests_ecosystem; one interpreter (the first of PYTHONS).
 #
-#   make test-python-eco   stdlib, requests, redis-py, pg8000, boto3 (moto_server),
+#   make test-python-eco   stdlib, requests, redis-py, pg8000, psycopg 3 (with and
+#                          without its C speedups), PyMySQL, boto3 (moto_server),
 #                          gunicorn GuvWorker, psycopg2 and mysqlclient under
 #                          the preloaded libguv_hook (part of `make test`)
 #   make python-eco-deps   pip install what the suite needs, when missing
@@ -16,8 +17,10 @@
 # file's variables only in recipes, where they are set.
 
 ECO_DIR     := $(ROOT)/bindings/python/tests_ecosystem
-ECO_PIP     := pytest requests redis hiredis pg8000 mysqlclient gunicorn boto3 'moto[server]' psycopg2-binary cryptography
-ECO_IMPORTS := pytest, requests, redis, hiredis, pg8000, MySQLdb, gunicorn, boto3, moto.server, flask_cors, psycopg2, cryptography
+ECO_PIP     := pytest requests redis hiredis pg8000 mysqlclient gunicorn boto3 'moto[server]' psycopg2-binary cryptography \
+	psycopg psycopg-binary PyMySQL
+ECO_IMPORTS := pytest, requests, redis, hiredis, pg8000, MySQLdb, gunicorn, boto3, moto.server, flask_cors, psycopg2, cryptography, \
+	psycopg, psycopg_binary, pymysql
 ECO_TIMEOUT ?= 220
 ECO_REPORT  := $(abspath $(BUILD))/python-eco.txt
 GUV_TEST_MYSQL ?= host=127.0.0.1 port=3306 user=root db=test

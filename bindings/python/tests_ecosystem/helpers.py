@@ -129,3 +129,19 @@ def slow_echo(wait):
             time.sleep(wait)
             conn.sendall(data.upper())
     return handle
+
+
+def timed_out(fn, seconds=0.3):
+    """Runs fn() under guv.Timeout(seconds); asserts the Timeout ended it,
+    within 3 s. Returns how long it took."""
+    start = time.monotonic()
+    try:
+        with guv.Timeout(seconds):
+            fn()
+    except guv.Timeout:
+        pass
+    else:
+        raise AssertionError("the Timeout did not end the call")
+    took = time.monotonic() - start
+    assert took < 3, took
+    return took
