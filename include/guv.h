@@ -23,6 +23,15 @@
  * unpark), or a guv call reached from inside the hub's own work (a libc
  * wrapper of libguv_hook that the hub's epoll or close ran into). A switch
  * refused by the hooks' may_switch (see guv_hooks) is EACCES.
+ *
+ * Signal handlers: a guv call made from a signal handler that interrupted
+ * guv itself on the same thread fails with EDEADLK without touching
+ * anything (the hub's books may be half-written). Only guv_now(),
+ * guv_current(), guv_version() and guv_guard_kind() are async-signal-safe;
+ * any other call from a handler that interrupted other code is as unsafe as
+ * malloc would be there. To act on a signal, wait for it on a thread of its
+ * own (sigwait, signalfd) and use the thread-safe guv_hub_* calls, such as
+ * guv_hub_interrupt() or guv_hub_spawn().
  */
 
 #ifndef GUV_H
@@ -120,8 +129,9 @@ extern "C" {
  *
  * Returns the green thread's id (>= 1, never reused in the process).
  * On failure returns -1 and sets errno: EINVAL (func is NULL), ENOMEM (no
- * memory for a stack), EAGAIN (this hub has 2^21 green threads alive).
- * `arg` is passed as is; guv never dereferences it.
+ * memory for a stack), EAGAIN (this hub has 2^21 green threads alive),
+ * EDEADLK (called from a signal handler that interrupted guv: see the
+ * preamble). `arg` is passed as is; guv never dereferences it.
  */
 int64_t guv_spawn(guv_fn func, void *arg);
 
@@ -207,7 +217,8 @@ int guv_reap(int64_t id);
  * so it can unwind by itself. Nothing is unwound by force.
  *
  * Returns 0, also when `id` has already ended. On failure returns -1 and
- * sets errno ESRCH (`id` never issued by this thread's hub).
+ * sets errno: ESRCH (`id` never issued by this thread's hub), EDEADLK
+ * (called from a signal handler that interrupted guv: see the preamble).
  */
 int guv_kill(int64_t id);
 

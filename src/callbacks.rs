@@ -7,6 +7,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::errno::{Errno, Result};
+use crate::hub::outside;
 
 /// Callbacks run around each green thread's life and each of its switches.
 /// Set `size` to sizeof(guv_hooks); every other member may be NULL.
@@ -75,28 +76,28 @@ impl guv_hooks {
 
     pub(crate) fn task_start(&self) -> *mut c_void {
         // SAFETY: the binding that installed the hooks vouches for its callbacks.
-        self.task_start.map_or(std::ptr::null_mut(), |f| unsafe { f(self.userdata) })
+        self.task_start.map_or(std::ptr::null_mut(), |f| outside(|| unsafe { f(self.userdata) }))
     }
     pub(crate) fn task_end(&self, data: *mut c_void) {
         // SAFETY: as above.
         if let Some(f) = self.task_end {
-            unsafe { f(self.userdata, data) }
+            outside(|| unsafe { f(self.userdata, data) })
         }
     }
     pub(crate) fn switch_out(&self, data: *mut c_void) {
         // SAFETY: as above.
         if let Some(f) = self.switch_out {
-            unsafe { f(self.userdata, data) }
+            outside(|| unsafe { f(self.userdata, data) })
         }
     }
     pub(crate) fn switch_in(&self, data: *mut c_void) {
         // SAFETY: as above.
         if let Some(f) = self.switch_in {
-            unsafe { f(self.userdata, data) }
+            outside(|| unsafe { f(self.userdata, data) })
         }
     }
     pub(crate) fn may_switch(&self, data: *mut c_void) -> bool {
         // SAFETY: as above.
-        self.may_switch.is_none_or(|f| unsafe { f(self.userdata, data) } != 0)
+        self.may_switch.is_none_or(|f| outside(|| unsafe { f(self.userdata, data) }) != 0)
     }
 }

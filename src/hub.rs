@@ -45,6 +45,41 @@ const RETRY_UNSTARTED: u64 = 10_000_000;
 thread_local! {
     static HUB: RefCell<Option<Box<Hub>>> = const { RefCell::new(None) };
     static CUR: Cell<Current> = const { Cell::new(Current::MAIN) };
+    /// Set while this thread runs guv's own code (a C call, the loop); the
+    /// user code guv calls back runs with it clear (see `outside`).
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Proof that the caller entered guv from user code; leaving clears it.
+pub(crate) struct Inside(());
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.with(|c| c.set(false));
+    }
+}
+
+/// Marks the start of a C call into guv. A call that finds guv already
+/// running on this thread was made from a signal handler that interrupted
+/// guv (its books may be half-written): it is refused with EDEADLK before
+/// anything is touched.
+#[inline]
+pub(crate) fn enter() -> Result<Inside> {
+    if INSIDE.with(|c| c.replace(true)) {
+        return Err(Errno::EDEADLK);
+    }
+    Ok(Inside(()))
+}
+
+/// Runs user code that guv calls back (a green thread's function, a hook, a
+/// hub-stack callback) as outside guv, so that the guv calls it makes are
+/// accepted; then restores the caller's state.
+#[inline]
+pub(crate) fn outside<R>(f: impl FnOnce() -> R) -> R {
+    let was = INSIDE.with(|c| c.replace(false));
+    let r = f();
+    INSIDE.with(|c| c.set(was));
+    r
 }
 
 /// What the running green thread knows of itself (see `Current`).

@@ -162,7 +162,7 @@ pub unsafe fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void
         let cur = saved.get();
         hub::set_cur(Current { on_hub_stack: true, ..cur });
         overflow::set_running(Running::NONE);
-        call.call();
+        hub::outside(|| call.call());
         hub::set_cur(cur);
     };
     if cur.yielder.is_null() || cur.on_hub_stack {

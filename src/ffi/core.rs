@@ -45,8 +45,9 @@ fn hub_ref<'a>(h: *const guv_hub) -> Result<&'a HubHandle> {
 ///
 /// Returns the green thread's id (>= 1, never reused in the process).
 /// On failure returns -1 and sets errno: EINVAL (func is NULL), ENOMEM (no
-/// memory for a stack), EAGAIN (this hub has 2^21 green threads alive).
-/// `arg` is passed as is; guv never dereferences it.
+/// memory for a stack), EAGAIN (this hub has 2^21 green threads alive),
+/// EDEADLK (called from a signal handler that interrupted guv: see the
+/// preamble). `arg` is passed as is; guv never dereferences it.
 #[no_mangle]
 pub extern "C" fn guv_spawn(func: guv_fn, arg: *mut c_void) -> i64 {
     guv_spawn_ex(func, arg, 0)
@@ -145,7 +146,8 @@ pub extern "C" fn guv_reap(id: i64) -> c_int {
 /// so it can unwind by itself. Nothing is unwound by force.
 ///
 /// Returns 0, also when `id` has already ended. On failure returns -1 and
-/// sets errno ESRCH (`id` never issued by this thread's hub).
+/// sets errno: ESRCH (`id` never issued by this thread's hub), EDEADLK
+/// (called from a signal handler that interrupted guv: see the preamble).
 #[no_mangle]
 pub extern "C" fn guv_kill(id: i64) -> c_int {
     boundary("guv_kill", || ops::kill(id).map(|()| 0))

@@ -37,6 +37,13 @@ impl<T> CReturn for *mut T {
 /// in guv that may have left the hub inconsistent: it is reported and the
 /// process aborts rather than unwinding into C.
 pub(crate) fn boundary<T: CReturn>(name: &str, f: impl FnOnce() -> Result<T>) -> T {
+    let _inside = match crate::hub::enter() {
+        Ok(inside) => inside,
+        Err(e) => {
+            e.set();
+            return T::ERROR;
+        }
+    };
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {

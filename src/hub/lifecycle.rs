@@ -207,7 +207,7 @@ fn body<F: FnOnce()>(y: &Yielder, f: F) {
     // Record once what later resumes hand back, so the loop never copies it back.
     let _ = with(|h| h.tasks[cur.slot as usize].cur = cur);
     // A panic must not unwind into the hub (or through C frames): report and abort.
-    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::outside(f))) {
         eprintln!("guv: green thread panicked: {}", crate::panic_message(&*p));
         std::process::abort();
     }
