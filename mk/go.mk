@@ -45,11 +45,13 @@ test-go: go-deps go-prefix
 	$(GO_ENV) $$GO vet ./...; \
 	$(GO_ENV) $$GO test -race -count=1 -timeout 170s ./...
 	@$(call go_consumer,pgsleep) && cp $(GO_DIR)/examples/pgsleep/main.go $(GO_CONSUMER)/pgsleep/
+	@$(call go_consumer,pghook) && cp $(GO_DIR)/examples/pghook/main.go $(GO_CONSUMER)/pghook/
 	@$(call go_consumer,readme) && sed -n '/^```go$$/,/^```$$/p' $(GO_DIR)/README.md | sed '1d;$$d' > $(GO_CONSUMER)/readme/main.go
-	@GO=$$($(GO_FIND)); set -e; for p in pgsleep readme; do \
+	@GO=$$($(GO_FIND)); set -e; for p in pgsleep pghook readme; do \
 		(cd $(GO_CONSUMER)/$$p && $(GO_ENV) $$GO vet . && $(GO_ENV) $$GO build -o $$p .); \
 	done; \
 	$(GO_ENV) $(GO_CONSUMER)/pgsleep/pgsleep -n 100 -conns 10; \
+	$(GO_ENV) LD_PRELOAD=$(GO_PREFIX)/lib/libguv_hook.so $(GO_CONSUMER)/pghook/pghook -n 40; \
 	$(GO_ENV) $(GO_CONSUMER)/readme/readme
 
 TEST_TARGETS += test-go

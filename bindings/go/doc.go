@@ -32,17 +32,25 @@
 // # Rules for the C routine
 //
 //   - It runs on a green thread: wherever it would block it must call
-//     guv_trampoline (or a guv-aware driver, such as guv/pq.h), or it stalls
-//     every other submission.
+//     guv_trampoline (or a guv-aware driver, such as guv/pq.h), or run under
+//     libguv_hook.so (LD_PRELOAD), which makes libc's blocking calls do so
+//     for an unmodified driver; otherwise it stalls every other submission.
 //   - It must not call into Go.
+//   - It is passed through a getter in the cgo preamble
+//     (`static void *f_fn(void) { return (void *)f; }`, then C.f_fn()):
+//     cgo cannot take the address of a static C function.
 //   - Its argument must stay valid until the submission completes: C memory
 //     (C.malloc) or nil, per the cgo pointer passing rules, since C keeps it
-//     after Submit returns.
+//     after Submit returns. Go memory is not detected; pass Go values as a
+//     runtime/cgo.Handle.
 //
 // Completion handlers run on the hub thread between green threads: they
 // must be short and must not block. In particular they must not wait for
 // another submission (Run, Wait) or Close the hub: the hub thread would
 // wait for itself.
+//
+// Close cancels what is in flight; Shutdown lets it finish first. A Hub
+// dropped without either is closed by its finalizer.
 //
 // # Threads
 //

@@ -16,6 +16,7 @@ import (
 	"runtime/cgo"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -34,29 +35,42 @@ func (e *PanicError) Error() string {
 }
 
 // Hub is a guv hub running on an OS thread of its own. Its methods are safe
-// for concurrent use.
+// for concurrent use. A Hub dropped without Close is closed when the garbage
+// collector finds it unreachable (no Call of it in flight): its goroutine and
+// OS thread end then.
 type Hub struct {
-	hub *C.guv_hub
+	*hub
+}
+
+// hub is what the serving goroutine uses; it never refers to the Hub, so
+// that a dropped Hub can be collected and its finalizer close the hub.
+type hub struct {
+	native *C.guv_hub
 	// mu orders submissions before Close; closed refuses new ones.
 	mu       sync.RWMutex
 	closed   bool
 	inflight sync.WaitGroup
-	exited   chan struct{}
-	runErr   error
+	// calls are the submissions in flight, for Close to cancel.
+	callsMu sync.Mutex
+	calls   map[*Call]struct{}
+	exited  chan struct{}
+	runErr  error
 }
 
 // Start starts a hub on a new OS thread.
 func Start() (*Hub, error) {
-	h := &Hub{exited: make(chan struct{})}
+	inner := &hub{exited: make(chan struct{}), calls: make(map[*Call]struct{})}
 	ready := make(chan error, 1)
-	go h.serve(ready)
+	go inner.serve(ready)
 	if err := <-ready; err != nil {
 		return nil, err
 	}
+	h := &Hub{inner}
+	runtime.SetFinalizer(h, func(h *Hub) { go h.hub.shutdown(nil) })
 	return h, nil
 }
 
-func (h *Hub) serve(ready chan<- error) {
+func (h *hub) serve(ready chan<- error) {
 	// Never unlocked: when serve returns the thread exits, and the hub's
 	// thread-local state goes with it.
 	runtime.LockOSThread()
@@ -66,7 +80,7 @@ func (h *Hub) serve(ready chan<- error) {
 		ready <- fmt.Errorf("guv: starting a hub: %w", err)
 		return
 	}
-	h.hub = hub
+	h.native = hub
 	ready <- nil
 	if rc, err := C.guv_run(); rc != 0 {
 		h.runErr = fmt.Errorf("guv: guv_run: %w", err)
@@ -74,31 +88,83 @@ func (h *Hub) serve(ready chan<- error) {
 	C.guv_hub_release(hub)
 }
 
-// Close refuses new submissions, waits for those under way to complete, and
-// stops the hub's thread. Cancel the ones that must not be waited for first.
+// Close refuses new submissions, cancels those under way (their routines'
+// blocking guv calls fail with ECANCELED; their error matches both ErrClosed
+// and syscall.ECANCELED), waits for them to return, and stops the hub's
+// thread. Shutdown waits for them to finish instead.
 func (h *Hub) Close() error {
+	runtime.SetFinalizer(h, nil)
+	return h.shutdown(nil)
+}
+
+// Shutdown refuses new submissions and waits for those under way to finish
+// on their own; if ctx ends first, it cancels them as Close does and returns
+// ctx.Err() once they have returned and the hub's thread has stopped.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	runtime.SetFinalizer(h, nil)
+	return h.shutdown(ctx)
+}
+
+// shutdown: with a nil ctx, cancels what is in flight at once.
+func (h *hub) shutdown(ctx context.Context) error {
 	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
+	first := !h.closed
+	h.closed = true
+	h.mu.Unlock()
+	if !first {
 		<-h.exited
 		return h.runErr
 	}
-	h.closed = true
-	h.mu.Unlock()
+	idle := make(chan struct{})
+	go func() {
+		h.inflight.Wait()
+		close(idle)
+	}()
+	var ctxErr error
+	if ctx != nil {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			ctxErr = ctx.Err()
+		}
+	}
+	select {
+	case <-idle:
+	default:
+		h.cancelAll()
+		<-idle
+	}
 	// Unhold only once nothing is in flight: a submission still in the
 	// hub's inbox when the last hold goes could be dropped by guv_run.
-	h.inflight.Wait()
-	if rc, err := C.guv_hub_unhold(h.hub); rc != 0 {
+	if rc, err := C.guv_hub_unhold(h.native); rc != 0 {
 		return fmt.Errorf("guv: guv_hub_unhold: %w", err)
 	}
 	<-h.exited
+	if ctxErr != nil {
+		return ctxErr
+	}
 	return h.runErr
+}
+
+func (h *hub) cancelAll() {
+	h.callsMu.Lock()
+	calls := make([]*Call, 0, len(h.calls))
+	for c := range h.calls {
+		calls = append(calls, c)
+	}
+	h.callsMu.Unlock()
+	for _, c := range calls {
+		c.closing.Store(true)
+		c.Cancel()
+	}
 }
 
 // Call is one submission of a C routine to a hub.
 type Call struct {
 	hub  *Hub
 	done chan struct{}
+	// closing: cancelled by Close, not by its context.
+	closing atomic.Bool
 	// Set once, by the completion callback, before done is closed.
 	result int
 	err    error
@@ -115,10 +181,21 @@ type Call struct {
 
 // Submit starts fn(arg) as a green thread on the hub and returns at once.
 //
-// fn is a C function `int fn(void *arg)` (in cgo, unsafe.Pointer(C.fn))
-// returning >= 0, or -1 with errno set; arg is passed as is and must be C
-// memory or nil (see the package doc). When ctx is done before fn returns,
-// the submission is cancelled as by Call.Cancel.
+// fn is a C function `int fn(void *arg)` returning >= 0, or -1 with errno
+// set. cgo cannot take the address of a static C function (the program
+// fails to link), so return it from a getter in the preamble,
+// `static void *query_fn(void) { return (void *)query; }`, and pass
+// C.query_fn(); unsafe.Pointer(C.fn) works only for a non-static fn.
+//
+// arg is passed as is and must be C memory (C.malloc) or nil: C keeps it
+// after Submit returns, which the cgo pointer rules forbid for Go memory.
+// Submit cannot tell the two apart; Go memory works by accident until the
+// collector moves or frees it, and GOEXPERIMENT=cgocheck2 crashes on it.
+// To hand Go values to C, pass a runtime/cgo.Handle.
+//
+// When ctx is done before fn returns, the submission is cancelled as by
+// Call.Cancel; a ctx already done refuses it (the error matches ctx.Err()
+// and syscall.ECANCELED).
 //
 // onDone, if not nil, runs on the hub thread as soon as fn has returned,
 // before Wait returns; it must not block. A panic in it is recovered and
@@ -128,7 +205,7 @@ func (h *Hub) Submit(ctx context.Context, fn, arg unsafe.Pointer, onDone func(re
 		return nil, fmt.Errorf("guv: Submit: %w", syscall.EINVAL)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("guv: %w (%w)", err, syscall.ECANCELED)
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -145,9 +222,15 @@ func (h *Hub) Submit(ctx context.Context, fn, arg unsafe.Pointer, onDone func(re
 	call.handle = cgo.NewHandle(call)
 	call.c.handle = C.uintptr_t(call.handle)
 	h.inflight.Add(1)
+	h.callsMu.Lock()
+	h.calls[call] = struct{}{}
+	h.callsMu.Unlock()
 	// The green thread may complete (and free call.c) before this returns,
 	// so the C call gets the pointer by value and nothing reads it after.
-	if rc, err := C.guvgo_submit(h.hub, call.c); rc != 0 {
+	if rc, err := C.guvgo_submit(h.native, call.c); rc != 0 {
+		h.callsMu.Lock()
+		delete(h.calls, call)
+		h.callsMu.Unlock()
 		h.inflight.Done()
 		call.handle.Delete()
 		C.free(unsafe.Pointer(call.c))
@@ -172,6 +255,18 @@ func (h *Hub) Run(ctx context.Context, fn, arg unsafe.Pointer) (int, error) {
 	return call.Wait()
 }
 
+// Do runs fn(arg) as Run does and turns a successful result into a Go value
+// with convert, called in the calling goroutine once fn has returned (so it
+// may read what fn left in arg's C memory). Errors are Run's, or convert's.
+func Do[T any](ctx context.Context, h *Hub, fn, arg unsafe.Pointer, convert func(result int) (T, error)) (T, error) {
+	rc, err := h.Run(ctx, fn, arg)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return convert(rc)
+}
+
 // Done is closed once the routine has returned and its completion handler has run.
 func (c *Call) Done() <-chan struct{} { return c.done }
 
@@ -188,7 +283,7 @@ func (c *Call) Cancel() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.c != nil {
-		C.guvgo_cancel(c.hub.hub, c.c)
+		C.guvgo_cancel(c.hub.native, c.c)
 	}
 }
 
@@ -212,12 +307,17 @@ func guvgoComplete(handle C.uintptr_t, result, err C.int) {
 		call.err = syscall.Errno(err)
 		if err == C.ECANCELED && call.ctx.Err() != nil {
 			call.err = fmt.Errorf("guv: %w (%w)", call.ctx.Err(), syscall.ECANCELED)
+		} else if err == C.ECANCELED && call.closing.Load() {
+			call.err = fmt.Errorf("guv: %w (%w)", ErrClosed, syscall.ECANCELED)
 		}
 	}
 	if call.onDone != nil {
 		call.runHandler()
 	}
 	close(call.done)
+	call.hub.callsMu.Lock()
+	delete(call.hub.calls, call)
+	call.hub.callsMu.Unlock()
 	call.hub.inflight.Done()
 }
 

@@ -300,15 +300,17 @@ func TestCancelRacesEveryStage(t *testing.T) {
 	}
 }
 
-/* A context already done refuses the submission outright. */
+/* A context already done refuses the submission outright, with an error
+ * that matches both the context's and ECANCELED, as Run's doc says. */
 func TestDoneContextIsRefused(t *testing.T) {
 	h := start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	arg := testc.NewArg(0, 0)
 	defer arg.Free()
-	if _, err := h.Run(ctx, testc.Sleep.Fn(), arg.Ptr()); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run = %v; want context.Canceled", err)
+	if _, err := h.Run(ctx, testc.Sleep.Fn(), arg.Ptr()); !errors.Is(err, context.Canceled) ||
+		!errors.Is(err, syscall.ECANCELED) {
+		t.Fatalf("Run = %v; want context.Canceled and ECANCELED", err)
 	}
 	if arg.Started() {
 		t.Fatal("the routine ran")
@@ -342,37 +344,143 @@ func TestCompletionHandlerPanicIsRecovered(t *testing.T) {
 	}
 }
 
-/* Close waits for the submissions under way, then refuses new ones. */
-func TestCloseWaitsThenRefuses(t *testing.T) {
+// startWith starts a hub that the test closes itself and submits r(arg) to it.
+func startWith(t *testing.T, r testc.Routine, arg testc.Arg) (*guv.Hub, *guv.Call) {
+	t.Helper()
 	h, err := guv.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	arg := testc.NewArg(0.1, 1)
-	defer arg.Free()
-	call, err := h.Submit(context.Background(), testc.Sleep.Fn(), arg.Ptr(), nil)
+	call, err := h.Submit(context.Background(), r.Fn(), arg.Ptr(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Close(); err != nil {
+	return h, call
+}
+
+/* Shutdown waits for the submissions under way, then refuses new ones. */
+func TestShutdownWaitsThenRefuses(t *testing.T) {
+	arg := testc.NewArg(0.1, 1)
+	defer arg.Free()
+	h, call := startWith(t, testc.Sleep, arg)
+	if err := h.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-call.Done():
 	default:
-		t.Fatal("Close returned before the submission completed")
+		t.Fatal("Shutdown returned before the submission completed")
+	}
+	if got, err := call.Wait(); got != 1 || err != nil {
+		t.Fatalf("Wait = %d, %v; want 1, nil", got, err)
 	}
 	if _, err := h.Submit(context.Background(), testc.Sleep.Fn(), arg.Ptr(), nil); !errors.Is(err, guv.ErrClosed) {
-		t.Fatalf("Submit after Close = %v; want ErrClosed", err)
+		t.Fatalf("Submit after Shutdown = %v; want ErrClosed", err)
 	}
 	if err := h.Close(); err != nil {
-		t.Fatalf("second Close = %v", err)
+		t.Fatalf("Close after Shutdown = %v", err)
 	}
 }
 
-/* Submissions racing Close are either refused or run to completion: none
+/* Close does not wait for a routine that would never end: it cancels it, and
+ * its error says why. */
+func TestCloseCancelsInflight(t *testing.T) {
+	arg := testc.NewArg(0, 0)
+	defer arg.Free()
+	h, call := startWith(t, testc.WaitForever, arg)
+	for !arg.Started() {
+		time.Sleep(time.Millisecond)
+	}
+	began := time.Now()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if _, err := call.Wait(); !errors.Is(err, guv.ErrClosed) || !errors.Is(err, syscall.ECANCELED) {
+		t.Fatalf("Wait = %v; want ErrClosed and ECANCELED", err)
+	}
+	if !arg.Finished() {
+		t.Fatal("the routine did not unwind")
+	}
+}
+
+/* Shutdown whose context ends first cancels what is left and returns the
+ * context's error. */
+func TestShutdownDeadlineCancels(t *testing.T) {
+	arg := testc.NewArg(0, 0)
+	defer arg.Free()
+	h, call := startWith(t, testc.WaitForever, arg)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := h.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v; want DeadlineExceeded", err)
+	}
+	if _, err := call.Wait(); !errors.Is(err, syscall.ECANCELED) {
+		t.Fatalf("Wait = %v; want ECANCELED", err)
+	}
+}
+
+/* A Hub dropped without Close does not leak: once collected, its goroutine
+ * and its OS thread end. */
+func TestUnclosedHubIsCollected(t *testing.T) {
+	runtime.GC()
+	goroutines, threads := runtime.NumGoroutine(), osThreads(t)
+	func() {
+		for range 3 {
+			h, err := guv.Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			arg := testc.NewArg(0, 4)
+			if got, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr()); got != 4 || err != nil {
+				t.Fatalf("Run = %d, %v", got, err)
+			}
+			arg.Free()
+		}
+	}()
+	if runtime.NumGoroutine() < goroutines+3 {
+		t.Fatalf("%d goroutines with 3 hubs, %d before: the test cannot see hubs", runtime.NumGoroutine(), goroutines)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > goroutines || osThreads(t) > threads {
+		if time.Now().After(deadline) {
+			t.Fatalf("after GC: %d goroutines (%d before), %d OS threads (%d before)",
+				runtime.NumGoroutine(), goroutines, osThreads(t), threads)
+		}
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+/* Do returns a Go value made from the routine's result, and Run's error
+ * without calling the conversion. */
+func TestDoReturnsGoValue(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0.001, 21)
+	defer arg.Free()
+	got, err := guv.Do(context.Background(), h, testc.Sleep.Fn(), arg.Ptr(), func(rc int) (string, error) {
+		return strconv.Itoa(rc * 2), nil
+	})
+	if got != "42" || err != nil {
+		t.Fatalf("Do = %q, %v; want 42, nil", got, err)
+	}
+	fail := testc.NewArg(0, int(syscall.ENOENT))
+	defer fail.Free()
+	called := false
+	_, err = guv.Do(context.Background(), h, testc.Fail.Fn(), fail.Ptr(), func(rc int) (int, error) {
+		called = true
+		return rc, nil
+	})
+	if !errors.Is(err, syscall.ENOENT) || called {
+		t.Fatalf("Do = %v (convert called: %v); want ENOENT, not called", err, called)
+	}
+}
+
+/* Submissions racing Shutdown are either refused or run to completion: none
  * is lost in the hub's inbox when its thread stops. */
-func TestCloseRacesSubmit(t *testing.T) {
+func TestShutdownRacesSubmit(t *testing.T) {
 	h, err := guv.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -402,7 +510,7 @@ func TestCloseRacesSubmit(t *testing.T) {
 		}()
 	}
 	time.Sleep(20 * time.Millisecond)
-	if err := h.Close(); err != nil {
+	if err := h.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
