@@ -29,6 +29,9 @@ mod timer;
 
 pub mod ffi;
 
+#[cfg(test)]
+mod tests;
+
 pub use errno::{Errno, Result};
 pub use fd::{close, forget_fd, trampoline, trampoline_after_eagain};
 pub use ops::{
