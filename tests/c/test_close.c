@@ -77,65 +77,6 @@ static void test_close_bad_fds(void) {
     ASSERT_ERRNO(guv_close(100000), EBADF);
 }
 
-static int timeout_rc, timeout_errno;
-
-static void wait_quietly(void *arg) {
-    errno = 0;
-    timeout_rc = guv_trampoline_timeout(*(int *)arg, GUV_READ, 0.1);
-    timeout_errno = errno;
-}
-
-/* The number of an fd closed with guv_close is reused by a new socket: a
- * waiter on the new socket gets no stale event of the old one (it times out
- * while the new socket is quiet), then its own event. */
-static void test_fd_reuse_after_guv_close(void) {
-    int a[2], b[2];
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
-    /* Registered and ready: an edge is pending for the old socket. */
-    ASSERT_EQ(write(a[1], "x", 1), 1);
-    ASSERT_EQ(guv_trampoline(a[0], GUV_READ), GUV_READ);
-    int old = a[0];
-    ASSERT_EQ(guv_close(a[0]), 0);
-    ASSERT_EQ(send(a[1], "y", 1, MSG_NOSIGNAL), -1); /* the peer is gone */
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
-    ASSERT_EQ(b[0], old); /* the lowest free number is reused */
-    static int fd;
-    fd = b[0];
-    ASSERT(guv_spawn(wait_quietly, &fd) >= 1);
-    ASSERT_EQ(guv_run(), 0);
-    ASSERT_EQ(timeout_rc, -1);
-    ASSERT_EQ(timeout_errno, ETIMEDOUT);
-    ASSERT_EQ(write(b[1], "z", 1), 1);
-    ASSERT_EQ(guv_trampoline(b[0], GUV_READ), GUV_READ);
-    close(a[1]);
-    close(b[0]);
-    close(b[1]);
-}
-
-/* The same, when the old fd was closed with plain close(2) after a wait:
- * the new socket under the old number is watched afresh. */
-static void test_fd_reuse_after_plain_close(void) {
-    int a[2], b[2];
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
-    ASSERT_EQ(write(a[1], "x", 1), 1);
-    ASSERT_EQ(guv_trampoline(a[0], GUV_READ), GUV_READ);
-    int old = a[0];
-    ASSERT_EQ(close(a[0]), 0);
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
-    ASSERT_EQ(b[0], old);
-    static int fd;
-    fd = b[0];
-    ASSERT(guv_spawn(wait_quietly, &fd) >= 1);
-    ASSERT_EQ(guv_run(), 0);
-    ASSERT_EQ(timeout_rc, -1);
-    ASSERT_EQ(timeout_errno, ETIMEDOUT);
-    ASSERT_EQ(write(b[1], "z", 1), 1);
-    ASSERT_EQ(guv_trampoline(b[0], GUV_READ), GUV_READ);
-    close(a[1]);
-    close(b[0]);
-    close(b[1]);
-}
-
 static void close_later(void *arg) {
     ASSERT_EQ(guv_sleep(0.02), 0);
     ASSERT_EQ(guv_close(*(int *)arg), 0);
@@ -158,8 +99,6 @@ int main(void) {
     RUN(test_close_wakes_both_ways_waiter);
     RUN(test_close_unseen_fd);
     RUN(test_close_bad_fds);
-    RUN(test_fd_reuse_after_guv_close);
-    RUN(test_fd_reuse_after_plain_close);
     RUN(test_close_wakes_main);
     return 0;
 }

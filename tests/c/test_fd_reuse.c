@@ -1,7 +1,9 @@
-/* An fd closed behind guv's back (plain close(2), no guv_close) whose number
- * is reused: guv trusts its registration for speed, but checks it once a
- * wait lasts, so a wait on the new fd ends instead of hanging forever. */
+/* An fd closed and its number reused. Closed behind guv's back (plain
+ * close(2), no guv_close): guv trusts its registration for speed, but checks
+ * it once a wait lasts, so a wait on the new fd ends instead of hanging
+ * forever. Closed either way: no event of the old fd reaches the new one. */
 #include <fcntl.h>
+#include <sys/socket.h>
 
 #include "test.h"
 
@@ -63,8 +65,47 @@ static void test_closed_while_waiting_is_ebadf(void) {
     close(lone[1]);
 }
 
+static int timeout_rc, timeout_errno;
+
+static void wait_quietly(void *arg) {
+    errno = 0;
+    timeout_rc = guv_trampoline_timeout(*(int *)arg, GUV_READ, 0.1);
+    timeout_errno = errno;
+}
+
+/* A socket whose number was closed by `close_old` right after a wait saw it
+ * ready is reused by a new socket: a waiter on the new one gets no stale
+ * event of the old (it times out while the new one is quiet), then its own. */
+static void reuse_gets_no_stale_event(int (*close_old)(int)) {
+    int a[2], b[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
+    /* Registered and ready: an edge is pending for the old socket. */
+    ASSERT_EQ(write(a[1], "x", 1), 1);
+    ASSERT_EQ(guv_trampoline(a[0], GUV_READ), GUV_READ);
+    int old = a[0];
+    ASSERT_EQ(close_old(a[0]), 0);
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
+    ASSERT_EQ(b[0], old); /* the lowest free number is reused */
+    static int fd;
+    fd = b[0];
+    ASSERT(guv_spawn(wait_quietly, &fd) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(timeout_rc, -1);
+    ASSERT_EQ(timeout_errno, ETIMEDOUT);
+    ASSERT_EQ(write(b[1], "z", 1), 1);
+    ASSERT_EQ(guv_trampoline(b[0], GUV_READ), GUV_READ);
+    close(a[1]);
+    ASSERT_OK(guv_close(b[0]));
+    close(b[1]);
+}
+
+static void test_no_stale_event_after_guv_close(void) { reuse_gets_no_stale_event(guv_close); }
+static void test_no_stale_event_after_plain_close(void) { reuse_gets_no_stale_event(close); }
+
 int main(void) {
     RUN(test_wait_on_reused_number_ends);
     RUN(test_closed_while_waiting_is_ebadf);
+    RUN(test_no_stale_event_after_guv_close);
+    RUN(test_no_stale_event_after_plain_close);
     return 0;
 }
