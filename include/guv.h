@@ -49,6 +49,9 @@
 #define GUV_VERSION_PATCH 0
 #define GUV_VERSION "0.1.0"
 
+/****************************************************************************/
+/*  Types and constants                                                     */
+/****************************************************************************/
 
 /**
  * Wait for the fd to be readable (or hung up, or in error).
@@ -122,6 +125,10 @@ typedef struct guv_hooks {
 extern "C" {
 #endif // __cplusplus
 
+/****************************************************************************/
+/*  Green threads: start them, run the hub, end them                        */
+/****************************************************************************/
+
 /**
  * Schedule `func(arg)` as a new green thread on this OS thread's hub (created
  * on first use). It starts at the hub's next turn, not inside this call, on
@@ -135,6 +142,7 @@ extern "C" {
  */
 int64_t guv_spawn(guv_fn func, void *arg);
 
+
 /**
  * As guv_spawn(), with a stack of `stack_size` bytes (0: the default).
  * Sizes are rounded up to whole pages; the usable stack sits above a
@@ -144,6 +152,7 @@ int64_t guv_spawn(guv_fn func, void *arg);
  * guv_spawn(), plus EINVAL for a size below 16 KiB or above 1 TiB.
  */
 int64_t guv_spawn_ex(guv_fn func, void *arg, size_t stack_size);
+
 
 /**
  * Run this OS thread's hub until no green thread is left; returns 0.
@@ -156,6 +165,7 @@ int64_t guv_spawn_ex(guv_fn func, void *arg, size_t stack_size);
  */
 int guv_run(void);
 
+
 /**
  * Let every other ready green thread run once, then continue. Called from
  * main (outside any green thread), it also polls fds and timers once.
@@ -166,23 +176,12 @@ int guv_run(void);
  */
 int guv_yield(void);
 
-/**
- * Suspend the caller for at least `seconds`; other green threads run
- * meanwhile. `seconds <= 0` yields. Called from main, it runs the hub.
- *
- * Returns 0. On failure returns -1 and sets errno: EINVAL (NaN),
- * ECANCELED (the caller was killed), ETIMEDOUT (a guv_timeout_begin()
- * deadline passed first), EPERM (inside a guv_call_on_hub() callback),
- * EACCES (hooks' may_switch refused the switch), EDEADLK (main sleeps
- * forever — e.g. INFINITY — with nothing on the hub that could ever run again),
- * EINTR (guv_interrupt()).
- */
-int guv_sleep(double seconds);
 
 /**
  * Id of the running green thread; 0 outside any green thread (in main).
  */
 int64_t guv_current(void);
+
 
 /**
  * Wait until green thread `id` has ended; 0 at once if it already has.
@@ -196,6 +195,19 @@ int64_t guv_current(void);
  * EACCES (may_switch refused).
  */
 int guv_join(int64_t id);
+
+
+/**
+ * Cancel green thread `id`: its current blocking guv call (if it is
+ * suspended in one) and every later one return -1 with errno ECANCELED,
+ * so it can unwind by itself. Nothing is unwound by force.
+ *
+ * Returns 0, also when `id` has already ended. On failure returns -1 and
+ * sets errno: ESRCH (`id` never issued by this thread's hub), EDEADLK
+ * (called from a signal handler that interrupted guv: see the preamble).
+ */
+int guv_kill(int64_t id);
+
 
 /**
  * Kill green thread `id` (as guv_kill()) and wait until it has ended, like
@@ -211,16 +223,72 @@ int guv_join(int64_t id);
  */
 int guv_reap(int64_t id);
 
+
 /**
- * Cancel green thread `id`: its current blocking guv call (if it is
- * suspended in one) and every later one return -1 with errno ECANCELED,
- * so it can unwind by itself. Nothing is unwound by force.
- *
- * Returns 0, also when `id` has already ended. On failure returns -1 and
- * sets errno: ESRCH (`id` never issued by this thread's hub), EDEADLK
- * (called from a signal handler that interrupted guv: see the preamble).
+ * Set the process-wide default stack size in bytes for green threads
+ * spawned from now on (rounded up to pages). The GUV_STACK_SIZE environment
+ * variable sets the initial default: bytes, decimal or 0x-hexadecimal, with
+ * an optional K, M or G suffix ("512K", "1M"); a value that is not a size
+ * from 16 KiB to 1 TiB is ignored, saying so once on stderr. Returns 0, or
+ * -1 with errno EINVAL for a size below 16 KiB or above 1 TiB.
  */
-int guv_kill(int64_t id);
+int guv_set_stack_size(size_t size);
+
+
+/**
+ * The process-wide default stack size in bytes.
+ */
+size_t guv_stack_size(void);
+
+/****************************************************************************/
+/*  Waiting: time, deadlines, parking, interruption                         */
+/****************************************************************************/
+
+/**
+ * The monotonic clock, in seconds.
+ */
+double guv_now(void);
+
+
+/**
+ * Suspend the caller for at least `seconds`; other green threads run
+ * meanwhile. `seconds <= 0` yields. Called from main, it runs the hub.
+ *
+ * Returns 0. On failure returns -1 and sets errno: EINVAL (NaN),
+ * ECANCELED (the caller was killed), ETIMEDOUT (a guv_timeout_begin()
+ * deadline passed first), EPERM (inside a guv_call_on_hub() callback),
+ * EACCES (hooks' may_switch refused the switch), EDEADLK (main sleeps
+ * forever — e.g. INFINITY — with nothing on the hub that could ever run again),
+ * EINTR (guv_interrupt()).
+ */
+int guv_sleep(double seconds);
+
+
+/**
+ * Open a nested deadline `seconds` from now on the calling green thread
+ * (or main): every blocking guv call inside it — sleep, trampoline, join,
+ * the greenified I/O calls, also when made from a driver's wait callback —
+ * fails with ETIMEDOUT once the earliest open deadline has passed.
+ * Returns 0, or -1 with errno EINVAL (NaN). +infinity opens no limit.
+ */
+int guv_timeout_begin(double seconds);
+
+
+/**
+ * Close the innermost deadline opened by guv_timeout_begin().
+ * Returns 0, or -1 with errno EPERM when none is open.
+ */
+int guv_timeout_end(void);
+
+
+/**
+ * Whether the caller may go on: returns 0, or -1 with errno ECANCELED (it
+ * was killed) or ETIMEDOUT (a guv_timeout_begin() deadline has passed),
+ * without suspending. For code about to start work that a kill or deadline
+ * would only interrupt, such as sending a query.
+ */
+int guv_check(void);
+
 
 /**
  * Suspend the caller until another green thread (or main, or another OS
@@ -238,6 +306,7 @@ int guv_kill(int64_t id);
  */
 int guv_park(double timeout);
 
+
 /**
  * Wake green thread `id` (0: main) from guv_park(), or, if it is not
  * parked, let its next guv_park() return at once. Returns 0, also when `id`
@@ -245,6 +314,7 @@ int guv_park(double timeout);
  * by this thread's hub).
  */
 int guv_unpark(int64_t id);
+
 
 /**
  * End the current blocking guv call of green thread `id` (0: main) with
@@ -255,14 +325,9 @@ int guv_unpark(int64_t id);
  */
 int guv_interrupt(int64_t id);
 
-/**
- * The usable stack of the running green thread: its lowest address in
- * `*lo` and its size in bytes in `*size` (the guard region below is not
- * counted). For runtimes that want their stack limits, such as CPython
- * 3.14. Returns 0, or -1 with errno ESRCH outside a green thread (main, or
- * a guv_call_on_hub() callback) and EINVAL when a pointer is NULL.
- */
-int guv_stack_bounds(void **lo, size_t *size);
+/****************************************************************************/
+/*  I/O: waiting on fds, and the POSIX calls that suspend only the caller   */
+/****************************************************************************/
 
 /**
  * Suspend the caller until `fd` is ready for any of `events`
@@ -286,12 +351,14 @@ int guv_stack_bounds(void **lo, size_t *size);
  */
 int guv_trampoline(int fd, int events);
 
+
 /**
  * As guv_trampoline(), giving up after `timeout` seconds with ETIMEDOUT.
  * `timeout` 0 polls once without suspending; negative waits forever;
  * NaN fails with EINVAL.
  */
 int guv_trampoline_timeout(int fd, int events, double timeout);
+
 
 /**
  * As guv_trampoline_timeout(), for a caller that has just had EAGAIN from
@@ -303,13 +370,6 @@ int guv_trampoline_timeout(int fd, int events, double timeout);
  */
 int guv_trampoline_after_eagain(int fd, int events, double timeout);
 
-/**
- * Whether the caller may go on: returns 0, or -1 with errno ECANCELED (it
- * was killed) or ETIMEDOUT (a guv_timeout_begin() deadline has passed),
- * without suspending. For code about to start work that a kill or deadline
- * would only interrupt, such as sending a query.
- */
-int guv_check(void);
 
 /**
  * Wake every green thread of this thread's hub waiting on `fd` (their
@@ -329,149 +389,109 @@ int guv_check(void);
  */
 int guv_close(int fd);
 
-/**
- * The version of the libguv actually loaded, as "MAJOR.MINOR.PATCH"
- * (compare with GUV_VERSION from the header it was compiled against).
- * The string is static; do not free it.
- */
-const char *guv_version(void);
 
 /**
- * The monotonic clock, in seconds.
+ * Forget guv's state for `fd` without closing it: waiters are woken with
+ * EBADF, and its epoll registration and remembered mode (O_NONBLOCK,
+ * SO_RCVTIMEO/SO_SNDTIMEO) are dropped. Call it before closing an fd
+ * yourself, after dup2() onto it, or after changing its mode.
+ * Returns 0, or -1 with errno EBADF (fd < 0).
  */
-double guv_now(void);
+int guv_forget(int fd);
+
 
 /**
- * Number of green threads alive on this OS thread's hub (main not counted).
- * Returns -1 with errno ESRCH if the thread's hub is already torn down.
+ * read(2), cooperatively.
  */
-int64_t guv_count(void);
+ssize_t guv_read(int fd, void *buf, size_t count);
+
 
 /**
- * Set the process-wide default stack size in bytes for green threads
- * spawned from now on (rounded up to pages). The GUV_STACK_SIZE environment
- * variable sets the initial default: bytes, decimal or 0x-hexadecimal, with
- * an optional K, M or G suffix ("512K", "1M"); a value that is not a size
- * from 16 KiB to 1 TiB is ignored, saying so once on stderr. Returns 0, or
- * -1 with errno EINVAL for a size below 16 KiB or above 1 TiB.
+ * write(2), cooperatively. On a blocking-mode fd it returns once all
+ * `count` bytes are written, or the count written before an error.
  */
-int guv_set_stack_size(size_t size);
+ssize_t guv_write(int fd, const void *buf, size_t count);
+
 
 /**
- * The process-wide default stack size in bytes.
+ * readv(2), cooperatively.
  */
-size_t guv_stack_size(void);
+ssize_t guv_readv(int fd, const struct iovec *iov, int iovcnt);
+
 
 /**
- * How stack guard regions are made: GUV_GUARD_MADVISE, GUV_GUARD_MPROTECT,
- * or 0 before the first stack was carved.
+ * writev(2), cooperatively. Unlike guv_write() a short write is returned
+ * as such.
  */
-int guv_guard_kind(void);
+ssize_t guv_writev(int fd, const struct iovec *iov, int iovcnt);
+
 
 /**
- * Install process-wide per-task hooks (copied), or remove them with NULL.
- * A green thread takes the hooks in force when it starts running (not when
- * it is spawned) and keeps them for life. Returns 0.
- * See guv_hooks for when each callback runs.
- *
- * On failure returns -1 and sets errno: EINVAL (`hooks->size` is not
- * sizeof(guv_hooks) of a guv this library can read).
+ * recv(2), cooperatively (MSG_WAITALL and MSG_DONTWAIT are honoured).
  */
-int guv_set_hooks(const struct guv_hooks *hooks);
+ssize_t guv_recv(int fd, void *buf, size_t len, int flags);
+
 
 /**
- * 1 if the caller may switch now (blocking guv calls would suspend rather
- * than fail), else 0: inside a guv_call_on_hub() callback, or when the
- * hooks' may_switch says no.
+ * send(2), cooperatively; on a blocking-mode socket, all `len` bytes.
  */
-int guv_can_switch(void);
+ssize_t guv_send(int fd, const void *buf, size_t len, int flags);
+
 
 /**
- * Run `func(arg)` on the hub's own stack (not the green thread's) and return
- * when it has. For code that must never run on a green-thread stack (Go
- * callbacks). `func` must not block: blocking guv calls made inside fail with
- * EPERM. Returns 0, or -1 with errno EINVAL (func is NULL).
+ * recvfrom(2), cooperatively.
  */
-int guv_call_on_hub(guv_fn func, void *arg);
+ssize_t guv_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *src_addr, socklen_t *addrlen);
+
 
 /**
- * A new reference to this OS thread's hub (created on first use), usable
- * from any thread. Release it with guv_hub_release(). Returns NULL with
- * errno ESRCH if the thread's hub is already torn down.
+ * sendto(2), cooperatively.
  */
-struct guv_hub *guv_hub_self(void);
+ssize_t guv_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *dest_addr, socklen_t addrlen);
+
 
 /**
- * Drop a reference obtained from guv_hub_self(). NULL is ignored.
+ * recvmsg(2), cooperatively.
  */
-void guv_hub_release(struct guv_hub *hub);
+ssize_t guv_recvmsg(int fd, struct msghdr *msg, int flags);
+
 
 /**
- * Thread-safe: start `func(arg)` as a green thread on `hub`, from any OS
- * thread; the hub wakes up for it. The new green thread learns its id with
- * guv_current(). `arg` must be usable on the hub's thread. A submission
- * the hub cannot start at once (no memory for a stack) is not dropped: the
- * hub retries it every 10 ms, and its guv_run() does not return before it
- * ran. Submissions still queued when the hub's thread exits never run
- * (stderr says how many); hold the hub (guv_hub_hold()) to avoid that.
- *
- * Returns 0. On failure returns -1 and sets errno: EINVAL (hub or func NULL),
- * ESRCH (the hub's thread has exited).
+ * sendmsg(2), cooperatively (one call: a short send is returned as such).
  */
-int guv_hub_spawn(struct guv_hub *hub, guv_fn func, void *arg);
+ssize_t guv_sendmsg(int fd, const struct msghdr *msg, int flags);
+
 
 /**
- * Thread-safe guv_kill() of green thread `id` on `hub`. The kill is
- * delivered at the hub's next turn: an id of that hub that has ended, or
- * was never issued, is then ignored. Returns 0. On failure returns -1 and
- * sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this hub, or the
- * hub's thread has exited).
+ * accept(2), cooperatively.
  */
-int guv_hub_kill(struct guv_hub *hub, int64_t id);
+int guv_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
 
 /**
- * Thread-safe guv_unpark() of green thread `id` (0: the hub thread's main)
- * on `hub`. Returns 0. On failure returns -1 and sets errno: EINVAL (hub
- * NULL), ESRCH (`id` is not of this hub, or the hub's thread has exited).
+ * accept4(2), cooperatively.
  */
-int guv_hub_unpark(struct guv_hub *hub, int64_t id);
+int guv_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
 
 /**
- * Thread-safe guv_interrupt() of green thread `id` (0: the hub thread's
- * main) on `hub`, e.g. from a signal-watching thread. Returns 0. On failure
- * returns -1 and sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this
- * hub, or the hub's thread has exited).
+ * connect(2), cooperatively: on a blocking-mode socket it returns once the
+ * connection is established or has failed (errno from SO_ERROR, e.g.
+ * ECONNREFUSED; ETIMEDOUT when SO_SNDTIMEO runs out).
  */
-int guv_hub_interrupt(struct guv_hub *hub, int64_t id);
+int guv_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
 
 /**
- * Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
- * green thread is left, until a matching guv_hub_unhold(). Holds nest.
- * Returns 0, or -1 with errno EINVAL (hub NULL).
+ * poll(2), cooperatively: suspends the caller until one of `fds` is ready
+ * or `timeout` milliseconds pass (negative: forever; 0: no wait). The
+ * primitive driver wait loops need (libpq blocks in poll).
  */
-int guv_hub_hold(struct guv_hub *hub);
+int guv_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 
-/**
- * Thread-safe: end one guv_hub_hold(); the hub's guv_run() returns once
- * no hold and no green thread is left. Returns 0, or -1 with errno EINVAL
- * (hub NULL, or more unholds than holds).
- */
-int guv_hub_unhold(struct guv_hub *hub);
-
-/**
- * Open a nested deadline `seconds` from now on the calling green thread
- * (or main): every blocking guv call inside it — sleep, trampoline, join,
- * the greenified I/O calls, also when made from a driver's wait callback —
- * fails with ETIMEDOUT once the earliest open deadline has passed.
- * Returns 0, or -1 with errno EINVAL (NaN). +infinity opens no limit.
- */
-int guv_timeout_begin(double seconds);
-
-/**
- * Close the innermost deadline opened by guv_timeout_begin().
- * Returns 0, or -1 with errno EPERM when none is open.
- */
-int guv_timeout_end(void);
+/****************************************************************************/
+/*  Other threads: offloading blocking calls, handing work to a hub         */
+/****************************************************************************/
 
 /**
  * Run `func(arg)` on guv's pool of OS threads (GUV_OFFLOAD_THREADS, default
@@ -489,90 +509,144 @@ int guv_timeout_end(void);
  */
 int guv_offload(guv_fn func, void *arg);
 
-/**
- * read(2), cooperatively.
- */
-ssize_t guv_read(int fd, void *buf, size_t count);
 
 /**
- * write(2), cooperatively. On a blocking-mode fd it returns once all
- * `count` bytes are written, or the count written before an error.
+ * A new reference to this OS thread's hub (created on first use), usable
+ * from any thread. Release it with guv_hub_release(). Returns NULL with
+ * errno ESRCH if the thread's hub is already torn down.
  */
-ssize_t guv_write(int fd, const void *buf, size_t count);
+struct guv_hub *guv_hub_self(void);
+
 
 /**
- * readv(2), cooperatively.
+ * Drop a reference obtained from guv_hub_self(). NULL is ignored.
  */
-ssize_t guv_readv(int fd, const struct iovec *iov, int iovcnt);
+void guv_hub_release(struct guv_hub *hub);
+
 
 /**
- * writev(2), cooperatively. Unlike guv_write() a short write is returned
- * as such.
+ * Thread-safe: start `func(arg)` as a green thread on `hub`, from any OS
+ * thread; the hub wakes up for it. The new green thread learns its id with
+ * guv_current(). `arg` must be usable on the hub's thread. A submission
+ * the hub cannot start at once (no memory for a stack) is not dropped: the
+ * hub retries it every 10 ms, and its guv_run() does not return before it
+ * ran. Submissions still queued when the hub's thread exits never run
+ * (stderr says how many); hold the hub (guv_hub_hold()) to avoid that.
+ *
+ * Returns 0. On failure returns -1 and sets errno: EINVAL (hub or func NULL),
+ * ESRCH (the hub's thread has exited).
  */
-ssize_t guv_writev(int fd, const struct iovec *iov, int iovcnt);
+int guv_hub_spawn(struct guv_hub *hub, guv_fn func, void *arg);
+
 
 /**
- * recv(2), cooperatively (MSG_WAITALL and MSG_DONTWAIT are honoured).
+ * Thread-safe guv_kill() of green thread `id` on `hub`. The kill is
+ * delivered at the hub's next turn: an id of that hub that has ended, or
+ * was never issued, is then ignored. Returns 0. On failure returns -1 and
+ * sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this hub, or the
+ * hub's thread has exited).
  */
-ssize_t guv_recv(int fd, void *buf, size_t len, int flags);
+int guv_hub_kill(struct guv_hub *hub, int64_t id);
+
 
 /**
- * send(2), cooperatively; on a blocking-mode socket, all `len` bytes.
+ * Thread-safe guv_unpark() of green thread `id` (0: the hub thread's main)
+ * on `hub`. Returns 0. On failure returns -1 and sets errno: EINVAL (hub
+ * NULL), ESRCH (`id` is not of this hub, or the hub's thread has exited).
  */
-ssize_t guv_send(int fd, const void *buf, size_t len, int flags);
+int guv_hub_unpark(struct guv_hub *hub, int64_t id);
+
 
 /**
- * recvfrom(2), cooperatively.
+ * Thread-safe guv_interrupt() of green thread `id` (0: the hub thread's
+ * main) on `hub`, e.g. from a signal-watching thread. Returns 0. On failure
+ * returns -1 and sets errno: EINVAL (hub NULL), ESRCH (`id` is not of this
+ * hub, or the hub's thread has exited).
  */
-ssize_t guv_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *src_addr, socklen_t *addrlen);
+int guv_hub_interrupt(struct guv_hub *hub, int64_t id);
+
 
 /**
- * sendto(2), cooperatively.
+ * Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
+ * green thread is left, until a matching guv_hub_unhold(). Holds nest.
+ * Returns 0, or -1 with errno EINVAL (hub NULL).
  */
-ssize_t guv_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *dest_addr, socklen_t addrlen);
+int guv_hub_hold(struct guv_hub *hub);
+
 
 /**
- * recvmsg(2), cooperatively.
+ * Thread-safe: end one guv_hub_hold(); the hub's guv_run() returns once
+ * no hold and no green thread is left. Returns 0, or -1 with errno EINVAL
+ * (hub NULL, or more unholds than holds).
  */
-ssize_t guv_recvmsg(int fd, struct msghdr *msg, int flags);
+int guv_hub_unhold(struct guv_hub *hub);
+
+/****************************************************************************/
+/*  Bindings: per-task hooks and the hub's own stack                        */
+/****************************************************************************/
 
 /**
- * sendmsg(2), cooperatively (one call: a short send is returned as such).
+ * Install process-wide per-task hooks (copied), or remove them with NULL.
+ * A green thread takes the hooks in force when it starts running (not when
+ * it is spawned) and keeps them for life. Returns 0.
+ * See guv_hooks for when each callback runs.
+ *
+ * On failure returns -1 and sets errno: EINVAL (`hooks->size` is not
+ * sizeof(guv_hooks) of a guv this library can read).
  */
-ssize_t guv_sendmsg(int fd, const struct msghdr *msg, int flags);
+int guv_set_hooks(const struct guv_hooks *hooks);
+
 
 /**
- * accept(2), cooperatively.
+ * 1 if the caller may switch now (blocking guv calls would suspend rather
+ * than fail), else 0: inside a guv_call_on_hub() callback, or when the
+ * hooks' may_switch says no.
  */
-int guv_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+int guv_can_switch(void);
+
 
 /**
- * accept4(2), cooperatively.
+ * Run `func(arg)` on the hub's own stack (not the green thread's) and return
+ * when it has. For code that must never run on a green-thread stack (Go
+ * callbacks). `func` must not block: blocking guv calls made inside fail with
+ * EPERM. Returns 0, or -1 with errno EINVAL (func is NULL).
  */
-int guv_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+int guv_call_on_hub(guv_fn func, void *arg);
+
+/****************************************************************************/
+/*  Introspection                                                           */
+/****************************************************************************/
 
 /**
- * connect(2), cooperatively: on a blocking-mode socket it returns once the
- * connection is established or has failed (errno from SO_ERROR, e.g.
- * ECONNREFUSED; ETIMEDOUT when SO_SNDTIMEO runs out).
+ * The version of the libguv actually loaded, as "MAJOR.MINOR.PATCH"
+ * (compare with GUV_VERSION from the header it was compiled against).
+ * The string is static; do not free it.
  */
-int guv_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+const char *guv_version(void);
+
 
 /**
- * poll(2), cooperatively: suspends the caller until one of `fds` is ready
- * or `timeout` milliseconds pass (negative: forever; 0: no wait). The
- * primitive driver wait loops need (libpq blocks in poll).
+ * Number of green threads alive on this OS thread's hub (main not counted).
+ * Returns -1 with errno ESRCH if the thread's hub is already torn down.
  */
-int guv_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+int64_t guv_count(void);
+
 
 /**
- * Forget guv's state for `fd` without closing it: waiters are woken with
- * EBADF, and its epoll registration and remembered mode (O_NONBLOCK,
- * SO_RCVTIMEO/SO_SNDTIMEO) are dropped. Call it before closing an fd
- * yourself, after dup2() onto it, or after changing its mode.
- * Returns 0, or -1 with errno EBADF (fd < 0).
+ * The usable stack of the running green thread: its lowest address in
+ * `*lo` and its size in bytes in `*size` (the guard region below is not
+ * counted). For runtimes that want their stack limits, such as CPython
+ * 3.14. Returns 0, or -1 with errno ESRCH outside a green thread (main, or
+ * a guv_call_on_hub() callback) and EINVAL when a pointer is NULL.
  */
-int guv_forget(int fd);
+int guv_stack_bounds(void **lo, size_t *size);
+
+
+/**
+ * How stack guard regions are made: GUV_GUARD_MADVISE, GUV_GUARD_MPROTECT,
+ * or 0 before the first stack was carved.
+ */
+int guv_guard_kind(void);
 
 #ifdef __cplusplus
 }  // extern "C"

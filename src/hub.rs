@@ -341,7 +341,8 @@ impl Hub {
         // Free stacks over the warm bound: look again soon, so an idle
         // server gives a burst's stacks back within a second.
         let trim_at = self.pools.trim_due();
-        let wake_at = if trim_at == NEVER { wake_at } else { Some(wake_at.map_or(trim_at, |t| t.min(trim_at))) };
+        let wake_at =
+            if trim_at == NEVER { wake_at } else { Some(wake_at.map_or(trim_at, |t| t.min(trim_at))) };
         let timeout = if must_not_block {
             Some(Duration::ZERO)
         } else if let Some(at) = wake_at {

@@ -18,12 +18,133 @@ fn generate() -> String {
         .with_src(root.join("src/callbacks.rs"))
         .with_config(config)
         .with_after_include(format!(
-            "\n#define GUV_VERSION_MAJOR {major}\n#define GUV_VERSION_MINOR {minor}\n#define GUV_VERSION_PATCH {patch}\n#define GUV_VERSION \"{version}\"\n"
+            "\n#define GUV_VERSION_MAJOR {major}\n#define GUV_VERSION_MINOR {minor}\n#define GUV_VERSION_PATCH {patch}\n#define GUV_VERSION \"{version}\"\n\n{}",
+            banner("Types and constants").trim_end()
         ))
         .generate()
         .expect("cbindgen generates the header")
         .write(&mut out);
-    String::from_utf8(out).unwrap()
+    in_sections(&String::from_utf8(out).unwrap())
+}
+
+/// The header's sections, in the order a user reads them (as libdill.h
+/// groups its API), and the exports each holds. cbindgen keeps source order
+/// and has no section banners, so the generator orders the functions by this
+/// table and puts a banner above each section. A new export must be placed
+/// here: the test fails until it is.
+const SECTIONS: &[(&str, &[&str])] = &[
+    (
+        "Green threads: start them, run the hub, end them",
+        &[
+            "guv_spawn",
+            "guv_spawn_ex",
+            "guv_run",
+            "guv_yield",
+            "guv_current",
+            "guv_join",
+            "guv_kill",
+            "guv_reap",
+            "guv_set_stack_size",
+            "guv_stack_size",
+        ],
+    ),
+    (
+        "Waiting: time, deadlines, parking, interruption",
+        &[
+            "guv_now",
+            "guv_sleep",
+            "guv_timeout_begin",
+            "guv_timeout_end",
+            "guv_check",
+            "guv_park",
+            "guv_unpark",
+            "guv_interrupt",
+        ],
+    ),
+    (
+        "I/O: waiting on fds, and the POSIX calls that suspend only the caller",
+        &[
+            "guv_trampoline",
+            "guv_trampoline_timeout",
+            "guv_trampoline_after_eagain",
+            "guv_close",
+            "guv_forget",
+            "guv_read",
+            "guv_write",
+            "guv_readv",
+            "guv_writev",
+            "guv_recv",
+            "guv_send",
+            "guv_recvfrom",
+            "guv_sendto",
+            "guv_recvmsg",
+            "guv_sendmsg",
+            "guv_accept",
+            "guv_accept4",
+            "guv_connect",
+            "guv_poll",
+        ],
+    ),
+    (
+        "Other threads: offloading blocking calls, handing work to a hub",
+        &[
+            "guv_offload",
+            "guv_hub_self",
+            "guv_hub_release",
+            "guv_hub_spawn",
+            "guv_hub_kill",
+            "guv_hub_unpark",
+            "guv_hub_interrupt",
+            "guv_hub_hold",
+            "guv_hub_unhold",
+        ],
+    ),
+    (
+        "Bindings: per-task hooks and the hub's own stack",
+        &["guv_set_hooks", "guv_can_switch", "guv_call_on_hub"],
+    ),
+    ("Introspection", &["guv_version", "guv_count", "guv_stack_bounds", "guv_guard_kind"]),
+];
+
+/// A banner comment as libdill.h has them.
+fn banner(title: &str) -> String {
+    let rule = format!("/{}/", "*".repeat(76));
+    format!("{rule}\n/*  {title:<72}*/\n{rule}\n")
+}
+
+/// Orders the function declarations of cbindgen's output by SECTIONS, each
+/// section under its banner. Panics naming any export SECTIONS lacks (or any
+/// it names that is gone).
+fn in_sections(header: &str) -> String {
+    const OPEN: &str = "extern \"C\" {\n#endif // __cplusplus\n";
+    const CLOSE: &str = "#ifdef __cplusplus\n}  // extern \"C\"";
+    let start = header.find(OPEN).expect("cbindgen's extern \"C\" block") + OPEN.len();
+    let end = header.rfind(CLOSE).expect("the end of the extern \"C\" block");
+    let mut decls: Vec<(String, &str)> = header[start..end]
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            // The declaration follows the doc comment; its name is just before the first '('.
+            let decl = d.rsplit("*/").next().unwrap_or(d);
+            let head = decl.split('(').next().unwrap_or("");
+            let name = head.rsplit([' ', '*']).next().filter(|n| n.starts_with("guv_"));
+            (name.unwrap_or_else(|| panic!("no guv_ function in:\n{d}")).to_string(), d)
+        })
+        .collect();
+    let mut body = String::from("\n");
+    for (title, names) in SECTIONS {
+        body += &banner(title);
+        for name in *names {
+            let i = decls.iter().position(|(n, _)| n == name).unwrap_or_else(|| {
+                panic!("tests/header.rs: SECTIONS names {name}, which src/ffi no longer exports")
+            });
+            body += &format!("\n{}\n\n", decls.remove(i).1);
+        }
+    }
+    let unplaced: Vec<&str> = decls.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(unplaced.is_empty(), "tests/header.rs: put {unplaced:?} in a section of SECTIONS");
+    format!("{}{}{}", &header[..start], body, &header[end..])
 }
 
 #[test]
