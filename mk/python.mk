@@ -8,8 +8,9 @@
 #   make test-python-package  what users install: from a fresh copy of the tree, a
 #                        wheel per CPython and an sdist, each installed into a fresh
 #                        venv and run with no cargo on PATH (part of `make test`)
-#   make bench-python    spawn+join and sleep(0) against gevent, written to
-#                        benches/results/python.md
+#   make bench-python    spawn+join and sleep(0) against gevent, and guv.wsgi
+#                        against gevent.pywsgi, eventlet.wsgi and gunicorn
+#                        (wrk), written to benches/results/python.md
 #   make python-deps     install what the suite needs (pip packages, pkg-config), when missing
 
 PYTHON_VERSIONS ?= 3.11 3.12 3.13
@@ -25,7 +26,7 @@ GUV_TEST_PG ?= host=127.0.0.1 port=5432 dbname=test
 py_find = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null))
 PYTHONS := $(strip $(foreach v,$(PYTHON_VERSIONS),$(call py_find,$(v))))
 
-.PHONY: python-deps python-install test-python test-python-package bench-python
+.PHONY: python-deps python-bench-deps python-install test-python test-python-package bench-python
 
 python-deps:
 	@test -n "$(PYTHONS)" || { echo "test-python: no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
@@ -89,9 +90,22 @@ test-python-package: python-deps
 
 TEST_TARGETS += test-python-package
 
-bench-python: python-install
+# What bench-python needs beyond the suite: the servers it compares guv.wsgi
+# with, and wrk to load them.
+PY_BENCH_DEPS := gevent eventlet gunicorn
+
+python-bench-deps: python-deps
+	@command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
+	@py=$(firstword $(PYTHONS)); $$py -c 'import gevent, eventlet, gunicorn' 2>/dev/null || \
+	  $$py -m pip install -q --root-user-action=ignore $(PY_BENCH_DEPS)
+
+# Against the release libguv (GUV_LIBRARY comes before the package's own copy).
+bench-python: python-install python-bench-deps
+	@$(CARGO) build --release -q
 	@py=$(firstword $(PYTHONS)); v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
-	  $$py -c 'import gevent' 2>/dev/null || $$py -m pip install -q --root-user-action=ignore gevent || true; \
-	  mkdir -p $(ROOT)/benches/results && env -u GUV_LIBRARY PYTHONPATH=$(PY_OUT)/$$v $$py $(PY_DIR)/bench/bench.py $(ROOT)/benches/results/python.md
+	  mkdir -p $(ROOT)/benches/results && \
+	  env GUV_LIBRARY=$(ROOT)/target/release/libguv.so PYTHONPATH=$(PY_OUT)/$$v GUV_TEST_PG="$(GUV_TEST_PG)" \
+	    sh -c '$$0 $(PY_DIR)/bench/bench.py $(ROOT)/benches/results/python.md && \
+	           $$0 $(PY_DIR)/bench/bench_wsgi.py $(ROOT)/benches/results/python.md' $$py
 
 BENCH_TARGETS += bench-python

@@ -6,8 +6,8 @@ import re
 from urllib.parse import unquote_to_bytes
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-# Field values: visible characters, spaces, tabs and obs-text; no control characters.
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# No control characters but the line ends' (checked once over the whole head).
+_BAD_CHAR = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _VERSIONS = {b"HTTP/1.1": (1, 1), b"HTTP/1.0": (1, 0)}
 
 
@@ -44,7 +44,15 @@ def parse_head(head, environ):
     """Fill `environ` from `head` (the bytes before the blank line, CRLF or
     LF line ends). Returns (version tuple, content length or None, chunked,
     keep-alive wanted, expects 100-continue). Raises HttpError."""
-    lines = head.split(b"\r\n") if b"\r" in head else head.split(b"\n")
+    if _BAD_CHAR.search(head):
+        raise HttpError(400, "control character in the request head")
+    if b"\r" in head:
+        crlf = head.count(b"\r\n")
+        if head.count(b"\r") != crlf or head.count(b"\n") != crlf:
+            raise HttpError(400, "bare CR or LF in a CRLF request head")
+        lines = head.split(b"\r\n")
+    else:
+        lines = head.split(b"\n")
     request_line = lines[0]
     parts = request_line.split(b" ")
     if len(parts) != 3:
@@ -57,7 +65,7 @@ def parse_head(head, environ):
         if re.match(rb"HTTP/\d\.\d\Z", version):
             raise HttpError(505, f"HTTP version {version!r} not supported")
         raise HttpError(400, f"bad HTTP version {version[:40]!r}")
-    if not target or _BAD_VALUE.search(target):
+    if not target:
         raise HttpError(400, "bad request target")
     if target[0] != 47:  # b"/"
         if target.startswith((b"http://", b"https://")):
@@ -81,10 +89,7 @@ def parse_head(head, environ):
         key = _environ_key(name)  # raises on whitespace before the colon, folded lines, ...
         if key is None:
             continue
-        value = value.strip(b" \t")
-        if _BAD_VALUE.search(value):
-            raise HttpError(400, f"bad value for header {name[:40]!r}")
-        text = value.decode("latin-1")
+        text = value.strip(b" \t").decode("latin-1")
         if key in environ:
             if key == "CONTENT_LENGTH" and environ[key] != text:
                 raise HttpError(400, "conflicting Content-Length headers")
