@@ -3,7 +3,8 @@
     python bench_wsgi.py [results.md]    # appends its section to results.md
 
 Each server runs in a process of its own, serving a hello-world WSGI app;
-wrk (-t1 -c100, keep-alive) loads each in turn, ROUNDS times interleaved so
+wrk (-t1 -c100, keep-alive) loads each in turn (gevent.pywsgi twice: as it
+comes, and with TCP_NODELAY), ROUNDS times interleaved so
 that a change in the machine's load hits every server alike; the median
 round is kept. CPU per request is the server processes' user+system time
 over the run (from /proc), divided by the requests wrk counted: it drifts
@@ -25,12 +26,21 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLIENTS = 100
 
+# gevent.pywsgi sends a response's head and body in two writes; on a listener
+# without TCP_NODELAY (its default) the body waits for the client's delayed ACK,
+# which caps it near 100 connections / 40 ms. The second variant sets it.
 GEVENT = """
 from gevent import monkey; monkey.patch_all()
-import sys
+import socket, sys
 from gevent.pywsgi import WSGIServer
 from wsgi_apps import hello
-WSGIServer(("127.0.0.1", int(sys.argv[1])), hello, log=None).serve_forever()
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if sys.argv[2] == "nodelay":
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.listen(511)
+WSGIServer(listener, hello, log=None).serve_forever()
 """
 EVENTLET = """
 import eventlet; eventlet.monkey_patch()
@@ -98,7 +108,9 @@ def start(name, env):
     if name == "guv.wsgi":
         cmd = [py, "-m", "guv.wsgi", "wsgi_apps:hello", "--bind", f"127.0.0.1:{port}", "--concurrency", "1000"]
     elif name == "gevent.pywsgi":
-        cmd = [py, "-c", GEVENT, str(port)]
+        cmd = [py, "-c", GEVENT, str(port), "default"]
+    elif name == "gevent.pywsgi, TCP_NODELAY":
+        cmd = [py, "-c", GEVENT, str(port), "nodelay"]
     elif name == "eventlet.wsgi":
         cmd = [py, "-W", "ignore", "-c", EVENTLET, str(port)]
     elif name == "gunicorn -k guv.GuvWorker -w 1":
@@ -110,7 +122,7 @@ def start(name, env):
 
 
 def available(name):
-    module = {"gevent.pywsgi": "gevent", "eventlet.wsgi": "eventlet", "gunicorn -k guv.GuvWorker -w 1": "gunicorn"}
+    module = {"gevent.pywsgi": "gevent", "gevent.pywsgi, TCP_NODELAY": "gevent", "eventlet.wsgi": "eventlet", "gunicorn -k guv.GuvWorker -w 1": "gunicorn"}
     mod = module.get(name)
     if mod is None:
         return True
@@ -123,7 +135,8 @@ def loadavg():
 
 
 def hello_world(env):
-    names = [n for n in ("guv.wsgi", "gevent.pywsgi", "eventlet.wsgi", "gunicorn -k guv.GuvWorker -w 1")
+    names = [n for n in ("guv.wsgi", "gevent.pywsgi", "gevent.pywsgi, TCP_NODELAY", "eventlet.wsgi",
+                         "gunicorn -k guv.GuvWorker -w 1")
              if available(n)]
     servers = {name: start(name, env) for name in names}
     runs = {name: [] for name in names}

@@ -482,3 +482,15 @@ def test_command_line_serves_module_app(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(10) == 0  # SIGTERM: a graceful stop
+
+
+def test_accepted_connections_have_tcp_nodelay(serve):
+    # A streamed response is several sends; with Nagle each small one would wait
+    # for the client's delayed ACK.
+    s = serve(hello)
+    c = s.connect()
+    c.send(GET)
+    c.response()
+    (connection,) = s.server.connections
+    assert connection.sock.getsockopt(guv.green.socket.IPPROTO_TCP, guv.green.socket.TCP_NODELAY)
+    c.close()

@@ -129,6 +129,10 @@ class Server:
     def _serve_connection(self, conn, addr):
         if self.socket_timeout is not None:
             conn.settimeout(self.socket_timeout)
+        if conn.family in (_socket_mod.AF_INET, _socket_mod.AF_INET6):
+            # A streamed response is several sends: Nagle would hold each small
+            # one back until the client's delayed ACK (40 ms a response).
+            conn.setsockopt(_socket_mod.IPPROTO_TCP, _socket_mod.TCP_NODELAY, 1)
         connection = Connection(self, conn, addr)
         connection.gt = getcurrent()
         self.connections.add(connection)
