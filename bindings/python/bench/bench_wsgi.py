@@ -122,7 +122,8 @@ def start(name, env):
 
 
 def available(name):
-    module = {"gevent.pywsgi": "gevent", "gevent.pywsgi, TCP_NODELAY": "gevent", "eventlet.wsgi": "eventlet", "gunicorn -k guv.GuvWorker -w 1": "gunicorn"}
+    module = {"gevent.pywsgi": "gevent", "gevent.pywsgi, TCP_NODELAY": "gevent", "eventlet.wsgi": "eventlet",
+              "gunicorn -k guv.GuvWorker -w 1": "gunicorn"}
     mod = module.get(name)
     if mod is None:
         return True
