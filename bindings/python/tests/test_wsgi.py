@@ -327,9 +327,10 @@ def test_stop_kills_what_outlives_the_timeout(serve):
     assert time.monotonic() - start < 1 and s.idle() and c.closed_by_server()
 
 
-def test_stopserve_thrown_into_serve_returns(serve):
+def test_stopserve_thrown_into_server_returns(serve):
+    # guv.wsgi.server: the original guv's and eventlet's name for serve.
     listener = guv.listen(("127.0.0.1", 0))
-    gt = guv.spawn(guv.wsgi.serve, listener, hello)
+    gt = guv.spawn(guv.wsgi.server, listener, hello)
     c = guv.connect(listener.getsockname())
     c.sendall(GET)
     assert c.recv(100).startswith(b"HTTP/1.1 200")
@@ -494,3 +495,12 @@ def test_accepted_connections_have_tcp_nodelay(serve):
     (connection,) = s.server.connections
     assert connection.sock.getsockopt(guv.green.socket.IPPROTO_TCP, guv.green.socket.TCP_NODELAY)
     c.close()
+
+
+def test_a_blocking_listening_socket_is_refused():
+    import socket
+
+    plain = socket.socket()
+    with pytest.raises(TypeError, match="green listening socket"):
+        guv.wsgi.Server(plain, hello)
+    plain.close()

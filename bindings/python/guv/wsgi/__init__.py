@@ -76,6 +76,10 @@ class Server:
     def __init__(self, sock, app, max_size=DEFAULT_MAX_SIMULTANEOUS_REQUESTS, log=None, environ=None,
                  keepalive=True, socket_timeout=60.0, log_output=False, max_header_size=MAX_HEADER_SIZE,
                  max_request_line=MAX_REQUEST_LINE, url_scheme=None):
+        if not getattr(sock, "_guv_green", False):
+            # Its accept would block the whole OS thread, every green thread with it.
+            raise TypeError(f"guv.wsgi needs a green listening socket (guv.listen, or a socket made after "
+                            f"guv.monkey_patch()), not {type(sock).__module__}.{type(sock).__name__}")
         self.sock = sock
         self.app = app
         self.pool = GreenPool(max_size)
