@@ -216,6 +216,11 @@ def main():
         for name, (rps, total, errors, cpu) in medians.items():
             f.write(f"| {name} | {rps:.0f} | {cpu:.1f} | {errors} | {guv[0] / rps:.2f} | {cpu / guv[3]:.2f} | "
                     f"{', '.join(f'{r[0]:.0f}' for r in runs[name])} |\n")
+        f.write("\ngevent.pywsgi writes a response's head and body with two sends (strace shows them); on its "
+                "default listener, without TCP_NODELAY, the body waits for the client's delayed ACK, which caps "
+                "it near 100 connections / 40 ms whatever its CPU. The TCP_NODELAY row removes that; CPU per "
+                "request compares the servers' own work either way. guv.wsgi sets TCP_NODELAY itself and sends "
+                "a list body with its head in one send.\n")
         f.write("\n## guv.wsgi with psycopg2: SELECT pg_sleep(0.05) per request, 100 connections\n\n"
                 "Connections come from a green queue of PG_POOL psycopg2 connections (guv.support.psycopg2 "
                 "makes their waits cooperative). The app measures how long each request holds its connection "
