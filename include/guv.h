@@ -32,6 +32,16 @@
  * malloc would be there. To act on a signal, wait for it on a thread of its
  * own (sigwait, signalfd) and use the thread-safe guv_hub_* calls, such as
  * guv_hub_interrupt() or guv_hub_spawn().
+ *
+ * pthread_exit() (or a cancellation acted on) inside a green thread ends
+ * that green thread as if its function had returned, once the cleanup
+ * handlers and destructors of its frames have run; the OS thread and its
+ * hub go on (glibc then deems the OS thread exiting: a later
+ * pthread_cancel() of it is ignored). C code whose pthread_cleanup_push()
+ * handlers span a blocking guv call must be built with -fexceptions (C++
+ * always is): without it glibc chains the handlers through one pointer per
+ * OS thread, which its green threads share. A C++ exception escaping a
+ * green thread's function aborts the process, saying so.
  */
 
 #ifndef GUV_H

@@ -50,6 +50,10 @@ $(BUILD)/ctest-san/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_A))
 # frame larger than the guard region still faults in it.
 $(BUILD)/ctest/test_overflow $(BUILD)/ctest-san/test_overflow: CTEST_CFLAGS += -fstack-clash-protection
 
+# pthread_cleanup_push handlers that span a switch need the unwinder's
+# version of them (see guv.h, "pthread_exit"), not glibc's per-thread setjmp chain.
+$(BUILD)/ctest/test_pthread_exit $(BUILD)/ctest-san/test_pthread_exit: CTEST_CFLAGS += -fexceptions
+
 # Runs each program in $(1) from directory $(2), with environment $(3) and
 # under wrapper $(4); stops at the first failure.
 define ctest_run

@@ -71,6 +71,11 @@ pub(crate) fn enter() -> Result<Inside> {
     Ok(Inside(()))
 }
 
+/// A green thread leaving its function by a forced unwind is back in guv.
+pub(crate) fn enter_from_unwind() {
+    INSIDE.with(|c| c.set(true));
+}
+
 /// Runs user code that guv calls back (a green thread's function, a hook, a
 /// hub-stack callback) as outside guv, so that the guv calls it makes are
 /// accepted; then restores the caller's state.
@@ -267,7 +272,7 @@ impl Hub {
                 self.tasks[slot as usize].wait = Wait::Park;
                 until
             }
-            Request::Yield | Request::RunAll | Request::Reap { .. } | Request::Offload { .. } => {
+            Request::Yield | Request::RunAll | Request::Reap { .. } | Request::Offload { .. } | Request::Exit => {
                 unreachable!()
             }
         };
@@ -496,6 +501,14 @@ impl Hub {
     /// Books what the task in `slot` did when it last ran.
     fn ran(&mut self, slot: u32, r: CoroutineResult<Request, ()>) {
         match r {
+            CoroutineResult::Yield(Request::Exit) => {
+                let co = self.tasks[slot as usize].co.expect("an exiting task has its coroutine");
+                // SAFETY: the coroutine lives in its slot's home (see `spawn`);
+                // what is left on its stack holds nothing to drop (see
+                // `lifecycle::Unwound`), so it may be marked done in place.
+                unsafe { (*co.as_ptr()).force_reset() };
+                self.finish(slot);
+            }
             CoroutineResult::Yield(req) => {
                 if let Some(v) = self.block(slot, req) {
                     self.tasks[slot as usize].result = v;

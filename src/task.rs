@@ -49,6 +49,9 @@ pub(crate) enum Request {
     },
     /// Main only: run until no green thread is left.
     RunAll,
+    /// The green thread's function was ended by a forced unwind (pthread_exit):
+    /// never resume it; end it as if it had returned.
+    Exit,
 }
 
 /// What a suspended task waits for (the hub's view).

@@ -15,7 +15,7 @@ use crate::reactor::{Reactor, WAKER};
 use crate::remote::{HubHandle, Msg};
 use crate::stack::Pools;
 use crate::sys::overflow::{self, Running};
-use crate::task::{self, Co, Current, Resume, Task, Wait, Yielder};
+use crate::task::{self, Co, Current, Request, Resume, Task, Wait, Yielder};
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 /// Moves on in a forked child; a hub made before it repairs itself on next use.
@@ -207,11 +207,78 @@ fn body<F: FnOnce()>(y: &Yielder, f: F) {
     // Record once what later resumes hand back, so the loop never copies it back.
     let _ = with(|h| h.tasks[cur.slot as usize].cur = cur);
     // A panic must not unwind into the hub (or through C frames): report and abort.
-    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::outside(f))) {
+    let stack = with(|h| h.running(cur.slot)).map_or((0, 0), |r| (r.guard, r.top - r.guard));
+    let run = || {
+        let unwound = Unwound { hooks, data, stack, unpoison: crate::sys::mem::asan_unpoison() };
+        super::outside(f);
+        std::mem::forget(unwound);
+    };
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         eprintln!("guv: green thread panicked: {}", crate::panic_message(&*p));
         std::process::abort();
     }
     if let Some(h) = hooks {
         h.task_end(data);
     }
+}
+
+/// Sits in a green thread's outermost frame while its function runs; it is
+/// dropped only when something other than a return unwinds through it.
+/// Besides a Rust panic (caught by `body`), that is glibc's forced unwind
+/// of pthread_exit() (or of a cancellation acted on), which cannot go past
+/// the green thread's stack, or a C++ exception escaping the function.
+struct Unwound {
+    hooks: Option<&'static callbacks::guv_hooks>,
+    data: *mut std::ffi::c_void,
+    /// The green thread's stack (lowest address, length).
+    stack: (usize, usize),
+    unpoison: Option<crate::sys::mem::Unpoison>,
+}
+
+impl Drop for Unwound {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some(f) = self.unpoison {
+            // SAFETY: the range is this green thread's own stack; clearing ASan's
+            // marks on it loses checks, never memory.
+            unsafe { f(self.stack.0 as *const libc::c_void, self.stack.1) };
+        }
+        if cxx_exception_in_flight() {
+            eprintln!(
+                "guv: a C++ exception escaped the function of green thread {}; it cannot be \
+                 unwound past the green thread's stack: aborting",
+                super::cur().id
+            );
+            std::process::abort();
+        }
+        // pthread_exit: the frames above have run their cleanup handlers and
+        // destructors. End here, as if the function had returned; the hub
+        // never resumes this stack (nothing on it holds anything to drop).
+        if let Some(h) = self.hooks {
+            h.task_end(self.data);
+        }
+        let cur = super::cur();
+        super::enter_from_unwind();
+        // SAFETY: `yielder` belongs to this running coroutine (see `suspend`).
+        let _ = unsafe { &*cur.yielder }.suspend(Request::Exit);
+        eprintln!("guv: an exited green thread was resumed");
+        std::process::abort();
+    }
+}
+
+/// Whether a C++ exception is being thrown right now (libstdc++ loaded and
+/// counting one not yet caught); glibc's forced unwind is not one.
+fn cxx_exception_in_flight() -> bool {
+    static UNCAUGHT: std::sync::OnceLock<Option<unsafe extern "C" fn() -> i32>> = std::sync::OnceLock::new();
+    let f = UNCAUGHT.get_or_init(|| {
+        // SAFETY: dlsym with a NUL-terminated name; the symbol, when present,
+        // is libstdc++'s `int __cxa_uncaught_exceptions() noexcept`.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__cxa_uncaught_exceptions".as_ptr()) };
+        // SAFETY: see above; a non-null result is that function.
+        (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> i32>(p) })
+    });
+    // SAFETY: the function takes nothing and cannot fail.
+    f.is_some_and(|f| unsafe { f() } > 0)
 }

@@ -3,7 +3,8 @@
  * OS thread and its hub go on. Before, glibc's forced unwind met the green
  * thread's stack boundary and the process aborted ("FATAL: exception not
  * rethrown") without a word from guv. Each case runs in a child process so
- * that an abort is reported as a failure rather than ending the suite. */
+ * that an abort is reported as a failure rather than ending the suite.
+ * Built with -fexceptions (mk/ctest.mk): the handlers span a switch. */
 #include <sys/wait.h>
 
 #define TEST_TIMEOUT 15
@@ -35,6 +36,12 @@ static void exits_deep(void *arg) {
     pthread_cleanup_pop(0);
     pthread_cleanup_pop(0);
     after_exit = 1;
+}
+
+static void exits_plainly(void *arg) {
+    (void)arg;
+    ASSERT_OK(guv_yield());
+    pthread_exit(NULL);
 }
 
 /* Runs `body` in a child process; it must exit 0. */
@@ -81,11 +88,24 @@ static void exit_many(void) {
     ASSERT_EQ(guv_count(), 0);
 }
 
+static void exit_plain(void) {
+    int64_t a = guv_spawn(exits_plainly, NULL), b = guv_spawn(exits_plainly, NULL);
+    ASSERT_OK(a);
+    ASSERT_OK(b);
+    ASSERT_OK(guv_join(a));
+    ASSERT_OK(guv_join(b));
+    ASSERT_EQ(guv_count(), 0);
+}
+
+/* Without cleanup handlers, joined from main. */
+static void test_pthread_exit_plain(void) { in_child(exit_plain); }
+
 /* Many of them, through nested cleanup handlers, leave nothing behind. */
 static void test_pthread_exit_many(void) { in_child(exit_many); }
 
 int main(void) {
     RUN(test_pthread_exit_ends_green_thread);
+    RUN(test_pthread_exit_plain);
     RUN(test_pthread_exit_many);
     return 0;
 }
