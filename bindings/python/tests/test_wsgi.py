@@ -283,9 +283,15 @@ def test_client_disconnect_mid_response_ends_only_that_connection(serve):
         def close(self):
             closed.append(True)
 
-    s = serve(lambda environ, start_response: (start_response("200 OK", []), Stream())[1])
+    def app(environ, start_response):
+        if environ["PATH_INFO"] != "/stream":
+            return hello(environ, start_response)
+        start_response("200 OK", [])
+        return Stream()
+
+    s = serve(app)
     c = s.connect()
-    c.send(GET)
+    c.send(b"GET /stream HTTP/1.1\r\n\r\n")
     c.rfile.readline()
     c.close()
     assert s.idle() and closed == [True] and len(sent) < 1000
@@ -394,6 +400,14 @@ def test_client_closing_in_the_body_ends_the_connection(serve):
     raw.send(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nshort")
     raw.sock.shutdown(guv.green.socket.SHUT_WR)
     assert raw.response()[0] == 400 and raw.closed_by_server()
+
+
+def test_a_body_slower_than_socket_timeout_gets_408_and_no_traceback(serve):
+    s = serve(echo_body, socket_timeout=0.2)
+    c = s.connect()
+    c.send(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\npart of it")
+    assert c.response()[0] == 408 and c.closed_by_server()
+    assert "Traceback" not in s.log.getvalue() and "408" in s.log.getvalue()
 
 
 def test_a_client_that_sends_nothing_is_dropped_after_socket_timeout(serve):

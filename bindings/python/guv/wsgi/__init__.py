@@ -17,7 +17,7 @@ request line, header, Content-Length or chunk, 414/431 for a request line or
 header section over the limits, 501 for an unknown Transfer-Encoding, 505
 for an HTTP version other than 1.0/1.1, 408 for a request head that does
 not arrive within `socket_timeout` (a client that sends nothing is simply
-dropped then). An application that raises gets a 500 and its traceback
+dropped then) or a body that stalls longer than that. An application that raises gets a 500 and its traceback
 logged. A client that goes away mid-response ends only its connection
 (the application's iterable is closed, as always).
 

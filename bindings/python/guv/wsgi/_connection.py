@@ -157,7 +157,7 @@ class Connection:
             self.keep_alive = False
             if self.head_sent:
                 return False
-            raise HttpError(400, str(e)) from None
+            raise HttpError(e.status, str(e)) from None
         except Exception:
             server.log_exception(environ)
             if self.head_sent:

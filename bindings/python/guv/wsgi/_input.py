@@ -11,8 +11,8 @@ _RECV = 65536
 class BadBody(HttpError, IOError):
     """The body broke its framing (a bad chunk size, or the client closed early)."""
 
-    def __init__(self, reason):
-        super().__init__(400, reason)
+    def __init__(self, reason, status=400):
+        super().__init__(status, reason)
 
 
 class Reader:
@@ -116,7 +116,19 @@ class Input:
         return True
 
     def _read_some(self, n, line=False):
-        """Up to n (> 0) bytes of the body, stopping after a LF when `line`."""
+        """Up to n (> 0) bytes of the body, stopping after a LF when `line`.
+        The client's failures (a reset, a body slower than socket_timeout)
+        are BadBody: not the application's errors, so not 500s."""
+        try:
+            return self._receive(n, line)
+        except BadBody:
+            raise
+        except TimeoutError:
+            raise BadBody("body not received within socket_timeout", 408) from None
+        except OSError as e:
+            raise BadBody(f"connection failed in the body: {e}") from None
+
+    def _receive(self, n, line):
         if self._continue_sock is not None:
             self._start()
         if self._done:
