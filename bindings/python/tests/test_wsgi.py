@@ -196,6 +196,25 @@ def test_keepalive_false_closes_after_each_response(serve):
     assert c.response()[1]["connection"] == "close" and c.closed_by_server()
 
 
+def test_numeric_keepalive_is_the_idle_timeout_between_requests(serve):
+    s = serve(hello, keepalive=0.1, socket_timeout=5)
+    c = s.connect()
+    guv.sleep(0.2)  # the first request may take socket_timeout to come
+    c.send(GET)
+    assert c.response()[0] == 200
+    start = time.monotonic()
+    assert c.closed_by_server()  # idle after a response: keepalive's 0.1 s
+    assert time.monotonic() - start < 2
+
+
+def test_blank_lines_before_a_request_are_skipped(serve):
+    s = serve(echo_body)
+    c = s.connect()
+    c.send(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nok\r\n" + GET)  # an old client's extra CRLF
+    assert c.response()[2] == b"ok" and c.response()[0] == 200
+    c.close()
+
+
 def test_pipelined_requests_are_answered_in_order(serve):
     def app(environ, start_response):
         start_response("200 OK", [])

@@ -68,8 +68,9 @@ class Server:
     max_size: connections served at once (accepting waits beyond it).
     log: a logging.Logger or a file-like object for errors (tracebacks of
     applications that raised, bad requests) and, with log_output=True, one
-    access line per request. keepalive: False closes each connection after
-    its response. socket_timeout: seconds a read or write may wait, and the
+    access line per request. keepalive: False (or 0) closes each connection
+    after its response; a number is how many seconds a kept-alive connection
+    may wait for its next request (else socket_timeout). socket_timeout: seconds a read or write may wait, and the
     most a request head may take to arrive (None: no limit).
     environ: extra keys for every request's environ."""
 
@@ -84,6 +85,8 @@ class Server:
         self.app = app
         self.pool = GreenPool(max_size)
         self.keepalive = keepalive
+        numeric = not isinstance(keepalive, bool) and isinstance(keepalive, (int, float))
+        self.keepalive_timeout = float(keepalive) if numeric and keepalive > 0 else None
         self.socket_timeout = socket_timeout
         self.log = log if log is not None else _log
         self.log_output = log_output

@@ -47,6 +47,7 @@ class Connection:
         self.addr = addr
         self.reader = Reader(sock)
         self.idle = True  # waiting for a request head: stop() may close it
+        self.served = False  # a request was answered: the next wait is keep-alive's
         # Per request:
         self.status = self.headers = None
         self.head_sent = False
@@ -68,6 +69,7 @@ class Connection:
                     return
                 if not self.handle(head):
                     return
+                self.served = True
         except HttpError as e:
             self.send_error(e.status, str(e))
         except OSError:
@@ -86,9 +88,16 @@ class Connection:
         start = 0
         deadline = None
         self.idle = not reader.buf
+        # A numeric keepalive is how long a kept-alive connection may wait for its next request.
+        retimed = self.idle and self.served and server.keepalive_timeout is not None
+        if retimed:
+            self.sock.settimeout(server.keepalive_timeout)
         try:
             while True:
                 buf = reader.buf
+                if buf and buf[0] in (10, 13):
+                    reader.buf = buf = buf.lstrip(b"\r\n")  # blank lines before a request are allowed
+                    continue
                 end = buf.find(b"\r\n\r\n", start)
                 skip = 4
                 if end < 0:
@@ -102,9 +111,6 @@ class Connection:
                     if first < 0 or first > server.max_request_line:
                         raise HttpError(414, "request line too long")
                     raise HttpError(431, "request header section too large")
-                if buf.startswith((b"\r\n", b"\n")):
-                    reader.buf = buf = buf.lstrip(b"\r\n")  # blank lines before a request are allowed
-                    continue
                 start = max(len(buf) - 3, 0)
                 if buf and server.socket_timeout is not None:
                     # Part of a head is here: the rest must come before the deadline
@@ -126,9 +132,12 @@ class Connection:
                         raise HttpError(400, "connection closed in a request head")
                     return None
                 self.idle = False
+                if retimed:
+                    self.sock.settimeout(server.socket_timeout)
+                    retimed = False
         finally:
             self.idle = False
-            if deadline is not None:
+            if deadline is not None or retimed:
                 self.sock.settimeout(server.socket_timeout)
 
     def handle(self, head):
