@@ -122,3 +122,26 @@ def test_ssl_contexts_make_green_ssl_sockets():
     assert isinstance(ctx, ssl.SSLContext) and ctx.sslsocket_class is ssl.SSLSocket
     assert ssl.SSLSocket.__name__ == "GreenSSLSocket" and ssl.CERT_NONE == std_ssl.CERT_NONE
     assert std_ssl.create_default_context().sslsocket_class is std_ssl.SSLSocket
+
+
+def test_threading_current_thread_timer_local_and_barrier():
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(threading.current_thread() is t))
+    t.start()
+    t.join()
+    assert seen == [True] and threading.current_thread() is threading.main_thread()
+    fired = []
+    threading.Timer(0.02, fired.append, (1,)).start()
+    time.sleep(0.05)
+    assert fired == [1]
+    local = threading.local()
+    local.x = "main"
+    other = threading.Thread(target=lambda: setattr(local, "x", "thread"))
+    other.start()
+    other.join()
+    assert local.x == "main"
+    barrier = threading.Barrier(2)
+    waiter = threading.Thread(target=barrier.wait)
+    waiter.start()
+    barrier.wait(timeout=1)
+    waiter.join()
