@@ -4,6 +4,8 @@ KeyboardInterrupt raised in a green thread to the main program."""
 import os
 import signal
 import threading
+from _thread import get_ident as _os_thread
+
 
 from . import _core
 from ._lib import find_libguv
@@ -31,26 +33,46 @@ WRITE = _core.WRITE
 current = _core.current
 
 # Exceptions that end the program, raised in green threads, for main to
-# raise: by OS thread, since each has its own hub and main.
+# raise, and signal handlers for main to run: by OS thread, since each has its own hub and main. The OS thread's
+# ident is _thread's own, taken before monkey_patch makes get_ident name
+# green threads.
 _pending = {}
 
 
 def hand_to_main(exc):
     """Make `exc` raise in main at its current blocking call (interrupted
     at once), or at its next one."""
-    _pending.setdefault(threading.get_ident(), []).append(exc)
+    _pending.setdefault(_os_thread(), []).append(exc)
     _core.interrupt(0)
 
 
+def defer_to_main(call):
+    """Make main run call() at its current blocking call (interrupted at
+    once), or at its next one; what call() raises, raises in main."""
+    _pending.setdefault(_os_thread(), []).append(_Call(call))
+    _core.interrupt(0)
+
+
+class _Call:
+    __slots__ = ("call",)
+
+    def __init__(self, call):
+        self.call = call
+
+
 def raise_pending():
-    """In main, raise an exception a green thread handed over, if any."""
+    """In main, run the calls and raise the first exception green threads
+    handed over, if any."""
     if _pending and _core.current() == 0:
-        mine = _pending.get(threading.get_ident())
-        if mine:
-            exc = mine.pop(0)
+        mine = _pending.get(_os_thread())
+        while mine:
+            item = mine.pop(0)
             if not mine:
-                del _pending[threading.get_ident()]
-            raise exc
+                del _pending[_os_thread()]
+            if isinstance(item, _Call):
+                item.call()
+            else:
+                raise item
 
 
 _core.load(find_libguv(), _killed, _Expired, hand_to_main, raise_pending)

@@ -6,6 +6,7 @@ own. Main is a green thread too: its blocking calls run the hub.
 """
 import sys
 import traceback
+from _thread import _local as _thread_local
 
 from . import _core
 from ._runtime import READ, WRITE, GreenletExit, _Expired, hand_to_main, park, raise_pending, throws
@@ -169,10 +170,49 @@ def kill(gt, *throw_args, block=True):
 
 
 def getcurrent():
-    """The running GreenThread (main's stand-in in main; None in a green
-    thread started from C)."""
+    """The running GreenThread: main's stand-in in main, a _Running for a
+    green thread with no GreenThread (spawn_n, a patched threading's
+    threads, one started from C)."""
     id = _core.current()
-    return _main if id == 0 else _by_id.get(id)
+    if id == 0:
+        return _main
+    gt = _by_id.get(id)
+    if gt is None:
+        gt = getattr(_this_thread, "running", None)
+        if gt is None or gt.id != id:
+            gt = _this_thread.running = _Running(id)
+    return gt
+
+
+class _Running:
+    """A green thread started without a GreenThread: it can be killed and
+    waited for, and has no result."""
+
+    __slots__ = ("id", "_killed", "__weakref__")
+    _exc = None
+
+    def __init__(self, id):
+        self.id, self._killed = id, False
+
+    @property
+    def dead(self):
+        return False  # only the green thread itself holds one, while it runs
+
+    def wait(self):
+        try:
+            _core.join(self.id)
+        except _Expired:
+            raise_expired()
+
+    def kill(self, *throw_args, block=True):
+        kill(self, *throw_args, block=block)
+
+    def __repr__(self):
+        return f"<GreenThread {self.id}>"
+
+
+# Per green thread (each has its own thread state, cleared at its end): its _Running.
+_this_thread = _thread_local()
 
 
 def sleep(seconds=0):

@@ -19,6 +19,7 @@ import types
 
 from .green import os as green_os
 from .green import select as green_select
+from .green import signal as green_signal
 from .green import selectors as green_selectors
 from .green import socket as green_socket
 from .green import ssl as green_ssl
@@ -35,8 +36,9 @@ _PATCHES = {
     "socket": [("socket", green_socket.patch, True)],
     "ssl": [("ssl", green_ssl.patch, True)],
     "thread": [("_thread", green_thread.patch_thread, False), ("threading", green_thread.patch_threading, True),
-               ("queue", green_thread.patch_queue, True)],
+               ("queue", green_thread.patch_queue, True), ("_queue", green_thread.patch_c_queue, False)],
     "time": [("time", green_time.patch, False)],
+    "signal": [("signal", green_signal.patch, False)],
     "subprocess": [("subprocess", green_subprocess.patch, True)],
 }
 # Support modules for C drivers (guv.support), enabled by keyword.
@@ -65,7 +67,8 @@ def _selected(kw):
 
 def monkey_patch(**kw):
     """Patch the standard library in place: monkey_patch(os=True, select=True,
-    socket=True, ssl=True, thread=True, time=True, subprocess=True, psycopg2=True).
+    socket=True, ssl=True, thread=True, time=True, subprocess=True, signal=True,
+    psycopg2=True, psycopg=True, pymysql=True).
     A driver's support is switched on when the driver is installed; one
     asked for by name (psycopg2=True) must be."""
     for key in _selected(kw):
@@ -118,8 +121,9 @@ def _green_copy(modname, patch, from_source):
 def import_patched(module_name, **kw):
     """Import a fresh copy of `module_name` in which the standard modules it
     imports are green copies (keywords as monkey_patch's, support modules
-    excepted); sys.modules and every other importer are left as they were."""
-    keys = [k for k in _selected(kw) if k in _PATCHES]
+    and signal excepted: handlers are the process's); sys.modules and every
+    other importer are left as they were."""
+    keys = [k for k in _selected(kw) if k in _PATCHES and k != "signal"]
     saved = {}
     try:
         for key in keys:

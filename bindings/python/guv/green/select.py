@@ -14,7 +14,10 @@ def _fileno(obj):
     if isinstance(obj, int):
         fd = obj
     else:
-        fd = obj.fileno()
+        fileno = getattr(obj, "fileno", None)
+        if fileno is None:
+            raise TypeError("argument must be an int, or have a fileno() method.")
+        fd = fileno()
         if not isinstance(fd, int):
             raise TypeError("fileno() returned a non-integer")
     if fd < 0:
@@ -28,19 +31,19 @@ def select(rlist, wlist, xlist, timeout=None):
         timeout = float(timeout)
         if timeout < 0:
             raise ValueError("timeout must be non-negative")
-    rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
+    # fileno() once per object, as select(2)'s wrapper does.
+    rfds, wfds, xfds = ([(o, _fileno(o)) for o in objs] for objs in (rlist, wlist, xlist))
     want = {}
-    for objs, ev in ((rlist, POLLIN), (wlist, POLLOUT), (xlist, POLLPRI)):
-        for obj in objs:
-            fd = _fileno(obj)
+    for pairs, ev in ((rfds, POLLIN), (wfds, POLLOUT), (xfds, POLLPRI)):
+        for _, fd in pairs:
             want[fd] = want.get(fd, 0) | ev
     ms = -1 if timeout is None else int(timeout * 1000 + 0.999)
     ready = dict(_libguv.poll(list(want.items()), ms))
     if any(rev & POLLNVAL for rev in ready.values()):
         raise OSError(9, "Bad file descriptor")
-    r = [o for o in rlist if ready.get(_fileno(o), 0) & (POLLIN | POLLHUP | POLLERR)]
-    w = [o for o in wlist if ready.get(_fileno(o), 0) & (POLLOUT | POLLHUP | POLLERR)]
-    x = [o for o in xlist if ready.get(_fileno(o), 0) & POLLPRI]
+    r = [o for o, fd in rfds if ready.get(fd, 0) & (POLLIN | POLLHUP | POLLERR)]
+    w = [o for o, fd in wfds if ready.get(fd, 0) & (POLLOUT | POLLHUP | POLLERR)]
+    x = [o for o, fd in xfds if ready.get(fd, 0) & POLLPRI]
     return r, w, x
 
 

@@ -9,7 +9,6 @@ CPython 3.11 and 3.12 (join waits on the thread's sentinel lock) and 3.13
 (join waits on its _ThreadHandle): both are given green stand-ins."""
 import sys
 import threading as _threading_mod
-import traceback
 
 from .. import _core
 from .._runtime import GreenletExit, park, unpark_all, unpark_one
@@ -34,15 +33,17 @@ class Lock:
         self._waiters = []
 
     def acquire(self, blocking=True, timeout=-1):
+        # The arguments are checked before the lock is looked at, as CPython's are.
+        if timeout != -1:
+            if not blocking:
+                raise ValueError("can't specify a timeout for a non-blocking call")
+            if timeout is not None and timeout < 0:
+                raise ValueError("timeout value must be a non-negative number")
         if not self._locked:
             self._locked = True
             return True
         if not blocking:
-            if timeout != -1:
-                raise ValueError("can't specify a timeout for a non-blocking call")
             return False
-        if timeout is not None and timeout < 0 and timeout != -1:
-            raise ValueError("timeout value must be a non-negative number")
         deadline = None if timeout is None or timeout == -1 else _core.now() + timeout
         try:
             while self._locked:
@@ -98,20 +99,52 @@ def _set_sentinel():
     return lock
 
 
+# Threads started through _thread and running, for _thread._count().
+_running = 0
+
+
+def _count():
+    return _running
+
+
 def _spawn(function, args, kwargs, finish):
     def run():
+        global _running
+        _running += 1
         try:
             function(*args, **kwargs)
-        except SystemExit:
+        except (SystemExit, GreenletExit):
             pass
         except BaseException as e:
-            if not isinstance(e, GreenletExit):
-                print(f"Unhandled exception in thread started by {function!r}", file=sys.stderr)
-                traceback.print_exc()
+            _unraisable(e, "Exception ignored in thread started by", function)
         finally:
+            _running -= 1
             finish()
 
     return _core.spawn(run)
+
+
+_UnraisableHookArgs = None
+
+
+def _unraisable(exc, err_msg, obj):
+    """sys.unraisablehook(exc...), as CPython reports an exception that ends a
+    _thread thread. Its argument type is not exposed: it is taken, once, from
+    an unraisable exception made for the purpose."""
+    global _UnraisableHookArgs
+    if _UnraisableHookArgs is None:
+        class _Raises:
+            def __del__(self):
+                raise RuntimeError
+
+        seen, hook = [], sys.unraisablehook
+        sys.unraisablehook = seen.append
+        try:
+            _Raises()
+        finally:
+            sys.unraisablehook = hook
+        _UnraisableHookArgs = type(seen[0])
+    sys.unraisablehook(_UnraisableHookArgs((type(exc), exc, exc.__traceback__, err_msg, obj)))
 
 
 def _release_sentinel():
@@ -214,6 +247,7 @@ def patch_thread(module):
     module.get_ident = get_ident
     module._set_sentinel = _set_sentinel
     module.RLock = _threading_mod._PyRLock
+    module._count = _count
 
 
 def patch_threading(module):
@@ -233,3 +267,11 @@ def patch_threading(module):
 
 def patch_queue(module):
     module.SimpleQueue = module._PySimpleQueue
+
+
+def patch_c_queue(module):
+    """_queue.SimpleQueue, which code may take from _queue itself: the
+    pure-Python one, over green locks (sys.modules' queue's, patched)."""
+    import queue
+
+    module.SimpleQueue = queue._PySimpleQueue
