@@ -131,6 +131,61 @@ typedef struct guv_hooks {
   void *userdata;
 } guv_hooks;
 
+/**
+ * A hub's counters, filled by guv_stats(). Fields are only ever added at
+ * the end, so a program compiled against an older header keeps working.
+ */
+struct guv_stats {
+  /**
+   * Green threads alive now (main not counted).
+   */
+  uint64_t green_threads;
+  /**
+   * Green threads started since the hub was made.
+   */
+  uint64_t spawned;
+  /**
+   * Times the hub handed its thread to a green thread or to main.
+   */
+  uint64_t switches;
+  /**
+   * Waits for fd readiness begun (guv_trampoline*, the I/O calls' waits).
+   */
+  uint64_t fd_waits;
+  /**
+   * Sleeps begun (guv_sleep with a positive time).
+   */
+  uint64_t sleeps;
+  /**
+   * Timers pending now (sleeps, deadlines and timeouts armed).
+   */
+  uint64_t timers;
+  /**
+   * Calls handed to offload threads since the hub was made.
+   */
+  uint64_t offloads;
+  /**
+   * Requests received from other threads (guv_hub_spawn, _kill, _unpark, _interrupt).
+   */
+  uint64_t remote;
+  /**
+   * Turns of the hub's loop (looks at its inbox, epoll and timers).
+   */
+  uint64_t turns;
+  /**
+   * Nanoseconds the hub spent asleep in epoll_wait.
+   */
+  uint64_t idle_ns;
+};
+
+/**
+ * Called by the blocking detector after each report, on its monitor thread:
+ * the offending green thread's id (0: main), its hook data (see guv_hooks;
+ * NULL without hooks), the hub's OS thread id, and the seconds it has
+ * blocked so far. For bindings that add their language's stack.
+ */
+typedef void (*guv_block_fn)(void *userdata, int64_t id, void *task_data, int thread, double seconds);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -624,7 +679,7 @@ int guv_can_switch(void);
 int guv_call_on_hub(guv_fn func, void *arg);
 
 /****************************************************************************/
-/*  Introspection                                                           */
+/*  Introspection: names, dumps, counters, the blocking detector            */
 /****************************************************************************/
 
 /**
@@ -657,6 +712,93 @@ int guv_stack_bounds(void **lo, size_t *size);
  * or 0 before the first stack was carved.
  */
 int guv_guard_kind(void);
+
+
+/**
+ * Name green thread `id` (0: the caller, green thread or main). The name is
+ * copied and truncated to 63 bytes; it appears in guv_dump(), in the
+ * blocking detector's reports and in the stack-overflow report. Returns 0,
+ * or -1 with errno EINVAL (name is NULL) or ESRCH (no such green thread on
+ * this OS thread's hub, or it has ended).
+ */
+int guv_set_name(int64_t id, const char *name);
+
+
+/**
+ * Copy the name of green thread `id` (0: the caller) into `buf`, NUL-terminated
+ * and truncated to `len - 1` bytes; an unnamed green thread has the empty
+ * name. Returns the name's full length in bytes (at most 63), or -1 with
+ * errno EINVAL (buf is NULL or len is 0) or ESRCH (as guv_set_name()).
+ */
+int guv_get_name(int64_t id, char *buf, size_t len);
+
+
+/**
+ * Write one line per green thread of this OS thread's hub, main included,
+ * to `fd`, after a first line about the hub. Returns 0, or -1 with errno set
+ * by write(2) (EBADF, EPIPE, …). The format is stable; fields are separated
+ * by one space, and new ones are only ever added at the end of a line:
+ *
+ * ```text
+ * hub=H thread=T green_threads=N running=… ready=… sleeping=… fd=… joining=… parked=… offload=… run=…
+ *   id=ID name="NAME" state=STATE [DETAILS] for=SECONDS stack=BYTES
+ * ```
+ *
+ * H is the hub's serial (the top bits of its green threads' ids), T its OS
+ * thread id (gettid), N its green threads (main not counted); the counts that
+ * follow are per state, main included. NAME has `"` and `\` escaped and other
+ * bytes outside printable ASCII written as \xNN. STATE is one of:
+ * running (the caller), ready, sleeping, fd, joining, parked, offload (in
+ * guv_offload), run (main inside guv_run). DETAILS: sleeping and parked have
+ * `until=+S` (seconds from now, negative once due) or `until=never`; fd has
+ * `fd=N events=read|write|read+write until=…`; joining has `target=ID
+ * until=…`. `until` includes the green thread's guv_timeout_begin deadline.
+ * SECONDS is the time spent in this state, counted from the hub turn in
+ * which it began; BYTES the usable stack (0 for main, on its thread's stack).
+ *
+ * GUV_DUMP_SIGNAL=<signal> in the environment (USR2, SIGUSR2, RTMIN+3 or a
+ * number), read when the first hub is made, makes that signal write the dump
+ * of every hub of the process to stderr, each at its next turn (an idle hub
+ * is woken for it); the handler itself only counts the signal.
+ */
+int guv_dump(int fd);
+
+
+/**
+ * Fill `*out` with this OS thread's hub's counters. `size` is `sizeof *out`
+ * as the caller was compiled: a larger struct from a newer header gets its
+ * unknown tail zeroed, a smaller one from an older header only what it has.
+ * Returns 0, or -1 with errno EINVAL (out is NULL or size is 0).
+ */
+int guv_stats(struct guv_stats *out, size_t size);
+
+
+/**
+ * Turn the blocking detector on: when a hub's running green thread (or
+ * main) has gone `seconds` without switching, a monitor thread writes to
+ * stderr which one (id, name, OS thread), for how long, and its native
+ * stack, taken at that moment on the hub's thread by a signal handler;
+ * when the hub switches again, one more line says how long it lasted.
+ * One report per episode. 0 turns it off. The environment variable
+ * GUV_BLOCK_REPORT=<milliseconds> turns it on when the first hub is made.
+ *
+ * Names of functions come from dladdr: build programs with -rdynamic to see
+ * their own, or resolve the printed file+offset with addr2line. The capture
+ * signal is SIGRTMIN+6, installed with SA_RESTART: a read or write it lands
+ * in resumes, but calls that are never restarted (sleep, nanosleep, poll,
+ * epoll_wait, select) return early with EINTR, once per episode, as under a
+ * profiler. Returns 0, or -1 with errno EINVAL (seconds negative, NaN or
+ * above an hour) or EBUSY (the program handles SIGRTMIN+6 itself).
+ */
+int guv_set_block_report(double seconds);
+
+
+/**
+ * Install (or with NULL remove) the blocking detector's callback. It runs
+ * on the monitor thread while the hub is still blocked; it must not call
+ * guv functions that act on a hub. Returns 0.
+ */
+int guv_set_block_callback(guv_block_fn func, void *userdata);
 
 #ifdef __cplusplus
 }  // extern "C"

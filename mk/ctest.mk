@@ -89,3 +89,7 @@ ctest-run-bugs: $(addprefix $(BUILD)/ctest/bug_,$(CTEST_BUGS))
 # The sanitized run passed reliably (ASan reports no false positives from
 # guv's stack switching; the one LSan report, a deliberate leak, is suppressed).
 TEST_TARGETS += test-c test-c-sanitize
+
+# The blocking detector's test reads its own function names back from the
+# report, which dladdr finds only in the dynamic symbol table.
+$(BUILD)/ctest/test_block $(BUILD)/ctest-san/test_block: CTEST_CFLAGS += -rdynamic

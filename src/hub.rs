@@ -22,6 +22,7 @@ use corosensei::CoroutineResult;
 
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
+use crate::monitor::{self, Watch};
 use crate::reactor::{Armed, Interest, Reactor};
 use crate::remote::{CCall, HubHandle, Msg};
 use crate::stack::Pools;
@@ -29,7 +30,10 @@ use crate::sys::overflow::{self, Running};
 use crate::task::{self, Co, Current, Request, Resume, Task, Wait};
 
 mod control;
+mod inspect;
 mod lifecycle;
+
+pub(crate) use inspect::{dump, name, set_name, stats};
 
 /// Slot of main, which blocks by running the loop rather than by suspending.
 pub(crate) const MAIN: u32 = 0;
@@ -119,6 +123,27 @@ pub(crate) struct Hub {
     epoch: u64,
     /// When Reactor::verify is next due (NEVER: no wait to check).
     next_verify: Deadline,
+    /// The clock as last read by the loop (once per turn, and at each
+    /// blocking request): when tasks changed state, for guv_dump.
+    now: u64,
+    /// What the blocking detector samples.
+    watch: Arc<Watch>,
+    /// Counters for guv_stats (switches are the watch's).
+    counts: Counts,
+    /// Dump signals this hub has answered (see monitor::dump_due).
+    dumps: u64,
+}
+
+/// guv_stats' counters kept by the loop.
+#[derive(Default)]
+struct Counts {
+    spawned: u64,
+    sleeps: u64,
+    fd_waits: u64,
+    offloads: u64,
+    remote: u64,
+    turns: u64,
+    idle_ns: u64,
 }
 
 /// Runs `f` on this thread's hub, creating it on first use. Never called
@@ -185,11 +210,13 @@ impl Hub {
                     return Some(e.code());
                 }
                 t.result = 0;
+                t.since = self.now;
                 self.runq.push_back(slot);
                 return None;
             }
             Request::RunAll => {
                 t.wait = Wait::RunAll;
+                t.since = self.now;
                 return None;
             }
             // Before the caller's own cancellation is looked at: a reap is
@@ -204,9 +231,11 @@ impl Hub {
                 if let Err(e) = self.kill(id) {
                     return Some(e.code());
                 }
-                let wg = self.tasks[slot as usize].wait_gen;
+                let t = &mut self.tasks[slot as usize];
+                let wg = t.wait_gen;
+                t.wait = Wait::Reap;
+                (t.req, t.since) = (req, self.now);
                 self.tasks[target as usize].joiners.push((slot, wg));
-                self.tasks[slot as usize].wait = Wait::Reap;
                 return None;
             }
             Request::Offload { job } => {
@@ -214,7 +243,9 @@ impl Hub {
                     return Some(Errno::EAGAIN.code());
                 }
                 t.wait = Wait::Offload;
+                t.since = self.now;
                 self.offloads += 1;
+                self.counts.offloads += 1;
                 return None;
             }
             _ => {}
@@ -226,6 +257,8 @@ impl Hub {
             return Some(Errno::EINTR.code());
         }
         let now = clock::now_ns();
+        self.now = now;
+        (t.req, t.since) = (req, now);
         let deadline = t.deadline;
         let wg = t.wait_gen;
         let until = match req {
@@ -236,6 +269,7 @@ impl Hub {
             }
             Request::Sleep { until } => {
                 t.wait = Wait::Sleep;
+                self.counts.sleeps += 1;
                 until
             }
             Request::Fd { fd, interest, until, rearm } => {
@@ -254,6 +288,7 @@ impl Hub {
                 self.next_verify = self.next_verify.min(verify_at);
                 self.tasks[slot as usize].wait = Wait::Fd { fd };
                 self.fd_waits += 1;
+                self.counts.fd_waits += 1;
                 until
             }
             Request::Join { id, until } => {
@@ -298,6 +333,7 @@ impl Hub {
         t.wait = Wait::None;
         t.wait_gen = t.wait_gen.wrapping_add(1);
         t.result = result;
+        t.since = self.now;
         self.runq.push_back(slot);
     }
 
@@ -312,6 +348,11 @@ impl Hub {
     /// One look at the world between batches of ready tasks: the inbox,
     /// epoll and the timers. Blocks in epoll only when nothing is ready.
     fn turn(&mut self, may_block: bool) {
+        self.now = clock::now_ns();
+        self.counts.turns += 1;
+        if monitor::dump_due(&mut self.dumps) {
+            monitor::emit(&self.dump(None));
+        }
         // Read the holds before draining: a submitter sends, then unholds, so
         // once the unhold is seen its submission is in the inbox.
         let held = self.handle.held();
@@ -351,7 +392,7 @@ impl Hub {
         let timeout = if must_not_block {
             Some(Duration::ZERO)
         } else if let Some(at) = wake_at {
-            Some(Duration::from_nanos(at.saturating_sub(clock::now_ns())))
+            Some(Duration::from_nanos(at.saturating_sub(self.now)))
         } else if self.fd_waits > 0 || self.offloads > 0 || held {
             // `held` as read before the inbox: an unhold since then has woken
             // the eventfd, so this wait returns at once and the next turn sees it.
@@ -365,7 +406,18 @@ impl Hub {
         // Busy hubs with nothing to poll skip the system call entirely.
         if !must_not_block || self.fd_waits > 0 || self.offloads > 0 || held {
             let mut wakes = std::mem::take(&mut self.wakes);
-            match self.reactor.poll(timeout, &mut wakes) {
+            let sleeps = timeout != Some(Duration::ZERO);
+            if sleeps {
+                self.watch.set_idle(true);
+            }
+            let polled = self.reactor.poll(timeout, &mut wakes);
+            if sleeps {
+                self.watch.set_idle(false);
+                let now = clock::now_ns();
+                self.counts.idle_ns += now.saturating_sub(self.now);
+                self.now = now;
+            }
+            match polled {
                 Ok(true) => self.take_inbox(),
                 Ok(false) => {}
                 Err(e) => self.poll_failed(e),
@@ -488,9 +540,16 @@ impl Hub {
     fn next(&mut self) -> Next {
         match self.runq.pop_front() {
             None => Next::Idle,
-            Some(MAIN) => Next::Main(self.tasks[MAIN as usize].result),
+            Some(MAIN) => {
+                self.watch.switched();
+                let t = &mut self.tasks[MAIN as usize];
+                t.since = self.now;
+                Next::Main(t.result)
+            }
             Some(slot) => {
-                let t = &self.tasks[slot as usize];
+                self.watch.switched();
+                let t = &mut self.tasks[slot as usize];
+                t.since = self.now;
                 CUR.with(|c| c.set(t.cur));
                 overflow::set_running(t.running);
                 Next::Task(slot, t.co.expect("a ready task has its coroutine"), t.result)

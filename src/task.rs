@@ -160,6 +160,14 @@ pub(crate) struct Task {
     pub deadlines: Vec<Deadline>,
     /// Tasks joining this one: (slot, wait_gen).
     pub joiners: Vec<(u32, u32)>,
+    /// When the task entered its present state (running, ready or its wait),
+    /// on the hub's clock (see `Hub::now`); for guv_dump.
+    pub since: u64,
+    /// The request of its present wait, for guv_dump's details.
+    pub req: Request,
+    /// Its name (guv_set_name), in a cell the slot keeps for good so that the
+    /// signal handlers can read it through `running.name`.
+    pub name: Option<Box<crate::introspect::Name>>,
 }
 
 impl Task {
@@ -194,6 +202,9 @@ impl Task {
             deadline: NEVER,
             deadlines: Vec::new(),
             joiners: Vec::new(),
+            since: 0,
+            req: Request::Yield,
+            name: None,
         }
     }
 }

@@ -24,7 +24,13 @@ fn generate() -> String {
         .generate()
         .expect("cbindgen generates the header")
         .write(&mut out);
-    in_sections(&String::from_utf8(out).unwrap())
+    // guv_stats names both a struct and the function that fills it, as stat(2)
+    // does; C has no room for a typedef of that name beside the function.
+    let header = String::from_utf8(out)
+        .unwrap()
+        .replace("typedef struct guv_stats {", "struct guv_stats {")
+        .replace("} guv_stats;", "};");
+    in_sections(&header)
 }
 
 /// The header's sections, in the order a user reads them (as libdill.h
@@ -103,7 +109,21 @@ const SECTIONS: &[(&str, &[&str])] = &[
         "Bindings: per-task hooks and the hub's own stack",
         &["guv_set_hooks", "guv_can_switch", "guv_call_on_hub"],
     ),
-    ("Introspection", &["guv_version", "guv_count", "guv_stack_bounds", "guv_guard_kind"]),
+    (
+        "Introspection: names, dumps, counters, the blocking detector",
+        &[
+            "guv_version",
+            "guv_count",
+            "guv_stack_bounds",
+            "guv_guard_kind",
+            "guv_set_name",
+            "guv_get_name",
+            "guv_dump",
+            "guv_stats",
+            "guv_set_block_report",
+            "guv_set_block_callback",
+        ],
+    ),
 ];
 
 /// A banner comment as libdill.h has them.

@@ -11,9 +11,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::errno::Result;
 
 mod core;
+mod introspect;
 mod io;
 
 pub use self::core::*;
+pub use self::introspect::*;
 pub use self::io::*;
 
 /// A C return type with an error value.

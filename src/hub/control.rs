@@ -59,6 +59,9 @@ impl Hub {
         self.handle.drain(&mut self.inbox);
         let mut inbox = std::mem::take(&mut self.inbox);
         for m in inbox.drain(..) {
+            if !matches!(m, Msg::OffloadDone(..)) {
+                self.counts.remote += 1;
+            }
             match m {
                 Msg::Spawn(call) => self.start_submitted(call),
                 Msg::Kill(id) => {

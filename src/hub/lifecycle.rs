@@ -11,6 +11,7 @@ use super::{set_cur, with, Hub};
 use crate::callbacks;
 use crate::clock::NEVER;
 use crate::errno::{Errno, Result};
+use crate::monitor::Watch;
 use crate::reactor::{Reactor, WAKER};
 use crate::remote::{HubHandle, Msg};
 use crate::stack::Pools;
@@ -33,8 +34,12 @@ impl Hub {
         let reactor = Reactor::new().map_err(|e| Errno::from_io(&e))?;
         let waker = mio::Waker::new(reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed) & task::MAX_SERIAL;
+        let handle = Arc::new(HubHandle::new(serial.max(1), waker));
+        let watch = Watch::new(handle.serial, Arc::downgrade(&handle));
+        let now = crate::clock::now_ns();
         let mut main = Task::empty();
         main.in_use = true;
+        main.since = now;
         Ok(Hub {
             tasks: vec![main],
             free: Vec::new(),
@@ -42,7 +47,7 @@ impl Hub {
             timers: Default::default(),
             reactor,
             pools: Pools::default(),
-            handle: Arc::new(HubHandle::new(serial.max(1), waker)),
+            handle,
             live: 0,
             armed: 0,
             fd_waits: 0,
@@ -52,6 +57,10 @@ impl Hub {
             unstarted: VecDeque::new(),
             epoch: FORK_EPOCH.load(Ordering::Relaxed),
             next_verify: NEVER,
+            now,
+            watch,
+            counts: Default::default(),
+            dumps: 0,
         })
     }
 
@@ -64,6 +73,7 @@ impl Hub {
         let waited = self.reactor.after_fork().map_err(|e| Errno::from_io(&e))?;
         let waker = mio::Waker::new(self.reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
         self.handle = Arc::new(HubHandle::new(self.handle.serial, waker));
+        self.watch.after_fork(Arc::downgrade(&self.handle));
         for fd in waited {
             if let Err(e) = self.reactor.arm(fd, true) {
                 for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
@@ -129,9 +139,13 @@ impl Hub {
         t.result = 0;
         let id = task::make_id(serial, t.gen, slot);
         t.cur = Current { slot, id, ..Current::MAIN };
-        t.running = Running { guard, top, id };
+        let name = t.name.as_deref().map_or(std::ptr::null(), |n| n as *const _);
+        t.running = Running { guard, top, id, name, entry: 0 };
+        t.since = self.now;
         self.runq.push_back(slot);
         self.live += 1;
+        self.counts.spawned += 1;
+        self.watch.set_alive(self.live);
         Ok(id)
     }
 
@@ -152,11 +166,15 @@ impl Hub {
         t.deadline = NEVER;
         t.deadlines.clear();
         t.cur = Current::MAIN;
+        if let Some(name) = &mut t.name {
+            name[0] = 0;
+        }
         t.wait_gen = t.wait_gen.wrapping_add(1);
         if t.gen < task::MAX_GEN {
             self.free.push(slot);
         }
         self.live -= 1;
+        self.watch.set_alive(self.live);
         for (j, g) in joiners.drain(..) {
             self.wake_if(j, g, 0);
         }
@@ -167,6 +185,7 @@ impl Hub {
 impl Drop for Hub {
     fn drop(&mut self) {
         self.handle.close();
+        self.watch.leave();
         let mut left = std::mem::take(&mut self.inbox);
         self.handle.drain(&mut left);
         let never = self.unstarted.len() + left.iter().filter(|m| matches!(m, Msg::Spawn(_))).count();
@@ -195,6 +214,7 @@ impl Drop for Hub {
 extern "C" fn forked_child() {
     FORK_EPOCH.fetch_add(1, Ordering::Relaxed);
     crate::offload::after_fork_child();
+    crate::monitor::after_fork_child();
 }
 
 /// The body of every green thread, on its own stack.
@@ -204,8 +224,16 @@ fn body<F: FnOnce()>(y: &Yielder, f: F) {
     let data = hooks.map_or(std::ptr::null_mut(), |h| h.task_start());
     let cur = Current { hook_data: data, ..super::cur() };
     set_cur(cur);
-    // Record once what later resumes hand back, so the loop never copies it back.
-    let _ = with(|h| h.tasks[cur.slot as usize].cur = cur);
+    // Record once what later resumes hand back, so the loop never copies it back;
+    // and where on the stack the task's own frames begin, for backtraces.
+    let entry = 0u8;
+    let entry = std::hint::black_box(&entry) as *const u8 as usize;
+    let _ = with(|h| {
+        let t = &mut h.tasks[cur.slot as usize];
+        t.cur = cur;
+        t.running.entry = entry;
+        overflow::set_running(t.running);
+    });
     // A panic must not unwind into the hub (or through C frames): report and abort.
     let stack = with(|h| h.running(cur.slot)).map_or((0, 0), |r| (r.guard, r.top - r.guard));
     let run = || {

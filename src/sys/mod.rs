@@ -2,10 +2,12 @@
 //! signal handler, raw system calls, the clock and fork handlers. Everything
 //! that talks to the kernel outside epoll (which mio owns) lives here.
 
+pub(crate) mod backtrace;
 pub(crate) mod call;
 pub(crate) mod mem;
 pub(crate) mod os;
 pub(crate) mod overflow;
+pub(crate) mod signal;
 
 /// Keeps `x` (an object owning an fd) alive for the rest of the process:
 /// for an fd closed behind guv's back whose number may name someone else's

@@ -7,6 +7,7 @@ use std::mem::MaybeUninit;
 use std::sync::Once;
 
 use crate::stack::GUARD_SIZE;
+use crate::sys::backtrace::NAME_LEN;
 
 /// The stack of the green thread running on this OS thread (`top == 0`: none).
 #[derive(Clone, Copy)]
@@ -14,10 +15,14 @@ pub(crate) struct Running {
     pub guard: usize,
     pub top: usize,
     pub id: i64,
+    /// Its name cell (NUL-terminated), or null when it has none.
+    pub name: *const [u8; NAME_LEN],
+    /// A stack address just above its function's frames (see backtrace::Runner).
+    pub entry: usize,
 }
 
 impl Running {
-    pub const NONE: Running = Running { guard: 0, top: 0, id: 0 };
+    pub const NONE: Running = Running { guard: 0, top: 0, id: 0, name: std::ptr::null(), entry: 0 };
 }
 
 thread_local! {
@@ -28,6 +33,11 @@ thread_local! {
 
 pub(crate) fn set_running(r: Running) {
     RUNNING.with(|c| c.set(r));
+}
+
+/// The green thread running on this thread, as the handlers see it.
+pub(crate) fn running() -> Running {
+    RUNNING.with(|c| c.get())
 }
 
 static INSTALL: Once = Once::new();
@@ -122,7 +132,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 /// Writes "guv: green thread N overflowed its stack (S bytes)" with write(2)
 /// (no allocation, no locks: we are in a signal handler) and aborts.
 fn report(r: Running) -> ! {
-    let mut buf = [0u8; 160];
+    let mut buf = [0u8; 256];
     let mut n = 0;
     let mut put = |s: &[u8]| {
         let k = s.len().min(buf.len() - n);
@@ -131,6 +141,14 @@ fn report(r: Running) -> ! {
     };
     put(b"guv: green thread ");
     put(fmt_u64(r.id as u64, &mut [0u8; 20]));
+    // SAFETY: a non-null name points at the task's name cell, which its slot
+    // keeps for good; a NUL within NAME_LEN bytes ends it.
+    if let Some(name) = unsafe { r.name.as_ref() } {
+        let n = name.iter().position(|&b| b == 0).unwrap_or(NAME_LEN);
+        put(b" \"");
+        put(&name[..n]);
+        put(b"\"");
+    }
     put(b" overflowed its stack (");
     put(fmt_u64((r.top - r.guard - GUARD_SIZE) as u64, &mut [0u8; 20]));
     put(b" bytes; raise it with GUV_STACK_SIZE or guv_spawn_ex)\n");

@@ -165,6 +165,27 @@ static void test_overflow_big_frames(void) {
     expect_reported(&o, 128 * 1024);
 }
 
+static void overflow_named(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_set_name(0, "deep \"recursion\""), 0);
+    overflow_small(NULL);
+}
+
+static void child_named(void) {
+    ASSERT(guv_spawn(overflow_named, NULL) >= 1);
+    guv_run();
+}
+
+/* A named green thread's report carries its name beside its id. */
+static void test_overflow_names_the_thread(void) {
+    struct outcome o;
+    in_child(child_named, &o);
+    char expect[128];
+    snprintf(expect, sizeof expect, "green thread %lld \"deep \"recursion\"\" overflowed its stack (%d bytes",
+             atoll(o.out), 256 * 1024);
+    if (!strstr(o.err, expect)) FAIL("stderr lacks \"%s\": %s", expect, o.err);
+}
+
 static void child_main_overflow(void) {
     /* The hub (and its SIGSEGV handler) exist, but main is no green thread. */
     ASSERT(guv_spawn(test_noop, NULL) >= 1);
@@ -195,6 +216,7 @@ int main(void) {
     RUN(test_overflow_small_stack);
     RUN(test_overflow_big_frames);
     RUN(test_overflow_one_huge_frame);
+    RUN(test_overflow_names_the_thread);
     RUN(test_main_overflow_is_not_ours);
     return 0;
 }

@@ -1,0 +1,122 @@
+//! What the hub tells about itself: names, the dump, the counters. The
+//! words and the format are `introspect`'s; this file reads the books.
+
+use super::{cur, with, Hub, MAIN};
+use crate::errno::{Errno, Result};
+use crate::introspect::{self, Line, Name, State, Stats};
+use crate::stack::GUARD_SIZE;
+use crate::sys::overflow;
+use crate::task::{Request, Wait};
+
+impl Hub {
+    /// The slot `id` names for naming: 0 is the caller, green thread or main.
+    fn named_slot(&self, id: i64) -> Result<u32> {
+        if id == 0 {
+            return Ok(cur().slot);
+        }
+        self.lookup(id)?.ok_or(Errno::ESRCH)
+    }
+
+    fn set_name(&mut self, id: i64, name: &[u8]) -> Result<()> {
+        let slot = self.named_slot(id)?;
+        let t = &mut self.tasks[slot as usize];
+        let cell = t.name.get_or_insert_with(|| Box::new([0; introspect::NAME_LEN]));
+        introspect::set_name(cell, name);
+        let ptr: *const Name = &**cell;
+        if slot == MAIN {
+            self.watch.set_main_name(ptr);
+        } else if t.running.name != ptr {
+            t.running.name = ptr;
+            // The handlers read the running task's copy of `running`.
+            if overflow::running().id == t.running.id {
+                overflow::set_running(t.running);
+            }
+        }
+        Ok(())
+    }
+
+    fn name(&self, id: i64) -> Result<Vec<u8>> {
+        let slot = self.named_slot(id)?;
+        Ok(self.tasks[slot as usize].name.as_deref().map_or(&[][..], introspect::name_bytes).to_vec())
+    }
+
+    /// guv_dump's text; `running` is the slot of the caller, if a task asked.
+    pub(super) fn dump(&self, running: Option<u32>) -> String {
+        let now = crate::clock::now_ns();
+        let mut lines = Vec::new();
+        for (slot, t) in self.tasks.iter().enumerate() {
+            if !t.in_use {
+                continue;
+            }
+            let until = |u: u64| u.min(t.deadline);
+            let state = match (t.wait, t.req) {
+                _ if running == Some(slot as u32) => State::Running,
+                (Wait::None, _) => State::Ready,
+                (Wait::Sleep, Request::Sleep { until: u }) => State::Sleeping { until: until(u) },
+                (Wait::Fd { fd }, Request::Fd { interest, until: u, .. }) => {
+                    let bits = interest.bits();
+                    State::Fd { fd, read: bits & 1 != 0, write: bits & 2 != 0, until: until(u) }
+                }
+                (Wait::Join, Request::Join { id, until: u }) => {
+                    State::Joining { target: id, until: until(u) }
+                }
+                (Wait::Reap, Request::Reap { id }) => {
+                    State::Joining { target: id, until: crate::clock::NEVER }
+                }
+                (Wait::Park, Request::Park { until: u }) => State::Parked { until: until(u) },
+                (Wait::Offload, _) => State::Offload,
+                (Wait::RunAll, _) => State::Run,
+                // A wait always comes with its request; never seen.
+                _ => State::Ready,
+            };
+            let r = t.running;
+            lines.push(Line {
+                id: if slot as u32 == MAIN { 0 } else { t.cur.id },
+                name: t.name.as_deref().map_or(&[][..], introspect::name_bytes),
+                state,
+                since: t.since,
+                stack: if r.top == 0 { 0 } else { r.top - r.guard - GUARD_SIZE },
+            });
+        }
+        let mut out = String::new();
+        introspect::dump(&mut out, self.handle.serial, self.watch.tid(), self.live, &lines, now);
+        out
+    }
+
+    fn stats(&self) -> Stats {
+        let c = &self.counts;
+        Stats {
+            green_threads: self.live as u64,
+            spawned: c.spawned,
+            switches: self.watch.switches(),
+            fd_waits: c.fd_waits,
+            sleeps: c.sleeps,
+            timers: self.armed as u64,
+            offloads: c.offloads,
+            remote: c.remote,
+            turns: c.turns,
+            idle_ns: c.idle_ns,
+        }
+    }
+}
+
+/// Names green thread `id` (0: the caller); see guv_set_name.
+pub(crate) fn set_name(id: i64, name: &[u8]) -> Result<()> {
+    with(|h| h.set_name(id, name))?
+}
+
+/// The name of green thread `id` (0: the caller), empty when it has none.
+pub(crate) fn name(id: i64) -> Result<Vec<u8>> {
+    with(|h| h.name(id))?
+}
+
+/// The dump of this thread's hub, as guv_dump writes it.
+pub(crate) fn dump() -> Result<String> {
+    let slot = cur().slot;
+    with(|h| h.dump(Some(slot)))
+}
+
+/// This thread's hub's counters.
+pub(crate) fn stats() -> Result<Stats> {
+    with(|h| h.stats())
+}

@@ -1,0 +1,239 @@
+//! A native backtrace of a hub's OS thread, taken by that thread itself in a
+//! signal handler, and the symbol names for it.
+//!
+//! The monitor thread asks (`Capture::ask`) and signals the hub's thread; the
+//! handler walks its own stack with libgcc's unwinder into a buffer that was
+//! allocated beforehand and marks it taken; the monitor reads it and names
+//! the frames with dladdr, outside the handler.
+//!
+//! Why the handler is async-signal-safe: it allocates nothing, takes no lock
+//! and calls only `_Unwind_Backtrace`. libgcc 12 and later find unwind tables
+//! with glibc's `_dl_find_object` (2.35+), which glibc documents as
+//! async-signal-safe and lock-free; `warm_up` makes a first walk on an ordinary
+//! thread so the lazy PLT entries are bound before any handler runs. glibc's
+//! `backtrace()` is not used: its first call dlopens libgcc_s. What remains
+//! unsafe: code registered at run time with `__register_frame` (JIT compilers)
+//! is looked up under a libgcc mutex, and an older libgcc falls back to
+//! `dl_iterate_phdr`, which takes the loader's lock.
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_int, c_void, CStr};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+
+/// Frames kept per capture, counted from the interrupted one (the handler's
+/// own frames and the signal trampoline come first and are dropped).
+pub(crate) const MAX_FRAMES: usize = 64;
+const RAW_FRAMES: usize = MAX_FRAMES + 8;
+/// A green thread's name, NUL-terminated (63 bytes at most).
+pub(crate) const NAME_LEN: usize = 64;
+
+#[repr(C)]
+struct UnwindContext {
+    _opaque: [u8; 0],
+}
+type Trace = extern "C" fn(*mut UnwindContext, *mut c_void) -> c_int;
+const URC_NO_REASON: c_int = 0;
+const URC_END_OF_STACK: c_int = 5;
+
+extern "C" {
+    // libgcc_s (guv.pc's -lgcc_s), which Rust's std links anyway.
+    fn _Unwind_Backtrace(trace: Trace, arg: *mut c_void) -> c_int;
+    fn _Unwind_GetIP(ctx: *mut UnwindContext) -> usize;
+    fn _Unwind_GetCFA(ctx: *mut UnwindContext) -> usize;
+}
+
+const IDLE: u32 = 0;
+const ASKED: u32 = 1;
+const WRITING: u32 = 2;
+const TAKEN: u32 = 3;
+
+/// Who was running when the handler ran, as the hub thread sees it.
+#[derive(Clone, Copy)]
+pub(crate) struct Runner {
+    pub id: i64,
+    /// The green thread's name (NUL-terminated), or null when it has none.
+    pub name: *const [u8; NAME_LEN],
+    /// Its hook data (the binding's per-task state), or null.
+    pub task_data: *mut c_void,
+    /// A stack address just above the green thread's own function: frames
+    /// beyond it are guv's entry and the hub's loop, left out. 0: keep all.
+    pub entry: usize,
+}
+
+/// One capture slot per hub, written by the handler on the hub's thread and
+/// read by the monitor; `state` hands it from one to the other.
+pub(crate) struct Capture {
+    state: AtomicU32,
+    id: AtomicI64,
+    task_data: AtomicPtr<c_void>,
+    pc: AtomicUsize,
+    entry: AtomicUsize,
+    depth: AtomicUsize,
+    name: UnsafeCell<[u8; NAME_LEN]>,
+    frames: UnsafeCell<[usize; RAW_FRAMES]>,
+    /// Each frame's canonical frame address, to tell where the task's own frames end.
+    cfas: UnsafeCell<[usize; RAW_FRAMES]>,
+}
+
+// SAFETY: the cells are written only by the handler between its ASKED->WRITING
+// and ->TAKEN transitions, and read only by the monitor after it saw TAKEN
+// (Acquire) and before it sets IDLE, so no access overlaps.
+unsafe impl Sync for Capture {}
+
+/// What a capture found.
+pub(crate) struct Taken {
+    pub id: i64,
+    pub name: String,
+    pub task_data: *mut c_void,
+    /// Return addresses from the interrupted frame outwards; the first is the
+    /// exact program counter.
+    pub frames: Vec<usize>,
+}
+
+impl Capture {
+    pub fn new() -> Capture {
+        Capture {
+            state: AtomicU32::new(IDLE),
+            id: AtomicI64::new(0),
+            task_data: AtomicPtr::new(std::ptr::null_mut()),
+            pc: AtomicUsize::new(0),
+            entry: AtomicUsize::new(0),
+            depth: AtomicUsize::new(0),
+            name: UnsafeCell::new([0; NAME_LEN]),
+            frames: UnsafeCell::new([0; RAW_FRAMES]),
+            cfas: UnsafeCell::new([0; RAW_FRAMES]),
+        }
+    }
+
+    /// Arms the slot; the thread's next capture signal fills it.
+    pub fn ask(&self) {
+        self.state.store(ASKED, Ordering::Release);
+    }
+
+    /// The capture, once the handler has written it; None while it has not.
+    pub fn take(&self) -> Option<Taken> {
+        if self.state.load(Ordering::Acquire) != TAKEN {
+            return None;
+        }
+        // SAFETY: TAKEN was stored (Release) after the handler's last write and
+        // nothing writes again before `ask`; see `unsafe impl Sync`.
+        let (name, raw, cfas) = unsafe { (&*self.name.get(), &*self.frames.get(), &*self.cfas.get()) };
+        let depth = self.depth.load(Ordering::Relaxed).min(RAW_FRAMES);
+        let pc = self.pc.load(Ordering::Relaxed);
+        let entry = self.entry.load(Ordering::Relaxed);
+        // Drop the handler's own frames: keep from the interrupted pc on.
+        let start = raw[..depth].iter().position(|&ip| ip == pc).unwrap_or(0);
+        // The unwinder's CFA for frame i is the stack pointer inside it, at its
+        // call: frame i lies between cfas[i] and cfas[i + 1]. Stop at the frame
+        // that holds `entry`.
+        let frames = (start..depth)
+            .take_while(|&i| raw[i] != 0 && (entry == 0 || i + 1 == depth || cfas[i + 1] < entry))
+            .map(|i| raw[i])
+            .take(MAX_FRAMES)
+            .collect();
+        let name =
+            CStr::from_bytes_until_nul(name).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+        let t = Taken {
+            id: self.id.load(Ordering::Relaxed),
+            name,
+            task_data: self.task_data.load(Ordering::Relaxed),
+            frames,
+        };
+        self.state.store(IDLE, Ordering::Release);
+        Some(t)
+    }
+
+    /// Gives up on a capture whose signal never ran the handler (the thread
+    /// blocks the signal). False when the handler is writing right now: then
+    /// `take` will succeed shortly.
+    pub fn cancel(&self) -> bool {
+        self.state.compare_exchange(ASKED, IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The signal handler's part, on the hub's own thread: records `who`, the
+    /// interrupted `pc` and the stack, if a capture was asked for.
+    pub fn fill(&self, who: Runner, pc: usize) {
+        if self.state.compare_exchange(ASKED, WRITING, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return;
+        }
+        self.id.store(who.id, Ordering::Relaxed);
+        self.task_data.store(who.task_data, Ordering::Relaxed);
+        self.pc.store(pc, Ordering::Relaxed);
+        self.entry.store(who.entry, Ordering::Relaxed);
+        // SAFETY: WRITING is ours (see `unsafe impl Sync`); `who.name`, when not
+        // null, points at the running task's name cell, which outlives the task.
+        unsafe {
+            let name = &mut *self.name.get();
+            match who.name.as_ref() {
+                Some(n) => *name = *n,
+                None => name[0] = 0,
+            }
+            name[NAME_LEN - 1] = 0;
+        }
+        let mut walk = Walk { frames: self.frames.get().cast(), cfas: self.cfas.get().cast(), n: 0 };
+        // SAFETY: `walk` outlives the call; `step` writes at most RAW_FRAMES
+        // entries into the frames cell, which WRITING makes ours.
+        unsafe { _Unwind_Backtrace(step, (&raw mut walk).cast()) };
+        self.depth.store(walk.n, Ordering::Relaxed);
+        self.state.store(TAKEN, Ordering::Release);
+    }
+}
+
+struct Walk {
+    frames: *mut usize,
+    cfas: *mut usize,
+    n: usize,
+}
+
+extern "C" fn step(ctx: *mut UnwindContext, arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the Walk passed to _Unwind_Backtrace by `fill`, and
+    // `ctx` the unwinder's own context for this frame.
+    let walk = unsafe { &mut *arg.cast::<Walk>() };
+    if walk.n == RAW_FRAMES {
+        return URC_END_OF_STACK;
+    }
+    // SAFETY: as above; `n < RAW_FRAMES` keeps the write inside the cell.
+    unsafe {
+        walk.frames.add(walk.n).write(_Unwind_GetIP(ctx));
+        walk.cfas.add(walk.n).write(_Unwind_GetCFA(ctx));
+    }
+    walk.n += 1;
+    URC_NO_REASON
+}
+
+/// One walk on an ordinary thread, so the handler's first walk binds no
+/// lazy symbol and initialises nothing.
+pub(crate) fn warm_up() {
+    let (mut frames, mut cfas) = ([0usize; RAW_FRAMES], [0usize; RAW_FRAMES]);
+    let mut walk = Walk { frames: frames.as_mut_ptr(), cfas: cfas.as_mut_ptr(), n: 0 };
+    // SAFETY: as in `fill`, with a buffer of our own.
+    unsafe { _Unwind_Backtrace(step, (&raw mut walk).cast()) };
+}
+
+/// "symbol+0xoff (file)" for a code address, or "file+0xoff" when the
+/// symbol is not exported (feed that to `addr2line -e file`). `exact` says
+/// whether `ip` is the interrupted pc rather than a return address, which
+/// points past its call and is looked up one byte earlier.
+pub(crate) fn describe(ip: usize, exact: bool) -> String {
+    let lookup = if exact { ip } else { ip.saturating_sub(1) };
+    // SAFETY: dladdr only reads the loader's tables and fills `info`; the
+    // strings it returns stay valid while the object stays loaded, and they
+    // are copied before returning.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    if unsafe { libc::dladdr(lookup as *const c_void, &mut info) } == 0 {
+        return "??".to_string();
+    }
+    let file = if info.dli_fname.is_null() {
+        "??".into()
+    } else {
+        // SAFETY: see above.
+        unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy()
+    };
+    if !info.dli_sname.is_null() && !info.dli_saddr.is_null() {
+        // SAFETY: see above.
+        let sym = unsafe { CStr::from_ptr(info.dli_sname) }.to_string_lossy();
+        format!("{sym}+{:#x} ({file})", ip - info.dli_saddr as usize)
+    } else {
+        format!("{file}+{:#x}", ip - info.dli_fbase as usize)
+    }
+}

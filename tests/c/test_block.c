@@ -1,0 +1,202 @@
+/* The blocking detector: a green thread that holds its hub past the
+ * threshold is reported once, by name, with the native frame that blocks,
+ * and the end of the episode follows; a hub idle in epoll is never reported.
+ * Built with -rdynamic (mk/ctest.mk) so dladdr can name this file's functions. */
+#include <sys/mman.h>
+#include <time.h>
+
+#include "test.h"
+
+/* stderr goes to a memfd between capture_begin and capture_end. */
+static int saved_stderr = -1, captured = -1;
+
+static void capture_begin(void) {
+    fflush(stderr);
+    captured = memfd_create("stderr", 0);
+    ASSERT(captured >= 0);
+    saved_stderr = dup(2);
+    ASSERT(dup2(captured, 2) == 2);
+}
+
+/* What was written to stderr since capture_begin (caller frees). */
+static char *capture_end(void) {
+    fflush(stderr);
+    ASSERT(dup2(saved_stderr, 2) == 2);
+    close(saved_stderr);
+    off_t len = lseek(captured, 0, SEEK_END);
+    char *text = calloc(1, (size_t)len + 1);
+    ASSERT_EQ(pread(captured, text, (size_t)len, 0), len);
+    close(captured);
+    return text;
+}
+
+static int count(const char *text, const char *part) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, part)) != NULL; p += strlen(part)) n++;
+    return n;
+}
+
+static void expect(const char *text, const char *part) {
+    if (strstr(text, part) == NULL) FAIL("expected \"%s\" in:\n%s", part, text);
+}
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static volatile unsigned long spins;
+
+/* Computes for `seconds` without ever calling guv. */
+__attribute__((noinline)) void busy_loop(double seconds) {
+    double end = mono() + seconds;
+    while (mono() < end) {
+        for (int i = 0; i < 10000; i++) spins++;
+    }
+}
+
+void busy_green(void *arg);
+void busy_green(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_set_name(0, "busy worker"), 0);
+    busy_loop(0.3);
+}
+
+static int ticks;
+static void ticker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ(guv_sleep(0.01), 0);
+        ticks++;
+    }
+}
+
+/* A green thread busy for 300 ms with a 100 ms threshold: one report naming
+ * it and busy_loop, then one line saying the hub ran again. */
+static void test_busy_loop_is_reported(void) {
+    ASSERT_EQ(guv_set_block_report(0.1), 0);
+    capture_begin();
+    ticks = 0;
+    int64_t id = guv_spawn(busy_green, NULL);
+    ASSERT(guv_spawn(ticker, NULL) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    usleep(100 * 1000); /* the monitor's next samples see the hub empty */
+    char *text = capture_end();
+    ASSERT_EQ(ticks, 5);
+    char who[96];
+    snprintf(who, sizeof who, "guv: green thread %lld \"busy worker\" has held hub ", (long long)id);
+    expect(text, who);
+    ASSERT_EQ(count(text, "has held hub"), 1);
+    expect(text, " busy_loop+0x");
+    expect(text, " busy_green+0x");
+    /* The first frame is where the signal landed: in busy_loop or below it
+     * (mono's clock_gettime), never in the handler. */
+    ASSERT(strstr(text, "on_capture_signal") == NULL);
+    snprintf(who, sizeof who, "guv: green thread %lld \"busy worker\" let hub ", (long long)id);
+    expect(text, who);
+    ASSERT_EQ(count(text, "run again after"), 1);
+    /* The episode's length is reported in whole ms: about 300, sampled every 25. */
+    const char *after = strstr(text, "run again after ");
+    long ms = strtol(after + strlen("run again after "), NULL, 10);
+    ASSERT(ms >= 150 && ms <= 600);
+    free(text);
+    ASSERT_EQ(guv_set_block_report(0), 0);
+}
+
+/* A plain sleep(1), without libguv_hook. */
+__attribute__((noinline)) void plain_sleeper(void) {
+    unsigned left = sleep(1);
+    (void)left; /* the capture signal may end it early: sleep is never restarted */
+}
+
+void sleepy_green(void *arg);
+void sleepy_green(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_set_name(0, "sleepy"), 0);
+    plain_sleeper();
+}
+
+/* A green thread in a plain sleep(1): reported by name, with libc's sleep
+ * and the caller's frame in the stack. */
+static void test_plain_sleep_is_reported(void) {
+    ASSERT_EQ(guv_set_block_report(0.1), 0);
+    capture_begin();
+    int64_t id = guv_spawn(sleepy_green, NULL);
+    ASSERT(guv_spawn(ticker, NULL) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    usleep(100 * 1000);
+    char *text = capture_end();
+    char who[96];
+    snprintf(who, sizeof who, "guv: green thread %lld \"sleepy\" has held hub ", (long long)id);
+    expect(text, who);
+    expect(text, "sleep");
+    expect(text, " plain_sleeper+0x");
+    expect(text, " sleepy_green+0x");
+    expect(text, "run again after");
+    free(text);
+    ASSERT_EQ(guv_set_block_report(0), 0);
+}
+
+static void naps(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_sleep(1.5), 0);
+}
+
+/* A hub asleep in epoll for 1.5 s, with green threads alive, is idle, not
+ * blocked: no report. Nor is a thread whose hub has no green thread left. */
+static void test_idle_hub_is_not_reported(void) {
+    ASSERT_EQ(guv_set_block_report(0.05), 0);
+    capture_begin();
+    ASSERT(guv_spawn(naps, NULL) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    usleep(300 * 1000); /* main computes with no green thread to block */
+    char *text = capture_end();
+    if (text[0] != 0) FAIL("expected no report, got:\n%s", text);
+    free(text);
+    ASSERT_EQ(guv_set_block_report(0), 0);
+}
+
+/* Main is a green thread too: main computing while green threads wait to
+ * run is reported as main. */
+static void test_main_is_reported(void) {
+    ASSERT_EQ(guv_set_block_report(0.1), 0);
+    ASSERT_EQ(guv_set_name(0, "the main"), 0);
+    capture_begin();
+    ASSERT(guv_spawn(test_noop, NULL) >= 1);
+    busy_loop(0.3);
+    ASSERT_EQ(guv_run(), 0);
+    usleep(100 * 1000);
+    char *text = capture_end();
+    expect(text, "guv: main \"the main\" has held hub ");
+    expect(text, " busy_loop+0x");
+    free(text);
+    ASSERT_EQ(guv_set_name(0, ""), 0);
+    ASSERT_EQ(guv_set_block_report(0), 0);
+}
+
+/* Off, a blocking green thread goes unreported. */
+static void test_off_is_silent(void) {
+    capture_begin();
+    ASSERT(guv_spawn(busy_green, NULL) >= 1);
+    ASSERT_EQ(guv_run(), 0);
+    usleep(50 * 1000);
+    char *text = capture_end();
+    if (text[0] != 0) FAIL("expected no report, got:\n%s", text);
+    free(text);
+}
+
+static void test_bad_threshold(void) {
+    ASSERT_ERRNO(guv_set_block_report(-1), EINVAL);
+    ASSERT_ERRNO(guv_set_block_report(0.0 / 0.0), EINVAL);
+}
+
+int main(void) {
+    RUN(test_bad_threshold);
+    RUN(test_busy_loop_is_reported);
+    RUN(test_plain_sleep_is_reported);
+    RUN(test_idle_hub_is_not_reported);
+    RUN(test_main_is_reported);
+    RUN(test_off_is_silent);
+    return 0;
+}
