@@ -3,6 +3,7 @@
 #
 #   make test-c             build and run them all (part of `make test`)
 #   make test-c-sanitize    the same programs built with ASan + UBSan
+#   make test-c-tsan        tests/c/tsan_*.c built with TSan over the plain libguv.so: no report allowed
 #   make test-c-valgrind    the plain programs under valgrind memcheck (not in `make test`)
 #   make test-c-known-bugs  programs that show open core bugs (expected to fail)
 #   make test-c T=sleep     one program only (tests/c/test_sleep.c)
@@ -23,7 +24,7 @@ CTEST_TIMEOUT ?= 60
 # The tests check the built-in defaults, so the caller's tuning must not leak in.
 CTEST_ENV := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS
 
-.PHONY: test-c test-c-sanitize test-c-valgrind test-c-known-bugs ctest-run ctest-run-san ctest-run-bugs ctest-deps-valgrind
+.PHONY: test-c-tsan test-c test-c-sanitize test-c-valgrind test-c-known-bugs ctest-run ctest-run-san ctest-run-bugs ctest-deps-valgrind
 
 # Each public target builds the library, then runs a sub-make: only a make
 # started after `cargo build` sees the library's new time stamp and relinks.
@@ -86,9 +87,21 @@ ctest-run-bugs: $(addprefix $(BUILD)/ctest/bug_,$(CTEST_BUGS))
 	  echo "== $$t"; $(CTEST_ENV) timeout $(CTEST_TIMEOUT) $(BUILD)/ctest/$$t || echo "STILL FAILS: $$t"; \
 	done
 
+# A user's program built with -fsanitize=thread over the uninstrumented
+# library: guv's TSan annotations must leave it without a single report.
+CTEST_TSAN_NAMES := $(patsubst $(CTEST_DIR)/%.c,%,$(wildcard $(CTEST_DIR)/tsan_*.c))
+test-c-tsan: lib
+	@$(MAKE) --no-print-directory ctest-run-tsan
+$(BUILD)/ctest-tsan/%: $(CTEST_DIR)/%.c $(CTEST_HDRS) $(wildcard $(GUV_SO))
+	@mkdir -p $(@D)
+	$(CC) $(CTEST_CFLAGS) -fsanitize=thread -o $@ $< -L$(TARGET) -lguv -Wl,-rpath,$(TARGET)
+ctest-run-tsan: $(addprefix $(BUILD)/ctest-tsan/,$(CTEST_TSAN_NAMES))
+	$(call ctest_run,$(CTEST_TSAN_NAMES),$(BUILD)/ctest-tsan,TSAN_OPTIONS=halt_on_error=1:exitcode=66)
+	@echo "test-c-tsan: $(words $(CTEST_TSAN_NAMES)) programs passed with no ThreadSanitizer report"
+
 # The sanitized run passed reliably (ASan reports no false positives from
 # guv's stack switching; the one LSan report, a deliberate leak, is suppressed).
-TEST_TARGETS += test-c test-c-sanitize
+TEST_TARGETS += test-c test-c-sanitize test-c-tsan
 
 # The blocking detector's test reads its own function names back from the
 # report, which dladdr finds only in the dynamic symbol table.

@@ -27,6 +27,7 @@ use crate::reactor::{Armed, Interest, Reactor};
 use crate::remote::{CCall, HubHandle, Msg};
 use crate::stack::Pools;
 use crate::sys::overflow::{self, Running};
+use crate::sys::tsan;
 use crate::task::{self, Co, Current, Request, Resume, Task, Wait};
 
 mod control;
@@ -528,7 +529,7 @@ impl Hub {
 /// What the loop does next.
 enum Next {
     /// Resume this task's coroutine with this value.
-    Task(u32, std::ptr::NonNull<Co>, Resume),
+    Task(u32, std::ptr::NonNull<Co>, Resume, tsan::Fiber),
     /// Main was woken with this result.
     Main(Resume),
     /// Nothing is ready: look at the world.
@@ -552,7 +553,7 @@ impl Hub {
                 t.since = self.now;
                 CUR.with(|c| c.set(t.cur));
                 overflow::set_running(t.running);
-                Next::Task(slot, t.co.expect("a ready task has its coroutine"), t.result)
+                Next::Task(slot, t.co.expect("a ready task has its coroutine"), t.result, t.fiber)
             }
         }
     }
@@ -587,13 +588,17 @@ pub(crate) fn main_block(req: Request) -> Result<i32> {
     if let Some(r) = with(|h| h.block(MAIN, req))? {
         return Errno::decode(r);
     }
+    // The loop runs on main's stack: under TSan, in the thread's own fiber.
+    let loop_fiber = tsan::current_fiber();
     loop {
         let mut next = with(Hub::next)?;
         let mut budget = BATCH;
-        while let Next::Task(slot, co, val) = next {
+        while let Next::Task(slot, co, val, fiber) = next {
+            tsan::switch_to(fiber);
             // SAFETY: the coroutine behind `co` lives in its slot's home until
             // `finish`, which only the loop calls, after this resume.
             let r = unsafe { &mut *co.as_ptr() }.resume(val);
+            tsan::switch_to(loop_fiber);
             overflow::set_running(Running::NONE);
             budget -= 1;
             // Book this task and pick the next in one visit to the hub; CUR

@@ -74,6 +74,7 @@ fn max_threads() -> usize {
 pub(crate) fn submit(job: Job, hub: Arc<HubHandle>, slot: u32, wait_gen: u32) -> std::io::Result<()> {
     let pool = pool();
     let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+    crate::sys::tsan::release(pool);
     st.queue.push_back(Queued { job, hub, slot, wait_gen });
     if st.idle > 0 {
         pool.work.notify_one();
@@ -110,6 +111,7 @@ fn worker(pool: &'static Pool) {
             continue;
         };
         drop(st);
+        crate::sys::tsan::acquire(pool);
         q.job.call();
         // The hub may have exited meanwhile: then nobody waits for the answer.
         let _ = q.hub.send(Msg::OffloadDone(q.slot, q.wait_gen));

@@ -70,6 +70,9 @@ impl HubHandle {
                 return Err(Errno::ESRCH);
             }
             inbox.push(m);
+            // Under TSan: the message and what led to it happen before the
+            // hub reads it (std's mutex is a futex TSan cannot see).
+            crate::sys::tsan::release(self);
         }
         self.pending.store(true, Ordering::Release);
         self.wake();
@@ -78,6 +81,8 @@ impl HubHandle {
 
     pub(crate) fn wake(&self) {
         let _ = self.waker.lock().unwrap_or_else(|e| e.into_inner()).wake();
+        // Under TSan: the eventfd write happens before the handle's drop closes it.
+        crate::sys::tsan::release(self);
     }
 
     /// Wakes the hub through `waker` from now on. The old one's eventfd is
@@ -90,7 +95,9 @@ impl HubHandle {
     /// Moves everything submitted so far into `out` (cheap when nothing is pending).
     pub(crate) fn drain(&self, out: &mut Vec<Msg>) {
         if self.pending.swap(false, Ordering::Acquire) {
-            out.append(&mut self.inbox.lock().unwrap_or_else(|e| e.into_inner()));
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            crate::sys::tsan::acquire(self);
+            out.append(&mut inbox);
         }
     }
 
@@ -113,6 +120,14 @@ impl HubHandle {
 
     pub(crate) fn held(&self) -> bool {
         self.holds.load(Ordering::Acquire) > 0
+    }
+}
+
+impl Drop for HubHandle {
+    /// Under TSan: every thread's last use of the handle (Arc's count is
+    /// invisible to it) happens before the drop closes the eventfd.
+    fn drop(&mut self) {
+        crate::sys::tsan::acquire(self);
     }
 }
 

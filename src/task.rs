@@ -168,6 +168,8 @@ pub(crate) struct Task {
     /// Its name (guv_set_name), in a cell the slot keeps for good so that the
     /// signal handlers can read it through `running.name`.
     pub name: Option<Box<crate::introspect::Name>>,
+    /// Its ThreadSanitizer fiber, made once per slot (null without TSan).
+    pub fiber: crate::sys::tsan::Fiber,
 }
 
 impl Task {
@@ -205,6 +207,7 @@ impl Task {
             since: 0,
             req: Request::Yield,
             name: None,
+            fiber: std::ptr::null_mut(),
         }
     }
 }

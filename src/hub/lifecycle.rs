@@ -142,6 +142,9 @@ impl Hub {
         let name = t.name.as_deref().map_or(std::ptr::null(), |n| n as *const _);
         t.running = Running { guard, top, id, name, entry: 0 };
         t.since = self.now;
+        if t.fiber.is_null() {
+            t.fiber = crate::sys::tsan::create_fiber();
+        }
         self.runq.push_back(slot);
         self.live += 1;
         self.counts.spawned += 1;

@@ -8,6 +8,7 @@ pub(crate) mod mem;
 pub(crate) mod os;
 pub(crate) mod overflow;
 pub(crate) mod signal;
+pub(crate) mod tsan;
 
 /// Keeps `x` (an object owning an fd) alive for the rest of the process:
 /// for an fd closed behind guv's back whose number may name someone else's
