@@ -226,7 +226,11 @@ static inline PGresult *guv_pq__next(PGconn *conn, int *err)
         *err = errno;
         return guv_pq__rescued(conn);
     }
-    /* r == -1: PQgetResult reports libpq's failure as an error result. */
+    /* r == -1: libpq failed reading. If that dropped the connection, its
+     * message is the error, as PQexec would report it: PQgetResult would
+     * first wait on the closed socket and add "invalid socket" to it. */
+    if (r == -1 && PQstatus(conn) == CONNECTION_BAD)
+        return PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
     return PQgetResult(conn);
 }
 
