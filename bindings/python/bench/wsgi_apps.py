@@ -9,8 +9,11 @@ def hello(environ, start_response):
 
 
 _pool = None
-# Seconds connections were held (checked out of the pool) and by how many requests.
-_held = [0.0, 0]
+# Seconds connections were held (checked out of the pool) and by how many
+# requests; seconds between a connection's return and its next checkout, and
+# how many such hand-offs.
+_held = [0.0, 0, 0.0, 0]
+_returned = {}
 
 
 def pg_sleep(environ, start_response):
@@ -21,7 +24,7 @@ def pg_sleep(environ, start_response):
 
     if environ["PATH_INFO"] == "/held":
         start_response("200 OK", [])
-        return [f"{_held[0]} {_held[1]}".encode()]
+        return [" ".join(map(str, _held)).encode()]
 
     from guv.queue import Queue
 
@@ -31,13 +34,21 @@ def pg_sleep(environ, start_response):
             _pool.put(psycopg2.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 dbname=test user=postgres")))
     conn = _pool.get()
     start = time.monotonic()
+    if id(conn) in _returned:
+        _held[2] += start - _returned[id(conn)]
+        _held[3] += 1
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_sleep(0.05)")
         conn.rollback()
     finally:
-        _held[0] += time.monotonic() - start
+        end = time.monotonic()
+        _held[0] += end - start
         _held[1] += 1
+        if _pool._getters:  # a request waits for it: how soon does it get it?
+            _returned[id(conn)] = end
+        else:
+            _returned.pop(id(conn), None)
         _pool.put(conn)
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"slept\n"]
