@@ -4,7 +4,6 @@ requests are served in order from the buffer)."""
 import sys
 import time
 
-from .._runtime import GreenletExit
 from ._head import HttpError, parse_head
 from ._input import BadBody, Input, Reader
 
@@ -45,6 +44,8 @@ class Connection:
         self.server = server
         self.sock = sock
         self.addr = addr
+        tcp = isinstance(addr, tuple)
+        self.remote_addr, self.remote_port = (str(addr[0]), str(addr[1])) if tcp else ("", "")
         self.reader = Reader(sock)
         self.idle = True  # waiting for a request head: stop() may close it
         self.served = False  # a request was answered: the next wait is keep-alive's
@@ -147,7 +148,7 @@ class Connection:
         version, length, chunked, keep_alive, expect_continue = parse_head(head, environ)
         if not server.keepalive:
             keep_alive = False
-        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = self.remote
+        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = self.remote_addr, self.remote_port
         body = Input(self.reader, length, chunked, self.sock if expect_continue else None)
         environ["wsgi.input"] = self.body = body
         self.status = self.headers = None
@@ -160,8 +161,8 @@ class Connection:
         try:
             result = server.app(environ, self.start_response)
             self.send_result(result)
-        except (ClientGone, GreenletExit):
-            raise
+        except ClientGone:
+            raise  # not the application's error: run() closes the connection
         except BadBody as e:
             self.keep_alive = False
             if self.head_sent:
@@ -307,9 +308,3 @@ class Connection:
         except OSError:
             pass
 
-    @property
-    def remote(self):
-        addr = self.addr
-        if isinstance(addr, tuple):
-            return str(addr[0]), str(addr[1])
-        return "", ""
