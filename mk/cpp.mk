@@ -38,3 +38,27 @@ cpp-core-bugs: cpp-prefix
 			-o $(CPP_TESTS)/core-bugs/$$b -L$(CPP_PREFIX)/lib -lguv -lpthread -Wl,-rpath,$(CPP_PREFIX)/lib || exit 1; \
 		$(CPP_TESTS)/core-bugs/$$b || status=1; \
 	done; exit $$status
+
+# Instructions per yield with and without guv.hpp's hooks (callgrind: does not
+# drift with the machine's load), written to benches/results/cpp.md.
+.PHONY: bench-cpp
+bench-cpp: ctest-deps-valgrind cpp-prefix
+	@mkdir -p $(CPP_TESTS)
+	$(CXX) -std=c++17 -O2 -I$(CPP_PREFIX)/include $(ROOT)/benches/cpp_hooks.cpp -o $(CPP_TESTS)/cpp_hooks \
+		$(CPP_PREFIX)/lib/libguv.a -lpthread -ldl -lm
+	@set -e; for m in hooks nohooks; do \
+		valgrind --tool=callgrind --callgrind-out-file=$(CPP_TESTS)/cg.$$m $(CPP_TESTS)/cpp_hooks $$m 2>&1 | \
+			sed -n 's/.*I *refs: *//p' | tr -d , > $(CPP_TESTS)/ir.$$m; \
+	done; \
+	h=$$(cat $(CPP_TESTS)/ir.hooks); n=$$(cat $(CPP_TESTS)/ir.nohooks); \
+	{ echo '# C++ binding: what the per-task hooks cost per switch'; echo; \
+	  echo 'Written by `make bench-cpp`; do not edit by hand.'; echo; \
+	  echo "Run: $$(date -u '+%Y-%m-%d %H:%M UTC'), callgrind instruction counts (independent of load)."; echo; \
+	  echo '`benches/cpp_hooks.cpp`: two tasks yield to each other 100000 times each (200000 yields),'; \
+	  echo "with guv.hpp's hooks and with them removed before the tasks start (-O2, libguv.a release)."; echo; \
+	  echo '| | instructions | per yield |'; echo '|---|---|---|'; \
+	  echo "| hooks | $$h | $$((h / 200000)) |"; echo "| no hooks | $$n | $$((n / 200000)) |"; \
+	  echo "| hooks' cost | $$((h - n)) | $$(((h - n) / 200000)) |"; } > $(ROOT)/benches/results/cpp.md; \
+	cat $(ROOT)/benches/results/cpp.md
+
+BENCH_TARGETS += bench-cpp

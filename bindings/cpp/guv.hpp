@@ -135,7 +135,13 @@ struct eh_globals {
     unsigned int uncaught_exceptions;
 };
 
-inline eh_globals& thread_eh() noexcept { return *reinterpret_cast<eh_globals*>(abi::__cxa_get_globals()); }
+// Cached: __cxa_get_globals is a call into libstdc++ at every switch otherwise.
+inline thread_local eh_globals* thread_eh_ = nullptr;
+
+inline eh_globals& thread_eh() noexcept {
+    if (!thread_eh_) thread_eh_ = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+    return *thread_eh_;
+}
 
 #ifdef GUV_HPP_ASAN
 struct stack_region_ {
