@@ -1529,9 +1529,9 @@ public:
     // std::future's would block the whole OS thread, and deadlock when `f`
     // runs there). The task learns its id with guv::current(). Throws
     // std::system_error: ESRCH (the hub's thread has exited), EINVAL (empty
-    // handle). A spawn still queued when the hub's thread exits is dropped
-    // (its future gets broken_promise): hold the hub while others may spawn
-    // on it.
+    // handle). A spawn still queued when the hub's thread exits never runs
+    // and its future never becomes ready: hold the hub while others may
+    // spawn on it.
     template <class F, class... Args>
     auto spawn(F&& f, Args&&... args) const {
         using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
