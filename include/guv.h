@@ -770,7 +770,14 @@ int guv_dump(int fd);
  * unknown tail zeroed, a smaller one from an older header only what it has.
  * Returns 0, or -1 with errno EINVAL (out is NULL or size is 0).
  */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 int guv_stats(struct guv_stats *out, size_t size);
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 
 /**

@@ -31,6 +31,14 @@ fn generate() -> String {
         .replace("typedef struct guv_stats {", "struct guv_stats {")
         .replace("} guv_stats;", "};");
     in_sections(&header)
+        // g++ -Wshadow says the function hides the struct's constructor.
+        .replace(
+            "int guv_stats(struct guv_stats *out, size_t size);",
+            "#if defined(__cplusplus) && defined(__GNUC__)\n#pragma GCC diagnostic push\n\
+             #pragma GCC diagnostic ignored \"-Wshadow\"\n#endif\n\
+             int guv_stats(struct guv_stats *out, size_t size);\n\
+             #if defined(__cplusplus) && defined(__GNUC__)\n#pragma GCC diagnostic pop\n#endif",
+        )
 }
 
 /// The header's sections, in the order a user reads them (as libdill.h
