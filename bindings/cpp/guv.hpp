@@ -25,6 +25,8 @@
 #include <guv.h>
 
 #include <cxxabi.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <climits>
@@ -1462,6 +1464,57 @@ private:
     std::exception_ptr first_error_;
     bool cancelled_ = false;
 };
+
+// ---- Looking inside -------------------------------------------------------
+
+// Names green thread `id` (0: the caller, green thread or main); copied,
+// truncated to 63 bytes. Shown by dump(), the blocking detector and the
+// stack-overflow report. Throws std::system_error ESRCH for an ended id or
+// one of another hub.
+inline void set_name(task_id id, const std::string& name) {
+    detail::check(guv_set_name(id, name.c_str()), "guv_set_name");
+}
+
+// The name of green thread `id` (0: the caller); empty when it has none.
+inline std::string name(task_id id = 0) {
+    char buf[64];
+    detail::check(guv_get_name(id, buf, sizeof buf), "guv_get_name");
+    return buf;
+}
+
+// Writes this OS thread's hub's dump to `fd` (guv_dump's stable format: a
+// line about the hub, then one per green thread).
+inline void dump(int fd) { detail::check(guv_dump(fd), "guv_dump"); }
+
+// The same dump as a string (written to a memfd, then read back).
+inline std::string dump() {
+    int fd = ::memfd_create("guv-dump", MFD_CLOEXEC);
+    if (fd < 0) detail::throw_errno(errno, "memfd_create");
+    if (guv_dump(fd) != 0) {
+        int err = errno;
+        ::close(fd);
+        detail::throw_errno(err, "guv_dump");
+    }
+    std::string text;
+    char buf[4096];
+    off_t at = 0;
+    for (ssize_t n; (n = ::pread(fd, buf, sizeof buf, at)) > 0; at += n) text.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return text;
+}
+
+// This OS thread's hub's counters (see struct guv_stats in guv.h).
+inline struct guv_stats stats() {
+    struct guv_stats s {};
+    detail::check(guv_stats(&s, sizeof s), "guv_stats");
+    return s;
+}
+
+// Turns the blocking detector on (a report on stderr whenever a green thread
+// holds its hub longer than `threshold` without switching), or off with zero.
+inline void set_block_report(std::chrono::duration<double> threshold) {
+    detail::check(guv_set_block_report(threshold.count()), "guv_set_block_report");
+}
 
 // ---- Hub handles ----------------------------------------------------------
 
