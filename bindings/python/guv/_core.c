@@ -456,6 +456,255 @@ static void set_stack_protection(PyThreadState *ts)
 #define set_stack_protection(ts) ((void)(ts))
 #endif
 
+/* ---- introspection: guv.debug ----
+ *
+ * Python's view of guv's dump and blocking detector. Each running Python
+ * green thread is on a list (changed only under the GIL), so that a frame can
+ * be found for a green thread id: for format_run_info() on this OS thread,
+ * and for the detector's reports, which come from guv's monitor thread. The
+ * monitor never waits for the GIL: its callback queues the episode, and a
+ * reporter thread of ours takes the GIL (a busy Python green thread hands it
+ * over within the switch interval) and calls guv.debug's report function
+ * with the offending green thread's frame. */
+
+struct green_node {
+    struct task *task;
+    PyThreadState *tstate;
+    int64_t id;
+    struct green_node *prev, *next;
+};
+
+static struct green_node *green_nodes; /* under the GIL */
+
+static void green_register(struct green_node *n, struct task *t, PyThreadState *ts)
+{
+    n->task = t;
+    n->tstate = ts;
+    n->id = g.current();
+    n->prev = NULL;
+    n->next = green_nodes;
+    if (green_nodes != NULL)
+        green_nodes->prev = n;
+    green_nodes = n;
+}
+
+static void green_unregister(struct green_node *n)
+{
+    if (n->prev != NULL)
+        n->prev->next = n->next;
+    else
+        green_nodes = n->next;
+    if (n->next != NULL)
+        n->next->prev = n->prev;
+}
+
+static int green_is(PyThreadState *ts)
+{
+    for (struct green_node *n = green_nodes; n != NULL; n = n->next)
+        if (n->tstate == ts)
+            return 1;
+    return 0;
+}
+
+/* The state of main on the OS thread whose kernel id is `tid`: the one of
+ * that thread that is neither a green thread's nor idle (without a frame).
+ * Under the GIL. */
+static PyThreadState *main_tstate(unsigned long tid)
+{
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL; ts = PyThreadState_Next(ts)) {
+        if (ts->native_thread_id != tid || green_is(ts))
+            continue;
+        PyFrameObject *f = PyThreadState_GetFrame(ts);
+        if (f != NULL) {
+            Py_DECREF(f);
+            return ts;
+        }
+    }
+    return NULL;
+}
+
+/* A new reference to the frame of `ts` (None when it runs no Python). */
+static PyObject *frame_of(PyThreadState *ts)
+{
+    PyFrameObject *f = ts != NULL ? PyThreadState_GetFrame(ts) : NULL;
+    if (f == NULL)
+        Py_RETURN_NONE;
+    return (PyObject *)f;
+}
+
+/* green_frames() -> {id: frame}: this OS thread's Python green threads and main (0). */
+static PyObject *core_green_frames(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    unsigned long here = PyThread_get_thread_native_id();
+    for (struct green_node *n = green_nodes; n != NULL; n = n->next) {
+        if (n->tstate->native_thread_id != here)
+            continue;
+        PyObject *id = PyLong_FromLongLong(n->id), *f = frame_of(n->tstate);
+        if (id == NULL || f == NULL || PyDict_SetItem(d, id, f) < 0) {
+            Py_XDECREF(id), Py_XDECREF(f), Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(id), Py_DECREF(f);
+    }
+    PyObject *f = frame_of(main_tstate(here)), *zero = PyLong_FromLong(0);
+    if (f == NULL || zero == NULL || PyDict_SetItem(d, zero, f) < 0) {
+        Py_XDECREF(f), Py_XDECREF(zero), Py_DECREF(d);
+        return NULL;
+    }
+    Py_DECREF(f), Py_DECREF(zero);
+    return d;
+}
+
+/* libguv's introspection calls, looked up on first use (libguv is loaded RTLD_GLOBAL). */
+static void *debug_sym(const char *name)
+{
+    void *p = dlsym(RTLD_DEFAULT, name);
+    if (p == NULL)
+        PyErr_Format(PyExc_RuntimeError, "guv: the loaded libguv lacks %s", name);
+    return p;
+}
+
+/* dump() -> str: guv_dump() of this OS thread's hub. */
+static PyObject *core_dump(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    int (*dump)(int) = (int (*)(int))debug_sym("guv_dump");
+    if (dump == NULL)
+        return NULL;
+    FILE *f = tmpfile();
+    if (f == NULL)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    if (dump(fileno(f)) != 0) {
+        fclose(f);
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    off_t len = lseek(fileno(f), 0, SEEK_END);
+    PyObject *text = NULL;
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (buf != NULL && pread(fileno(f), buf, (size_t)len, 0) == len)
+        text = PyUnicode_DecodeUTF8(buf, len, "replace");
+    else
+        PyErr_NoMemory();
+    free(buf);
+    fclose(f);
+    return text;
+}
+
+/* set_name(id, name): guv_set_name(). */
+static PyObject *core_set_name(PyObject *self, PyObject *args)
+{
+    (void)self;
+    long long id;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "Ls", &id, &name))
+        return NULL;
+    int (*set_name)(int64_t, const char *) = (int (*)(int64_t, const char *))debug_sym("guv_set_name");
+    if (set_name == NULL)
+        return NULL;
+    if (set_name(id, name) != 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
+/* Episodes queued by the monitor's callback for the reporter thread. */
+struct episode {
+    int64_t id;
+    void *task_data;
+    int tid;
+    double seconds;
+};
+#define EPISODES 16
+static struct episode episodes[EPISODES];
+static int n_episodes;
+static pthread_mutex_t episodes_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t episodes_cond = PTHREAD_COND_INITIALIZER;
+static PyObject *block_reporter; /* guv.debug's report function */
+
+/* On guv's monitor thread: queue it, never wait (a full queue drops it). */
+static void on_block(void *userdata, int64_t id, void *task_data, int tid, double seconds)
+{
+    (void)userdata;
+    pthread_mutex_lock(&episodes_lock);
+    if (n_episodes < EPISODES) {
+        episodes[n_episodes++] = (struct episode){id, task_data, tid, seconds};
+        pthread_cond_signal(&episodes_cond);
+    }
+    pthread_mutex_unlock(&episodes_lock);
+}
+
+/* The frame of the green thread an episode names, if it still runs Python:
+ * its node must still be listed (the task data alone may be freed by now). */
+static PyObject *episode_frame(const struct episode *e)
+{
+    if (e->id == 0)
+        return frame_of(main_tstate((unsigned long)e->tid));
+    for (struct green_node *n = green_nodes; n != NULL; n = n->next)
+        if (n->task == e->task_data && n->id == e->id)
+            return frame_of(n->tstate);
+    Py_RETURN_NONE;
+}
+
+static void *reporter_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&episodes_lock);
+        while (n_episodes == 0)
+            pthread_cond_wait(&episodes_cond, &episodes_lock);
+        struct episode e = episodes[0];
+        memmove(episodes, episodes + 1, sizeof episodes[0] * (size_t)--n_episodes);
+        pthread_mutex_unlock(&episodes_lock);
+        PyGILState_STATE st = PyGILState_Ensure();
+        PyObject *f = episode_frame(&e);
+        PyObject *r = f == NULL ? NULL
+            : PyObject_CallFunction(block_reporter, "LidO", (long long)e.id, e.tid, e.seconds, f);
+        if (r == NULL)
+            PyErr_WriteUnraisable(block_reporter);
+        Py_XDECREF(r);
+        Py_XDECREF(f);
+        PyGILState_Release(st);
+    }
+    return NULL;
+}
+
+/* set_block_report(seconds, report): guv_set_block_report(), and report(id,
+ * os_thread, seconds, frame) called with the GIL after each native report. */
+static PyObject *core_set_block_report(PyObject *self, PyObject *args)
+{
+    (void)self;
+    double seconds;
+    PyObject *report;
+    if (!PyArg_ParseTuple(args, "dO", &seconds, &report))
+        return NULL;
+    int (*set)(double) = (int (*)(double))debug_sym("guv_set_block_report");
+    int (*set_cb)(guv_block_fn, void *) = (int (*)(guv_block_fn, void *))debug_sym("guv_set_block_callback");
+    if (set == NULL || set_cb == NULL)
+        return NULL;
+    static int started;
+    if (!started) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &attr, reporter_thread, NULL);
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            return raise_errno(rc);
+        started = 1;
+    }
+    Py_INCREF(report);
+    Py_XSETREF(block_reporter, report);
+    set_cb(on_block, NULL);
+    if (set(seconds) != 0)
+        return raise_errno(errno);
+    Py_RETURN_NONE;
+}
+
 /* ---- green thread bodies ---- */
 
 struct start {
@@ -512,6 +761,8 @@ static void py_task(void *arg)
     take_gil(ts);
     set_stack_protection(ts);
     t->tstate = ts;
+    struct green_node node;
+    green_register(&node, t, ts);
 
     PyObject *r = PyObject_CallNoArgs(s->fn);
     if (r == NULL)
@@ -521,6 +772,7 @@ static void py_task(void *arg)
     PyMem_RawFree(s);
 
     Py_CLEAR(t->token);
+    green_unregister(&node);
     t->tstate = NULL;
     drop_tstate(ts);
 }
@@ -1127,6 +1379,13 @@ static PyObject *core_load(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef core_methods[] = {
+    /* guv.debug */
+    {"dump", core_dump, METH_NOARGS, "dump() -> str: guv_dump() of this OS thread's hub."},
+    {"green_frames", core_green_frames, METH_NOARGS,
+     "green_frames() -> {id: frame}: this OS thread's Python green threads, and main as 0."},
+    {"set_name", core_set_name, METH_VARARGS, "set_name(id, name): guv_set_name()."},
+    {"set_block_report", core_set_block_report, METH_VARARGS,
+     "set_block_report(seconds, report): the blocking detector, and report(id, os_thread, seconds, frame)."},
     {"load", core_load, METH_VARARGS,
      "load(path, killed, Expired, hand_to_main, raise_pending): bind libguv at path."},
     {"spawn", core_spawn, METH_O, "spawn(fn) -> id: run fn() as a green thread with its own thread state."},
