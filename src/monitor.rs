@@ -284,8 +284,7 @@ fn monitor() -> &'static Monitor {
         return m;
     }
     let mut pipe = [-1; 2];
-    // SAFETY: pipe2 writes two fds into the array it is given.
-    if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+    if call::pipe2(&mut pipe, libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
         pipe = [-1, -1];
     }
     let new = Box::into_raw(Box::new(Monitor {

@@ -75,6 +75,9 @@ pub fn epoll_ctl(ep: c_int, op: c_int, fd: c_int, ev: *mut libc::epoll_event) ->
 pub fn close(fd: c_int) -> isize {
     sys!(libc::SYS_close, fd)
 }
+pub fn pipe2(fds: &mut [c_int; 2], flags: c_int) -> isize {
+    sys!(libc::SYS_pipe2, fds.as_mut_ptr(), flags)
+}
 /// poll(2) through ppoll, which every architecture has.
 pub fn poll(fds: *mut pollfd, n: nfds_t, timeout_ms: c_int) -> isize {
     let ts;
