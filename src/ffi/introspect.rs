@@ -166,7 +166,9 @@ pub extern "C" fn guv_stats(out: *mut guv_stats, size: usize) -> c_int {
 /// stderr which one (id, name, OS thread), for how long, and its native
 /// stack, taken at that moment on the hub's thread by a signal handler;
 /// when the hub switches again, one more line says how long it lasted.
-/// One report per episode. 0 turns it off. The environment variable
+/// One report per episode. A thread the OS keeps off the CPU that long (an
+/// overloaded machine) looks the same and is reported too, with the stack
+/// where it stood. 0 turns it off. The environment variable
 /// GUV_BLOCK_REPORT=<milliseconds> turns it on when the first hub is made.
 ///
 /// Names of functions come from dladdr: build programs with -rdynamic to see

@@ -49,9 +49,9 @@ def test_blocking_time_sleep_is_reported_with_its_python_stack(tmp_path):
 def test_idle_hub_is_not_reported(script):
     p = script("""
         import guv, guv.debug
-        guv.debug.set_block_report(0.05)
-        guv.spawn(guv.sleep, 0.5)
-        guv.sleep(0.6)
+        guv.debug.set_block_report(0.2)
+        guv.spawn(guv.sleep, 1.0)
+        guv.sleep(1.1)
     """)
     assert p.returncode == 0, p.stderr
     assert "has held hub" not in p.stderr, p.stderr
