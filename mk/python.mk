@@ -11,7 +11,8 @@
 #   make bench-python    spawn+join and sleep(0) against gevent, and guv.wsgi
 #                        against gevent.pywsgi, eventlet.wsgi and gunicorn
 #                        (wrk), written to benches/results/python.md
-#   make python-deps     install what the suite needs (pip packages, pkg-config), when missing
+#   make python-deps     install what the suite needs (pip packages, pkg-config), when missing;
+#                        psycopg2cffi builds against the cffi installed before it
 
 PYTHON_VERSIONS ?= 3.11 3.12 3.13
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -35,6 +36,9 @@ python-deps:
 	@for py in $(PYTHONS); do \
 	  $$py -c 'import pytest, psycopg2, setuptools, wheel, requests' 2>/dev/null || \
 	    $$py -m pip install -q --root-user-action=ignore $(PY_DEPS) || exit 1; \
+	  $$py -c 'import cffi, psycopg2cffi' 2>/dev/null || { \
+	    $$py -m pip install -q --root-user-action=ignore cffi && \
+	    $$py -m pip install -q --root-user-action=ignore --no-build-isolation psycopg2cffi; } || exit 1; \
 	done
 
 # pip installs the package, with the libguv it was built against, into a

@@ -73,6 +73,9 @@ class BuildExtWithLibguv(build_ext):
         os.makedirs(dest, exist_ok=True)
         libguv = os.path.join(dest, "libguv.so")
         shutil.copyfile(os.environ.get("GUV_LIBRARY") or cargo_build(CRATE), libguv)
+        # For drivers written with cffi or ctypes (guv.native.include_dir()).
+        os.makedirs(os.path.join(dest, "include"), exist_ok=True)
+        shutil.copyfile(os.path.join(INCLUDE, "guv.h"), os.path.join(dest, "include", "guv.h"))
         self.build_hook(os.path.join(CRATE, "hook"), dest)
 
     def build_hook(self, src, dest):

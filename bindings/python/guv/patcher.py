@@ -68,7 +68,7 @@ def _selected(kw):
 def monkey_patch(**kw):
     """Patch the standard library in place: monkey_patch(os=True, select=True,
     socket=True, ssl=True, thread=True, time=True, subprocess=True, signal=True,
-    psycopg2=True, psycopg=True, pymysql=True).
+    psycopg2=True, psycopg=True, pymysql=True, psycopg2cffi=True).
     A driver's support is switched on when the driver is installed; one
     asked for by name (psycopg2=True) must be."""
     for key in _selected(kw):

@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 
 # monkey_patch keyword -> the module the driver imports as.
-DRIVERS = {"psycopg2": "psycopg2", "psycopg": "psycopg", "pymysql": "pymysql"}
+DRIVERS = {"psycopg2": "psycopg2", "psycopg": "psycopg", "pymysql": "pymysql", "psycopg2cffi": "psycopg2cffi"}
 
 
 def installed(name):
