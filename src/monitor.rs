@@ -14,13 +14,14 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once, Weak};
+use std::sync::{Arc, Once, Weak};
 
 use crate::clock;
 use crate::errno::{Errno, Result};
 use crate::remote::HubHandle;
 use crate::sys::backtrace::{self, Capture, Runner, Taken};
 use crate::sys::overflow;
+use crate::sys::tsan::Mutex;
 use crate::sys::{call, signal};
 
 /// A hub's face towards the monitor.
@@ -71,7 +72,7 @@ impl Watch {
             seen: Mutex::new(Seen { since: clock::now_ns(), ..Seen::default() }),
         });
         WATCH.with(|c| c.set(Arc::as_ptr(&w)));
-        let mut ws = monitor().watches.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ws = monitor().watches.lock();
         // Without a monitor thread nobody else prunes: hubs of threads that exited go here.
         ws.retain(|w| w.strong_count() > 0);
         ws.push(Arc::downgrade(&w));
@@ -113,10 +114,10 @@ impl Watch {
     /// new thread-safe side, and the parent's monitor is gone.
     pub fn after_fork(self: &Arc<Watch>, hub: Weak<HubHandle>) {
         self.tid.store(signal::gettid(), Ordering::Relaxed);
-        *self.hub.lock().unwrap_or_else(|e| e.into_inner()) = hub;
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) =
+        *self.hub.lock() = hub;
+        *self.seen.lock() =
             Seen { since: clock::now_ns(), ..Seen::default() };
-        monitor().watches.lock().unwrap_or_else(|e| e.into_inner()).push(Arc::downgrade(self));
+        monitor().watches.lock().push(Arc::downgrade(self));
         if THRESHOLD.load(Ordering::Relaxed) != 0 || DUMP_ON.load(Ordering::Relaxed) {
             start();
         }
@@ -124,7 +125,7 @@ impl Watch {
 
     /// The hub's thread is exiting: never signal it again.
     pub fn leave(&self) {
-        *self.present.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        *self.present.lock() = false;
         WATCH.with(|c| c.set(std::ptr::null()));
     }
 }
@@ -348,7 +349,7 @@ fn run(m: &'static Monitor) {
         let mut sink = [0u8; 64];
         while call::read(m.pipe[0], sink.as_mut_ptr().cast(), sink.len()) > 0 {}
         let watches: Vec<Arc<Watch>> = {
-            let mut ws = m.watches.lock().unwrap_or_else(|e| e.into_inner());
+            let mut ws = m.watches.lock();
             ws.retain(|w| w.strong_count() > 0);
             ws.iter().filter_map(Weak::upgrade).collect()
         };
@@ -356,7 +357,7 @@ fn run(m: &'static Monitor) {
         if n != dumps {
             dumps = n;
             for w in &watches {
-                if let Some(s) = w.hub.lock().unwrap_or_else(|e| e.into_inner()).upgrade() {
+                if let Some(s) = w.hub.lock().upgrade() {
                     s.wake();
                 }
             }
@@ -370,7 +371,7 @@ fn run(m: &'static Monitor) {
 }
 
 fn check(w: &Watch, now: u64, threshold: u64) {
-    let mut seen = w.seen.lock().unwrap_or_else(|e| e.into_inner());
+    let mut seen = w.seen.lock();
     let switches = w.switches.load(Ordering::Relaxed);
     let busy = !w.idle.load(Ordering::Relaxed) && w.alive.load(Ordering::Relaxed) > 0;
     if switches != seen.switches || !busy || threshold == 0 {
@@ -428,7 +429,7 @@ fn report(who: &str, serial: u64, tid: i32, ms: u64, frames: &[usize]) -> String
 
 /// Signals the hub's thread and waits for its handler to record its stack.
 fn capture(w: &Watch) -> Option<Taken> {
-    let present = w.present.lock().unwrap_or_else(|e| e.into_inner());
+    let present = w.present.lock();
     if !*present {
         return None;
     }
@@ -460,7 +461,7 @@ fn capture(w: &Watch) -> Option<Taken> {
 /// (`2>file`) would let their writes land over each other.
 pub(crate) fn emit(s: &str) {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock();
     let mut b = s.as_bytes();
     while !b.is_empty() {
         let n = call::write(2, b.as_ptr().cast(), b.len());

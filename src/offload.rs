@@ -4,7 +4,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar};
+
+use crate::sys::tsan::Mutex;
 
 use crate::remote::{CCall, HubHandle, Msg};
 
@@ -73,8 +75,7 @@ fn max_threads() -> usize {
 /// Queues `job`; when it has run, the hub behind `hub` wakes (slot, wait_gen).
 pub(crate) fn submit(job: Job, hub: Arc<HubHandle>, slot: u32, wait_gen: u32) -> std::io::Result<()> {
     let pool = pool();
-    let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
-    crate::sys::tsan::release(pool);
+    let mut st = pool.state.lock();
     st.queue.push_back(Queued { job, hub, slot, wait_gen });
     if st.idle > 0 {
         pool.work.notify_one();
@@ -96,11 +97,11 @@ pub(crate) fn submit(job: Job, hub: Arc<HubHandle>, slot: u32, wait_gen: u32) ->
 }
 
 fn worker(pool: &'static Pool) {
-    let mut st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+    let mut st = pool.state.lock();
     loop {
         let Some(q) = st.queue.pop_front() else {
             st.idle += 1;
-            let (next, waited) = pool.work.wait_timeout(st, IDLE_EXIT).unwrap_or_else(|e| e.into_inner());
+            let (next, waited) = st.wait_timeout(&pool.work, IDLE_EXIT);
             st = next;
             st.idle -= 1;
             if waited.timed_out() && st.queue.is_empty() {
@@ -111,10 +112,9 @@ fn worker(pool: &'static Pool) {
             continue;
         };
         drop(st);
-        crate::sys::tsan::acquire(pool);
         q.job.call();
         // The hub may have exited meanwhile: then nobody waits for the answer.
         let _ = q.hub.send(Msg::OffloadDone(q.slot, q.wait_gen));
-        st = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        st = pool.state.lock();
     }
 }

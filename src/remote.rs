@@ -5,10 +5,11 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::errno::{Errno, Result};
 use crate::hub;
+use crate::sys::tsan::Mutex;
 use crate::task;
 
 /// A C function and its argument, movable to another thread: the caller of
@@ -65,14 +66,11 @@ impl HubHandle {
 
     pub(crate) fn send(&self, m: Msg) -> Result<()> {
         {
-            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            let mut inbox = self.inbox.lock();
             if !self.alive.load(Ordering::Relaxed) {
                 return Err(Errno::ESRCH);
             }
             inbox.push(m);
-            // Under TSan: the message and what led to it happen before the
-            // hub reads it (std's mutex is a futex TSan cannot see).
-            crate::sys::tsan::release(self);
         }
         self.pending.store(true, Ordering::Release);
         self.wake();
@@ -80,7 +78,7 @@ impl HubHandle {
     }
 
     pub(crate) fn wake(&self) {
-        let _ = self.waker.lock().unwrap_or_else(|e| e.into_inner()).wake();
+        let _ = self.waker.lock().wake();
         // Under TSan: the eventfd write happens before the handle's drop closes it.
         crate::sys::tsan::release(self);
     }
@@ -88,21 +86,19 @@ impl HubHandle {
     /// Wakes the hub through `waker` from now on. The old one's eventfd is
     /// left open, not closed: its number may name someone else's file by now.
     pub(crate) fn replace_waker(&self, waker: mio::Waker) {
-        let old = std::mem::replace(&mut *self.waker.lock().unwrap_or_else(|e| e.into_inner()), waker);
+        let old = std::mem::replace(&mut *self.waker.lock(), waker);
         crate::sys::keep_forever(old);
     }
 
     /// Moves everything submitted so far into `out` (cheap when nothing is pending).
     pub(crate) fn drain(&self, out: &mut Vec<Msg>) {
         if self.pending.swap(false, Ordering::Acquire) {
-            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-            crate::sys::tsan::acquire(self);
-            out.append(&mut inbox);
+            out.append(&mut self.inbox.lock());
         }
     }
 
     pub(crate) fn close(&self) {
-        let _inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        let _inbox = self.inbox.lock();
         self.alive.store(false, Ordering::Relaxed);
     }
 
