@@ -29,8 +29,15 @@
 #include "guv.h"
 
 /* Python green threads need CPython's C recursion headroom (3.13 wants
- * about 8 MiB); only the pages touched become resident. */
+ * about 8 MiB); only the pages touched become resident. GUV_STACK_SIZE in
+ * the environment overrides it (py_stack is then 0: the core's default,
+ * which reads it): each 8 MiB stack's touched page needs a page
+ * table page of its own, 4 KiB more per parked green thread, where 64 KiB
+ * stacks share one between 16. */
 #define PY_STACK_SIZE ((size_t)8 << 20)
+
+/* Set at load(): PY_STACK_SIZE, or 0 when GUV_STACK_SIZE is set. */
+static size_t py_stack;
 
 #if PY_VERSION_HEX >= 0x030D0000
 #define current_tstate() PyThreadState_GetUnchecked()
@@ -713,8 +720,9 @@ struct start {
 };
 
 /* Thread states of ended green threads, cleared, kept for the next ones
- * of this OS thread: creating one costs an mmap for its frame stack and
- * deleting it a munmap, two thirds of a spawn+join. */
+ * of this OS thread: a new one is an allocation linked into the
+ * interpreter's list under its lock, and deleting it unlinks and frees it
+ * again (before 3.14 their frame chunks are not theirs: see root_chunk). */
 #define IDLE_TSTATES_MAX 256
 static __thread PyThreadState *idle_tstates[IDLE_TSTATES_MAX];
 static __thread int n_idle_tstates;
@@ -751,12 +759,113 @@ static void drop_tstate(PyThreadState *ts)
     set_gilstate(NULL);
 }
 
+/* ---- a green thread's first frames live on its own C stack ---- */
+
+/* CPython keeps a thread's Python frames in "data stack" chunks, the first
+ * one a 16 KiB mmap made on the thread's first call: a page of it resident
+ * for every parked green thread, beside the page of its C stack, and an
+ * mmap per new state. Instead the first chunk (the root) is a local array
+ * of py_task, on the C stack page that is resident anyway: 1 KiB holds the
+ * frames of a green thread parked a few calls deep, and keeps the array,
+ * py_task's callers and the C frames down to a switch within one page.
+ * Deeper calls push CPython's own 16 KiB chunks above it (see the chunk
+ * cache below). The chunk's layout and the state's datastack fields are
+ * public (cpython/pystate.h) and the same in 3.11-3.13. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+#define ROOT_CHUNK_WORDS 128
+
+static void root_chunk_attach(PyThreadState *ts, PyObject **mem)
+{
+    _PyStackChunk *c = (_PyStackChunk *)mem;
+    c->previous = NULL;
+    c->size = ROOT_CHUNK_WORDS * sizeof(PyObject *);
+    c->top = 0;
+    ts->datastack_chunk = c;
+    /* Slot 0 stays unused, as in CPython's own root chunk: a frame at
+     * data[0] would be taken for a chunk's first and the chunk freed. */
+    ts->datastack_top = &c->data[1];
+    ts->datastack_limit = mem + ROOT_CHUNK_WORDS;
+}
+
+/* With every frame popped only the root is left: forget it before the
+ * stack it lives on goes, so that CPython never frees it. */
+static void root_chunk_detach(PyThreadState *ts, PyObject **mem)
+{
+    if ((PyObject **)ts->datastack_chunk != mem) {
+        fputs("guv: a green thread ended with Python frames still pushed\n", stderr);
+        abort();
+    }
+    ts->datastack_chunk = NULL;
+    ts->datastack_top = NULL;
+    ts->datastack_limit = NULL;
+}
+
+/* CPython frees a pushed chunk as soon as its first frame returns: a loop
+ * calling across the root's 1 KiB edge would mmap and munmap 16 KiB per
+ * call (7.5 us each, measured). The arena allocator those chunks come from
+ * is wrapped to keep a few freed 16 KiB blocks (CPython's
+ * DATA_STACK_CHUNK_SIZE; pymalloc's arenas are 256 KiB or more, never
+ * that size) for the next push. PyThreadState_Delete may run without the
+ * GIL, hence the lock. */
+#define FRAME_CHUNK_SIZE ((size_t)16 << 10)
+#define FRAME_CHUNKS_KEPT 16
+static PyObjectArenaAllocator arena_base;
+static void *frame_chunks[FRAME_CHUNKS_KEPT];
+static int n_frame_chunks;
+static pthread_mutex_t frame_chunks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *arena_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    if (size == FRAME_CHUNK_SIZE) {
+        void *p = NULL;
+        pthread_mutex_lock(&frame_chunks_lock);
+        if (n_frame_chunks > 0)
+            p = frame_chunks[--n_frame_chunks];
+        pthread_mutex_unlock(&frame_chunks_lock);
+        if (p != NULL)
+            return p;
+    }
+    return arena_base.alloc(arena_base.ctx, size);
+}
+
+static void arena_free(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    if (size == FRAME_CHUNK_SIZE && p != NULL) {
+        pthread_mutex_lock(&frame_chunks_lock);
+        int kept = n_frame_chunks < FRAME_CHUNKS_KEPT;
+        if (kept)
+            frame_chunks[n_frame_chunks++] = p;
+        pthread_mutex_unlock(&frame_chunks_lock);
+        if (kept)
+            return;
+    }
+    arena_base.free(arena_base.ctx, p, size);
+}
+
+static void keep_frame_chunks(void)
+{
+    PyObject_GetArenaAllocator(&arena_base);
+    PyObjectArenaAllocator wrapped = {.ctx = NULL, .alloc = arena_alloc, .free = arena_free};
+    PyObject_SetArenaAllocator(&wrapped);
+}
+#else
+/* 3.14 changed the frame stack; its own chunks are used there. */
+#define ROOT_CHUNK_WORDS 1
+#define root_chunk_attach(ts, mem) ((void)(ts), (void)(mem))
+#define root_chunk_detach(ts, mem) ((void)(ts), (void)(mem))
+#define keep_frame_chunks() ((void)0)
+#endif
+
 /* The body of every Python green thread, on its own stack. */
 static void py_task(void *arg)
 {
     struct start *s = arg;
     struct task *t = running;
+    PyObject *root_chunk[ROOT_CHUNK_WORDS];
     PyThreadState *ts = take_tstate(s->interp);
+    root_chunk_attach(ts, root_chunk);
     set_gilstate(ts);
     take_gil(ts);
     set_stack_protection(ts);
@@ -774,6 +883,7 @@ static void py_task(void *arg)
     Py_CLEAR(t->token);
     green_unregister(&node);
     t->tstate = NULL;
+    root_chunk_detach(ts, root_chunk);
     drop_tstate(ts);
 }
 
@@ -809,7 +919,7 @@ static void signal_task(void *arg)
 static void spawn_signal_task(void *arg)
 {
     (void)arg;
-    if (g.spawn_ex(signal_task, NULL, PY_STACK_SIZE) < 0)
+    if (g.spawn_ex(signal_task, NULL, py_stack) < 0)
         perror("guv: cannot start a green thread for a signal handler");
 }
 
@@ -896,7 +1006,7 @@ static PyObject *core_spawn(PyObject *self, PyObject *fn)
     Py_INCREF(fn);
     s->fn = fn;
     s->interp = PyInterpreterState_Get();
-    int64_t id = g.spawn_ex(py_task, s, PY_STACK_SIZE);
+    int64_t id = g.spawn_ex(py_task, s, py_stack);
     if (id < 0) {
         int err = errno;
         Py_DECREF(fn);
@@ -1251,6 +1361,14 @@ static PyObject *core_count(PyObject *self, PyObject *unused)
     return PyLong_FromLongLong(g.count());
 }
 
+/* The address of the caller's PyThreadState: lets the tests see that an
+ * ended green thread's state was reused by the next. */
+static PyObject *core_state_id(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return PyLong_FromVoidPtr(PyThreadState_Get());
+}
+
 static PyObject *core_now(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
@@ -1374,6 +1492,9 @@ static PyObject *core_load(PyObject *self, PyObject *args)
         .userdata = NULL,
     };
     g.set_hooks(&hooks);
+    keep_frame_chunks();
+    const char *stack_env = getenv("GUV_STACK_SIZE");
+    py_stack = stack_env != NULL && *stack_env != '\0' ? 0 : PY_STACK_SIZE;
     loaded = 1;
     Py_RETURN_NONE;
 }
@@ -1407,6 +1528,7 @@ static PyMethodDef core_methods[] = {
      "watch_signals(wakeup_fd): from main's next blocking call, run signal handlers while it waits."},
     {"run", core_run, METH_NOARGS, "Run the hub until no green thread is left."},
     {"count", core_count, METH_NOARGS, "Green threads alive on this OS thread's hub."},
+    {"state_id", core_state_id, METH_NOARGS, "The address of the caller's PyThreadState."},
     {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},
     {"can_switch", core_can_switch, METH_NOARGS, "Whether the caller may switch now."},
     {"close", core_close, METH_O, "close(fd): wake its waiters, forget it, close it."},
