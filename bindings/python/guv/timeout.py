@@ -40,8 +40,11 @@ class Timeout(BaseException):
             self.cancel()
         if self.seconds is None:
             return self
+        # The deadline is read before guv's is set, so it is never later than
+        # guv's: once guv says ETIMEDOUT, expired() finds this one passed.
+        deadline = _core.now() + float(self.seconds)
         _core.timeout_begin(float(self.seconds))
-        self._deadline = _core.now() + float(self.seconds)
+        self._deadline = deadline
         _stack().append(self)
         return self
 
