@@ -11,6 +11,12 @@
 #   make bench-python    spawn+join and sleep(0) against gevent, and guv.wsgi
 #                        against gevent.pywsgi, eventlet.wsgi and gunicorn
 #                        (wrk), written to benches/results/python.md
+#   make compat          CPython's own tests of what monkey_patch patches, from each
+#                        interpreter's test package, under monkey_patch (bindings/python/
+#                        compat): counts per module in benches/results/python-compat.md
+#                        (slow: minutes per interpreter)
+#   make test-python-compat  the short subset of those that must stay clean: no
+#                        failure, no hang (part of `make test`)
 #   make python-deps     install what the suite needs (pip packages, pkg-config), when missing;
 #                        psycopg2cffi builds against the cffi installed before it
 
@@ -27,7 +33,8 @@ GUV_TEST_PG ?= host=127.0.0.1 port=5432 dbname=test
 py_find = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null))
 PYTHONS := $(strip $(foreach v,$(PYTHON_VERSIONS),$(call py_find,$(v))))
 
-.PHONY: python-deps python-bench-deps python-install test-python test-python-package bench-python
+.PHONY: python-deps python-bench-deps python-install test-python test-python-package bench-python compat \
+	test-python-compat
 
 python-deps:
 	@test -n "$(PYTHONS)" || { echo "test-python: no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
@@ -113,3 +120,33 @@ bench-python: python-install python-bench-deps
 	           $$0 $(PY_DIR)/bench/bench_wsgi.py $(ROOT)/benches/results/python.md' $$py
 
 BENCH_TARGETS += bench-python
+
+COMPAT_RUN     := $(PY_DIR)/compat/run.py
+COMPAT_MODULES ?= test_socketserver test_threading_local test_queue test_thread test_threading test_select \
+	test_selectors test_socket test_subprocess
+COMPAT_CLEAN   := test_thread test_threading_local test_select
+COMPAT_TIMEOUT ?= 30
+COMPAT_RESULTS := $(ROOT)/benches/results/python-compat.md
+
+# Each interpreter runs its own test package against its own install of guv.
+compat_run = v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	mkdir -p $(PY_OUT)/compat-tmp && env -u GUV_LIBRARY PYTHONPATH=$(PY_OUT)/$$v TMPDIR=$(PY_OUT)/compat-tmp \
+	$$py $(COMPAT_RUN) --python $$py --timeout $(COMPAT_TIMEOUT)
+
+compat: python-install
+	@mkdir -p $(dir $(COMPAT_RESULTS)) && out=$(PY_OUT)/compat.md && rm -f $$out && \
+	  for py in $(PYTHONS); do $(compat_run) --out $$out $(COMPAT_MODULES) || exit 1; done && \
+	  { echo "# CPython's own tests under guv.monkey_patch()"; echo; \
+	    echo "\`make compat\` ($(COMPAT_RUN): each module in a process of its own, libregrtest's"; \
+	    echo "per-test timeout $(COMPAT_TIMEOUT) s; a hung test is counted and the module run again without it)."; \
+	    echo "Machine load when it ended: $$(cut -d' ' -f1-3 /proc/loadavg) (2 cores)."; echo; \
+	    echo "| CPython | module | tests | passed | failed | errors | skipped | hangs | time |"; \
+	    echo "|---|---|---|---|---|---|---|---|---|"; cat $$out; } > $(COMPAT_RESULTS)
+	@echo "compat: results in $(COMPAT_RESULTS)"
+
+
+test-python-compat: python-install
+	@py=$(firstword $(PYTHONS)); echo "== test-python-compat: $$py"; \
+	  $(compat_run) --expect-clean --out $(PY_OUT)/compat-clean.md $(COMPAT_CLEAN)
+
+TEST_TARGETS += test-python-compat

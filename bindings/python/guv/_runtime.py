@@ -119,7 +119,7 @@ def park(waiters, timeout=None):
     me = _core.waiter()
     waiters.append(me)
     try:
-        return _core.park(-1.0 if timeout is None else float(timeout))
+        woken = _core.park(-1.0 if timeout is None else float(timeout))
     except _Expired:
         from .timeout import raise_expired
 
@@ -127,6 +127,11 @@ def park(waiters, timeout=None):
     finally:
         if me in waiters:
             waiters.remove(me)
+    # Main woken before a green thread handed it something (the interrupt
+    # then waits for main's next blocking call, which may never come).
+    if _pending:
+        raise_pending()
+    return woken
 
 
 def unpark_one(waiters):

@@ -44,6 +44,10 @@ _PATCHES = {
 # Support modules for C drivers (guv.support), enabled by keyword.
 _SUPPORT = tuple(support.DRIVERS)
 
+# C modules that code imports afresh to get at the C types (CPython's tests,
+# through import_fresh_module): each new copy is patched as it is imported.
+_REPATCHED_ON_IMPORT = ("_queue",)
+
 _patched = set()
 # Module name -> its namespace as it was before monkey_patch changed it.
 _before = {}
@@ -83,7 +87,51 @@ def monkey_patch(**kw):
                 _before[modname] = dict(module.__dict__)
                 patch(module)
                 _patched.add(modname)
+                if modname in _REPATCHED_ON_IMPORT:
+                    _RepatchOnImport.install(modname, patch)
         _patched.add(key)
+
+
+class _RepatchOnImport:
+    """A sys.meta_path finder: a later import of a patched module that is no
+    longer in sys.modules gets the module patched too."""
+
+    _patches = {}
+
+    @classmethod
+    def install(cls, modname, patch):
+        if not cls._patches:
+            sys.meta_path.insert(0, cls)
+        cls._patches[modname] = patch
+
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        patch = cls._patches.get(fullname)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is not cls and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    spec.loader = _PatchingLoader(spec.loader, patch)
+                    return spec
+        return None
+
+    @classmethod
+    def invalidate_caches(cls):
+        pass
+
+
+class _PatchingLoader:
+    def __init__(self, loader, patch):
+        self.loader, self.patch = loader, patch
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.patch(module)
 
 
 def is_monkey_patched(name):

@@ -28,6 +28,8 @@ def _fileno(obj):
 def select(rlist, wlist, xlist, timeout=None):
     """select.select, waiting cooperatively (hang-up counts as readable, as select(2) says)."""
     if timeout is not None:
+        if isinstance(timeout, (str, bytes, bytearray)) or not hasattr(timeout, "__float__"):
+            raise TypeError("timeout must be a float or None")
         timeout = float(timeout)
         if timeout < 0:
             raise ValueError("timeout must be non-negative")
@@ -47,11 +49,20 @@ def select(rlist, wlist, xlist, timeout=None):
     return r, w, x
 
 
-class poll:
-    """select.poll: register fds, then poll(timeout_ms) waits cooperatively."""
+def poll():
+    """select.poll(): register fds, then poll(timeout_ms) waits cooperatively."""
+    obj = object.__new__(_Poll)
+    obj._fds = {}
+    return obj
 
-    def __init__(self):
-        self._fds = {}
+
+class _Poll:
+    """What select.poll() returns; like CPython's, not made by calling its type."""
+
+    __slots__ = ("_fds",)
+
+    def __new__(cls, *args, **kwargs):
+        raise TypeError(f"cannot create '{cls.__module__}.{cls.__qualname__}' instances")
 
     def register(self, fd, eventmask=POLLIN | POLLPRI | POLLOUT):
         self._fds[_fileno(fd)] = eventmask

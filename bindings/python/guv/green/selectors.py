@@ -31,7 +31,7 @@ def _epoll_selector(module):
 
 
 def patch(module):
-    module.PollSelector._selector_cls = _green_select.poll
+    module.PollSelector._selector_cls = staticmethod(_green_select.poll)
     module.SelectSelector._select = staticmethod(_green_select.select)
     module.DefaultSelector = module.PollSelector
     module.EpollSelector = _epoll_selector(module)

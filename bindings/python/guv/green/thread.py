@@ -14,6 +14,7 @@ from .. import _core
 from .._runtime import GreenletExit, park, unpark_all, unpark_one
 
 _orig_get_ident = _threading_mod.get_ident
+TIMEOUT_MAX = _threading_mod.TIMEOUT_MAX
 # Green thread id -> the lock threading's join() waits on, released at its end.
 _sentinels = {}
 
@@ -39,6 +40,8 @@ class Lock:
                 raise ValueError("can't specify a timeout for a non-blocking call")
             if timeout is not None and timeout < 0:
                 raise ValueError("timeout value must be a non-negative number")
+            if timeout is not None and timeout > TIMEOUT_MAX:
+                raise OverflowError("timeout value is too large")
         if not self._locked:
             self._locked = True
             return True
@@ -85,7 +88,7 @@ class Lock:
         self.release()
 
     def __repr__(self):
-        return f"<{'locked' if self._locked else 'unlocked'} guv.green.thread.Lock at {id(self):#x}>"
+        return f"<{'locked' if self._locked else 'unlocked'} guv.green.thread.Lock object at {id(self):#x}>"
 
 
 allocate_lock = Lock
@@ -265,13 +268,17 @@ def patch_threading(module):
         module._DummyThread = _green_dummy_class(module)
 
 
+# The patched queue module's pure-Python SimpleQueue, for _queue's.
+_py_simple_queue = None
+
+
 def patch_queue(module):
-    module.SimpleQueue = module._PySimpleQueue
+    global _py_simple_queue
+    module.SimpleQueue = _py_simple_queue = module._PySimpleQueue
 
 
 def patch_c_queue(module):
     """_queue.SimpleQueue, which code may take from _queue itself: the
-    pure-Python one, over green locks (sys.modules' queue's, patched)."""
-    import queue
-
-    module.SimpleQueue = queue._PySimpleQueue
+    patched queue's pure-Python one, over green locks. Not imported here:
+    a fresh _queue is imported while queue may be half-made."""
+    module.SimpleQueue = _py_simple_queue
