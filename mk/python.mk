@@ -8,9 +8,11 @@
 #   make test-python-package  what users install: from a fresh copy of the tree, a
 #                        wheel per CPython and an sdist, each installed into a fresh
 #                        venv and run with no cargo on PATH (part of `make test`)
-#   make bench-python    spawn+join and sleep(0) against gevent, and guv.wsgi
+#   make bench-python    spawn+join and sleep(0) against gevent, guv.wsgi
 #                        against gevent.pywsgi, eventlet.wsgi and gunicorn
-#                        (wrk), written to benches/results/python.md
+#                        (wrk), and memory and spawn time of 10k-1M sleeping
+#                        green threads against gevent's (a few minutes),
+#                        written to benches/results/python.md
 #   make compat          CPython's own tests of what monkey_patch patches, from each
 #                        interpreter's test package, under monkey_patch (bindings/python/
 #                        compat): counts per module in benches/results/python-compat.md
@@ -117,7 +119,8 @@ bench-python: python-install python-bench-deps
 	  mkdir -p $(ROOT)/benches/results && \
 	  env GUV_LIBRARY=$(ROOT)/target/release/libguv.so PYTHONPATH=$(PY_OUT)/$$v GUV_TEST_PG="$(GUV_TEST_PG)" \
 	    sh -c '$$0 $(PY_DIR)/bench/bench.py $(ROOT)/benches/results/python.md && \
-	           $$0 $(PY_DIR)/bench/bench_wsgi.py $(ROOT)/benches/results/python.md' $$py
+	           $$0 $(PY_DIR)/bench/bench_wsgi.py $(ROOT)/benches/results/python.md && \
+	           $$0 $(PY_DIR)/bench/bench_scale.py $(ROOT)/benches/results/python.md' $$py
 
 BENCH_TARGETS += bench-python
 
