@@ -29,7 +29,8 @@
  * anything (the hub's books may be half-written). Only guv_now(),
  * guv_current(), guv_version() and guv_guard_kind() are async-signal-safe;
  * any other call from a handler that interrupted other code is as unsafe as
- * malloc would be there. To act on a signal, wait for it on a thread of its
+ * malloc would be there (and a switch there runs other green threads in the
+ * middle of the interrupted code, between a load and its store). To act on a signal, wait for it on a thread of its
  * own (sigwait, signalfd) and use the thread-safe guv_hub_* calls, such as
  * guv_hub_interrupt() or guv_hub_spawn().
  *

@@ -54,7 +54,9 @@ static void worker(void *arg) {
         ASSERT_OK(guv_spawn(test_noop, NULL));
         ASSERT_OK(guv_yield());
     }
-    done++;
+    /* One instruction: a handler that yields in the middle of a plain
+     * done++ lets other workers run between its load and its store. */
+    __atomic_fetch_add(&done, 1, __ATOMIC_RELAXED);
 }
 
 /* A storm of handlers calling guv while green threads spawn and yield:
