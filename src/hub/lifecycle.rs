@@ -227,20 +227,21 @@ fn body<F: FnOnce()>(y: &Yielder, f: F) {
     let data = hooks.map_or(std::ptr::null_mut(), |h| h.task_start());
     let cur = Current { hook_data: data, ..super::cur() };
     set_cur(cur);
-    // Record once what later resumes hand back, so the loop never copies it back;
-    // and where on the stack the task's own frames begin, for backtraces.
-    let entry = 0u8;
-    let entry = std::hint::black_box(&entry) as *const u8 as usize;
-    let _ = with(|h| {
-        let t = &mut h.tasks[cur.slot as usize];
-        t.cur = cur;
-        t.running.entry = entry;
-        overflow::set_running(t.running);
-    });
     // A panic must not unwind into the hub (or through C frames): report and abort.
     let stack = with(|h| h.running(cur.slot)).map_or((0, 0), |r| (r.guard, r.top - r.guard));
     let run = || {
         let unwound = Unwound { hooks, data, stack, unpoison: crate::sys::mem::asan_unpoison() };
+        // Record once what later resumes hand back, so the loop never copies it
+        // back; and where on the stack the task's own frames begin (this frame,
+        // just below them), so backtraces leave out guv's entry.
+        let entry = 0u8;
+        let entry = std::hint::black_box(&entry) as *const u8 as usize;
+        let _ = with(|h| {
+            let t = &mut h.tasks[cur.slot as usize];
+            t.cur = cur;
+            t.running.entry = entry;
+            overflow::set_running(t.running);
+        });
         super::outside(f);
         std::mem::forget(unwound);
     };

@@ -17,7 +17,7 @@
 //! `dl_iterate_phdr`, which takes the loader's lock.
 
 use std::cell::UnsafeCell;
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 /// Frames kept per capture, counted from the interrupted one (the handler's
@@ -231,9 +231,111 @@ pub(crate) fn describe(ip: usize, exact: bool) -> String {
     };
     if !info.dli_sname.is_null() && !info.dli_saddr.is_null() {
         // SAFETY: see above.
-        let sym = unsafe { CStr::from_ptr(info.dli_sname) }.to_string_lossy();
+        let sym = unsafe { CStr::from_ptr(info.dli_sname) };
+        let sym = demangle(sym).unwrap_or_else(|| sym.to_string_lossy().into_owned());
         format!("{sym}+{:#x} ({file})", ip - info.dli_saddr as usize)
     } else {
         format!("{file}+{:#x}", ip - info.dli_fbase as usize)
+    }
+}
+
+type Demangle = unsafe extern "C" fn(*const c_char, *mut c_char, *mut usize, *mut c_int) -> *mut c_char;
+
+/// A C++ (or legacy Rust) symbol demangled by the C++ runtime's
+/// `__cxa_demangle`, when the process has one loaded; None otherwise.
+fn demangle(sym: &CStr) -> Option<String> {
+    static FN: std::sync::OnceLock<Option<Demangle>> = std::sync::OnceLock::new();
+    let f = FN.get_or_init(|| {
+        // SAFETY: dlsym only looks the name up; a non-null result is libstdc++'s
+        // (or libc++'s) `char *__cxa_demangle(const char *, char *, size_t *, int *)`.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__cxa_demangle".as_ptr()) };
+        // SAFETY: see above.
+        (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, Demangle>(p) })
+    });
+    if !sym.to_bytes().starts_with(b"_Z") {
+        return None;
+    }
+    let Some(f) = *f else {
+        return legacy_rust(sym.to_str().ok()?).map(|s| unescape_rust(&s));
+    };
+    let mut status: c_int = -1;
+    // SAFETY: `sym` is NUL-terminated; a NULL buffer asks for a malloc'd result,
+    // which is copied and then freed here.
+    unsafe {
+        let out = f(sym.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), &mut status);
+        if out.is_null() {
+            return None;
+        }
+        let s = (status == 0).then(|| CStr::from_ptr(out).to_string_lossy().into_owned());
+        libc::free(out.cast());
+        s.map(|s| unescape_rust(&s))
+    }
+}
+
+/// `_ZN3foo3barE` as `foo::bar`, for a process without a C++ runtime: the
+/// nested names of a legacy Rust symbol (C++ ones need the real demangler).
+fn legacy_rust(sym: &str) -> Option<String> {
+    let mut rest = sym.strip_prefix("_ZN")?.strip_suffix('E')?;
+    let mut parts = Vec::new();
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let len: usize = rest[..digits].parse().ok()?;
+        parts.push(rest.get(digits..digits + len)?);
+        rest = &rest[digits + len..];
+    }
+    Some(parts.join("::"))
+}
+
+/// What the C++ demangler leaves of a legacy Rust symbol, made readable:
+/// `_$LT$impl$u20$X$GT$::f::h0123456789abcdef` becomes `<impl X>::f`.
+fn unescape_rust(s: &str) -> String {
+    let s = match s.rfind("::h") {
+        Some(i) if s.len() - i == 19 && s[i + 3..].bytes().all(|b| b.is_ascii_hexdigit()) => &s[..i],
+        _ => return s.to_string(),
+    };
+    let mut out = s.replace("..", "::");
+    for (from, to) in [
+        ("$LT$", "<"),
+        ("$GT$", ">"),
+        ("$LP$", "("),
+        ("$RP$", ")"),
+        ("$C$", ","),
+        ("$RF$", "&"),
+        ("$BP$", "*"),
+        ("$SP$", "@"),
+        ("$u20$", " "),
+        ("$u27$", "'"),
+        ("$u5b$", "["),
+        ("$u5d$", "]"),
+        ("$u7b$", "{"),
+        ("$u7d$", "}"),
+        ("$u7e$", "~"),
+    ] {
+        out = out.replace(from, to);
+    }
+    // A component that begins with an escape got a leading '_' from the mangler.
+    out.replace("::_<", "::<").replace("::_{", "::{")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_rust;
+
+    #[test]
+    fn legacy_rust_symbols_lose_their_hash_and_escapes() {
+        assert_eq!(
+            unescape_rust("guv::hub::lifecycle::_$LT$impl$u20$guv..hub..Hub$GT$::spawn::h24ed6c91d1036ec6"),
+            "guv::hub::lifecycle::<impl guv::hub::Hub>::spawn"
+        );
+        assert_eq!(
+            unescape_rust("guv::hub::lifecycle::body::_$u7b$$u7b$closure$u7d$$u7d$::h37e185b7f198bb2c"),
+            "guv::hub::lifecycle::body::{{closure}}"
+        );
+        assert_eq!(unescape_rust("app::db::query()"), "app::db::query()");
+        assert_eq!(
+            super::legacy_rust("_ZN3guv3hub7outside17hcabc347971634dd1E").map(|s| unescape_rust(&s)).as_deref(),
+            Some("guv::hub::outside")
+        );
+        assert_eq!(super::legacy_rust("_Z3fooi"), None);
     }
 }
