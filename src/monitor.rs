@@ -308,9 +308,14 @@ fn monitor() -> &'static Monitor {
     }
 }
 
-/// In a forked child: forget the parent's monitor (leaked, never touched again).
+/// A report or dump is being written (see `emit`).
+static EMITTING: AtomicBool = AtomicBool::new(false);
+
+/// In a forked child: forget the parent's monitor (leaked, never touched
+/// again), and a write by a thread that does not exist here.
 pub(crate) fn after_fork_child() {
     MONITOR.store(std::ptr::null_mut(), Ordering::Release);
+    EMITTING.store(false, Ordering::Release);
 }
 
 /// Wakes the monitor (async-signal-safe: one write(2)).
@@ -460,14 +465,16 @@ fn capture(w: &Watch) -> Option<Taken> {
 /// write at once after a dump signal, and a file opened without O_APPEND
 /// (`2>file`) would let their writes land over each other.
 pub(crate) fn emit(s: &str) {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _one = ONE_AT_A_TIME.lock();
+    while EMITTING.swap(true, Ordering::Acquire) {
+        std::thread::yield_now();
+    }
     let mut b = s.as_bytes();
     while !b.is_empty() {
         let n = call::write(2, b.as_ptr().cast(), b.len());
         if n <= 0 {
-            return;
+            break;
         }
         b = &b[n as usize..];
     }
+    EMITTING.store(false, Ordering::Release);
 }
