@@ -178,6 +178,40 @@ static void test_main_is_reported(void) {
     ASSERT_EQ(guv_set_block_report(0), 0);
 }
 
+static int64_t hook_id = -1;
+static int hook_calls, hook_thread;
+static void *hook_data;
+static double hook_seconds;
+
+static void on_block(void *userdata, int64_t id, void *task_data, int thread, double seconds) {
+    ASSERT(userdata == &hook_calls);
+    hook_calls++;
+    hook_id = id;
+    hook_data = task_data;
+    hook_thread = thread;
+    hook_seconds = seconds;
+}
+
+/* guv_set_block_callback: called once per episode, on the monitor thread,
+ * with the offending green thread's id, its (absent) hook data, the hub's OS
+ * thread id and the time so far. */
+static void test_block_callback(void) {
+    ASSERT_EQ(guv_set_block_callback(on_block, &hook_calls), 0);
+    ASSERT_EQ(guv_set_block_report(0.1), 0);
+    capture_begin();
+    int64_t id = guv_spawn(busy_green, NULL);
+    ASSERT_EQ(guv_run(), 0);
+    usleep(100 * 1000);
+    free(capture_end());
+    ASSERT_EQ(hook_calls, 1);
+    ASSERT_EQ(hook_id, id);
+    ASSERT(hook_data == NULL);
+    ASSERT_EQ(hook_thread, gettid());
+    ASSERT(hook_seconds >= 0.1 && hook_seconds < 0.3);
+    ASSERT_EQ(guv_set_block_callback(NULL, NULL), 0);
+    ASSERT_EQ(guv_set_block_report(0), 0);
+}
+
 /* Off, a blocking green thread goes unreported. */
 static void test_off_is_silent(void) {
     capture_begin();
@@ -200,6 +234,7 @@ int main(void) {
     RUN(test_plain_sleep_is_reported);
     RUN(test_idle_hub_is_not_reported);
     RUN(test_main_is_reported);
+    RUN(test_block_callback);
     RUN(test_off_is_silent);
     return 0;
 }
