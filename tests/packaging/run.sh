@@ -5,9 +5,9 @@
 # tree, the header as C99 and C++11. Then check that uninstall removes what
 # install put there and nothing else.
 #
-# Run by `make test-packaging`, which sets ROOT, BUILD, MAKE, CC and CXX.
+# Run by `make test-packaging`, which sets ROOT, WORK (a scratch directory), MAKE, CC and CXX.
 set -euo pipefail
-: "${ROOT:?}" "${BUILD:?}" "${MAKE:=make}" "${CC:=cc}" "${CXX:=c++}"
+: "${ROOT:?}" "${WORK:?}" "${MAKE:=make}" "${CC:=cc}" "${CXX:=c++}"
 
 here=$ROOT/tests/packaging
 warn=(-Wall -Wextra -Werror -pedantic)
@@ -21,11 +21,11 @@ needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 # Every file and symlink under a directory, relative to it.
 files_in() { (cd "$1" && find . ! -type d | sort); }
 
-rm -rf "$BUILD"
-mkdir -p "$BUILD"
+rm -rf "$WORK"
+mkdir -p "$WORK"
 
 step "install into a prefix: libraries, soname, symlinks, headers, guv.pc, CMake package"
-prefix=$BUILD/prefix
+prefix=$WORK/prefix
 install_guv PREFIX="$prefix"
 for f in lib/libguv.a "lib/libguv.so.$version" include/guv.h lib/pkgconfig/guv.pc \
          lib/cmake/guv/guvConfig.cmake lib/cmake/guv/guvConfigVersion.cmake; do
@@ -60,49 +60,49 @@ if [ -f "$prefix/include/guv.hpp" ]; then
     echo '#include <guv.hpp>' | "$CXX" -x c++ -std=c++17 "${warn[@]}" -fsyntax-only - $(pc --cflags guv)
 fi
 # shellcheck disable=SC2046 # pkg-config output is meant to be word-split
-"$CC" -std=c99 "${warn[@]}" -o "$BUILD/consumer-c" "$here/consumer.c" $(pc --cflags --libs guv)
+"$CC" -std=c99 "${warn[@]}" -o "$WORK/consumer-c" "$here/consumer.c" $(pc --cflags --libs guv)
 # shellcheck disable=SC2046
-"$CXX" -std=c++11 "${warn[@]}" -o "$BUILD/consumer-cxx" "$here/consumer.cpp" $(pc --cflags --libs guv)
+"$CXX" -std=c++11 "${warn[@]}" -o "$WORK/consumer-cxx" "$here/consumer.cpp" $(pc --cflags --libs guv)
 for exe in consumer-c consumer-cxx; do
-    exe_needs=$(needed "$BUILD/$exe")
+    exe_needs=$(needed "$WORK/$exe")
     grep -qx "libguv.so.$major" <<<"$exe_needs" || fail "$exe does not load libguv.so.$major"
-    LD_LIBRARY_PATH="$prefix/lib" "$BUILD/$exe"
+    LD_LIBRARY_PATH="$prefix/lib" "$WORK/$exe"
 done
 
 step "README's first program builds against the install and prints what it promises"
 awk '/^## A first program/ { section = 1 } section && /^```c$/ { code = 1; next }
-     code && /^```$/ { exit } code' "$ROOT/README.md" > "$BUILD/readme_example.c"
-[ -s "$BUILD/readme_example.c" ] || fail "no C example under '## A first program' in README.md"
+     code && /^```$/ { exit } code' "$ROOT/README.md" > "$WORK/readme_example.c"
+[ -s "$WORK/readme_example.c" ] || fail "no C example under '## A first program' in README.md"
 # shellcheck disable=SC2046
-"$CC" -std=c99 "${warn[@]}" -o "$BUILD/readme_example" "$BUILD/readme_example.c" $(pc --cflags --libs guv)
-readme_out=$(LD_LIBRARY_PATH="$prefix/lib" "$BUILD/readme_example")
+"$CC" -std=c99 "${warn[@]}" -o "$WORK/readme_example" "$WORK/readme_example.c" $(pc --cflags --libs guv)
+readme_out=$(LD_LIBRARY_PATH="$prefix/lib" "$WORK/readme_example")
 [ "$readme_out" = "$(printf 'got ping\ngot ping\ngot ping')" ] || fail "README example printed: $readme_out"
 
 step "pkg-config --static from a DESTDIR-staged tree: Libs.private suffices to link libguv.a"
-stage=$BUILD/stage
+stage=$WORK/stage
 install_guv DESTDIR="$stage" PREFIX=/opt/guv
 grep -qx 'prefix=/opt/guv' "$stage/opt/guv/lib/pkgconfig/guv.pc" || fail "guv.pc does not name the final prefix /opt/guv"
 # With the shared library gone, -lguv can only mean libguv.a.
 rm -f "$stage/opt/guv/lib/"libguv.so*
 spc() { PKG_CONFIG_SYSROOT_DIR="$stage" PKG_CONFIG_LIBDIR="$stage/opt/guv/lib/pkgconfig" PKG_CONFIG_PATH= pkg-config "$@"; }
 # shellcheck disable=SC2046
-"$CC" -std=c99 "${warn[@]}" -o "$BUILD/consumer-static" "$here/consumer.c" $(spc --static --cflags --libs guv)
-static_needs=$(needed "$BUILD/consumer-static")
+"$CC" -std=c99 "${warn[@]}" -o "$WORK/consumer-static" "$here/consumer.c" $(spc --static --cflags --libs guv)
+static_needs=$(needed "$WORK/consumer-static")
 if grep -q libguv <<<"$static_needs"; then fail "consumer-static loads a shared libguv"; fi
-"$BUILD/consumer-static"
+"$WORK/consumer-static"
 
 step "CMake: find_package(guv) from a moved install, guv::guv / guv_static / guv_shared under ctest"
-moved=$BUILD/moved
+moved=$WORK/moved
 mv "$prefix" "$moved"
 IFS=. read -r v_major v_minor v_patch <<<"$version"
 refused="$v_major.$v_minor.$((v_patch + 1));$v_major.$((v_minor + 1));$((v_major + 1)).0"
-cmake -S "$here/cmake" -B "$BUILD/cmake" -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_BUILD_TYPE=Debug \
+cmake -S "$here/cmake" -B "$WORK/cmake" -DCMAKE_PREFIX_PATH="$moved" -DCMAKE_BUILD_TYPE=Debug \
     -DGUV_EXPECTED_VERSION="$version" -DGUV_REFUSED_VERSIONS="$refused" >/dev/null
-cmake --build "$BUILD/cmake" >/dev/null
-(cd "$BUILD/cmake" && ctest --output-on-failure)
+cmake --build "$WORK/cmake" >/dev/null
+(cd "$WORK/cmake" && ctest --output-on-failure)
 
 step "uninstall removes what install put there, and nothing else"
-u=$BUILD/uninstall
+u=$WORK/uninstall
 mkdir -p "$u/include" "$u/lib/pkgconfig" "$u/lib/cmake"
 echo '/* not guv */' > "$u/include/other.h"
 echo 'Name: other' > "$u/lib/pkgconfig/other.pc"

@@ -208,7 +208,7 @@ def held(port):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else None
     if shutil.which("wrk") is None:
-        sys.exit("bench_wsgi: wrk not found (Debian package wrk; make python-bench-deps)")
+        sys.exit("bench_wsgi: wrk not found (Debian package wrk; make bench-python installs it)")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH", "")) if p)
     load_before = loadavg()

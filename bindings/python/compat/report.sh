@@ -1,0 +1,14 @@
+#!/bin/sh
+# benches/results/python-compat.md from the rows run.py wrote to $1 during `make compat`.
+set -eu
+cat <<END
+# CPython's own tests under guv.monkey_patch()
+
+\`make compat\` (bindings/python/compat/run.py: each module in a process of its own, libregrtest's
+per-test timeout 30 s; a hung test is counted and the module run again without it).
+Machine load when it ended: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores).
+
+| CPython | module | tests | passed | failed | errors | skipped | hangs | time |
+|---|---|---|---|---|---|---|---|---|
+END
+cat "$1"
