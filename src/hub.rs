@@ -2,18 +2,20 @@
 //! ones in turn, and between turns polls epoll, fires timers and takes work
 //! handed over by other threads.
 //!
-//! A green thread never touches the hub's books itself: it suspends with a
-//! `Request` (sleep until, wait for fd, join, …) and the loop does all the
-//! bookkeeping in one place, on its own stack. Main is a green thread too
-//! (slot 0, without a coroutine): when it blocks, the loop runs on main's
-//! stack until main is woken.
+//! A green thread that blocks books its own wait (`Hub::block`, called on
+//! its own stack just before it suspends), so the loop only has to resume
+//! the next ready task; a request answered at once (a park with a permit, a
+//! join of an ended task) costs no switch at all. Main is a green thread
+//! too (slot 0, without a coroutine): when it blocks, the loop runs on
+//! main's stack until main is woken.
 //!
-//! This file is the loop. `lifecycle` holds the births and deaths (the
-//! hub's own and each green thread's), `control` what one task does to
-//! another (kill, unpark, interrupt, and the inbox other threads send them
-//! through). The operations callers use are in `ops`, `fd` and `remote`.
+//! This file is the loop. `block` holds how a green thread books its wait
+//! and suspends, `lifecycle` the births and deaths (the hub's own and each
+//! green thread's), `control` what one task does to another (kill, unpark,
+//! interrupt, and the inbox other threads send them through). The
+//! operations callers use are in `ops`, `fd` and `remote`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,17 +25,19 @@ use corosensei::CoroutineResult;
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::monitor::{self, Watch};
-use crate::reactor::{Armed, Interest, Reactor};
+use crate::reactor::{Interest, Reactor};
 use crate::remote::{CCall, HubHandle, Msg};
 use crate::stack::Pools;
-use crate::sys::overflow::{self, Running};
+use crate::sys::overflow::Running;
 use crate::sys::tsan;
-use crate::task::{self, Co, Current, Request, Resume, Task, Wait};
+use crate::task::{self, Current, Request, Resume, Switch, Task, Wait, MAIN_CURRENT, NIL};
 
+mod block;
 mod control;
 mod inspect;
 mod lifecycle;
 
+pub(crate) use block::{park_until, sleep_until, suspend, yield_now};
 pub(crate) use inspect::{dump, name, set_name, stats};
 
 /// Slot of main, which blocks by running the loop rather than by suspending.
@@ -47,20 +51,80 @@ const VERIFY_AFTER: u64 = 1_000_000_000;
 /// How soon a submission the hub could not start is retried (nanoseconds).
 const RETRY_UNSTARTED: u64 = 10_000_000;
 
-thread_local! {
-    static HUB: RefCell<Option<Box<Hub>>> = const { RefCell::new(None) };
-    static CUR: Cell<Current> = const { Cell::new(Current::MAIN) };
+/// This thread's guv state, in one thread-local so that a call costs one
+/// thread-local access (in libguv.so each is a call to __tls_get_addr).
+/// Const-initialised and without Drop: an access needs no lazy-init check.
+pub(crate) struct Local {
+    /// Null until the thread's first guv call; `dead()` once freed at thread exit.
+    hub: Cell<*mut Hub>,
+    /// Set while a `&mut Hub` is live: a call that reaches the hub meanwhile
+    /// (a libguv_hook wrapper of a libc call the hub made) fails with
+    /// EDEADLK instead of aliasing it.
+    busy: Cell<bool>,
+    /// The running green thread's `Home::cur` (MAIN_CURRENT in main), set by
+    /// the loop at every resume, read by every blocking call.
+    cur: Cell<*const Current>,
     /// Set while this thread runs guv's own code (a C call, the loop); the
     /// user code guv calls back runs with it clear (see `outside`).
-    static INSIDE: Cell<bool> = const { Cell::new(false) };
+    inside: Cell<bool>,
+}
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            hub: Cell::new(std::ptr::null_mut()),
+            busy: Cell::new(false),
+            cur: Cell::new(&MAIN_CURRENT.0),
+            inside: Cell::new(false),
+        }
+    };
+}
+
+/// This thread's `Local`, as a plain reference rather than through a
+/// closure, so that the blocking calls built on it inline into each caller.
+#[inline(always)]
+pub(crate) fn local() -> &'static Local {
+    // SAFETY: LOCAL is const-initialised and has no destructor, so its storage
+    // is valid for the thread's whole life; Local is not Sync, so the
+    // reference cannot leave this thread.
+    LOCAL.with(|l| unsafe { &*(l as *const Local) })
+}
+
+impl Local {
+    /// What the running green thread knows of itself (see `Current`).
+    #[inline(always)]
+    pub(crate) fn cur(&self) -> Current {
+        // SAFETY: `cur` points at MAIN_CURRENT, at a running task's home (which
+        // lives as long as the hub), or at call_on_hub's copy while it runs.
+        unsafe { *self.cur.get() }
+    }
+
+    /// Where `cur` points now, to be put back with `set_cur`.
+    #[inline(always)]
+    pub(crate) fn cur_ptr(&self) -> *const Current {
+        self.cur.get()
+    }
+
+    /// Points `cur` at `c`, which must stay valid and unchanged until the next call.
+    #[inline(always)]
+    pub(crate) fn set_cur(&self, c: *const Current) {
+        self.cur.set(c)
+    }
+}
+
+/// What the running green thread knows of itself (see `Current`).
+#[inline]
+pub(crate) fn cur() -> Current {
+    local().cur()
 }
 
 /// Proof that the caller entered guv from user code; leaving clears it.
 pub(crate) struct Inside(());
 
 impl Drop for Inside {
+    #[inline]
     fn drop(&mut self) {
-        INSIDE.with(|c| c.set(false));
+        local().inside.set(false);
     }
 }
 
@@ -70,7 +134,7 @@ impl Drop for Inside {
 /// anything is touched.
 #[inline]
 pub(crate) fn enter() -> Result<Inside> {
-    if INSIDE.with(|c| c.replace(true)) {
+    if local().inside.replace(true) {
         return Err(Errno::EDEADLK);
     }
     Ok(Inside(()))
@@ -78,7 +142,7 @@ pub(crate) fn enter() -> Result<Inside> {
 
 /// A green thread leaving its function by a forced unwind is back in guv.
 pub(crate) fn enter_from_unwind() {
-    INSIDE.with(|c| c.set(true));
+    local().inside.set(true);
 }
 
 /// Runs user code that guv calls back (a green thread's function, a hook, a
@@ -86,31 +150,35 @@ pub(crate) fn enter_from_unwind() {
 /// accepted; then restores the caller's state.
 #[inline]
 pub(crate) fn outside<R>(f: impl FnOnce() -> R) -> R {
-    let was = INSIDE.with(|c| c.replace(false));
+    let l = local();
+    let was = l.inside.replace(false);
     let r = f();
-    INSIDE.with(|c| c.set(was));
+    l.inside.set(was);
     r
-}
-
-/// What the running green thread knows of itself (see `Current`).
-#[inline]
-pub(crate) fn cur() -> Current {
-    CUR.with(|c| c.get())
-}
-
-#[inline]
-pub(crate) fn set_cur(cur: Current) {
-    CUR.with(|c| c.set(cur))
 }
 
 pub(crate) struct Hub {
     tasks: Vec<Task>,
-    free: Vec<u32>,
-    runq: VecDeque<u32>,
+    /// Free slots whose coroutine is primed for the next spawn, per stack size.
+    primed: Vec<lifecycle::Primed>,
+    /// When the primed slots' stacks are next looked at for pages to give back.
+    primed_next_trim: Deadline,
+    /// Free slots without a coroutine.
+    bare: Vec<u32>,
+    /// The run queue, linked through `Task::next` (NIL: empty).
+    head: u32,
+    tail: u32,
     timers: crate::timer::Timers,
     reactor: Reactor,
     pools: Pools,
     handle: Arc<HubHandle>,
+    /// The overflow handler's view of the running stack (sys::overflow's
+    /// thread-local, reached once here so that a switch costs no lookup).
+    running: *const Cell<*const Running>,
+    /// The clock as last read by `turn` (once per turn, and after blocking):
+    /// close enough for the one-second fd verification and for when tasks
+    /// changed state (guv_dump). The hot paths never read the clock.
+    now: Deadline,
     /// Green threads alive (main not counted).
     live: usize,
     /// Tasks with a timer armed, waiting on an fd, or waiting for an offloaded call.
@@ -124,9 +192,6 @@ pub(crate) struct Hub {
     epoch: u64,
     /// When Reactor::verify is next due (NEVER: no wait to check).
     next_verify: Deadline,
-    /// The clock as last read by the loop (once per turn, and at each
-    /// blocking request): when tasks changed state, for guv_dump.
-    now: u64,
     /// What the blocking detector samples.
     watch: Arc<Watch>,
     /// Counters for guv_stats (switches are the watch's).
@@ -147,34 +212,59 @@ struct Counts {
     idle_ns: u64,
 }
 
+/// The `Local::hub` of a thread whose hub was freed at its exit.
+fn dead() -> *mut Hub {
+    std::ptr::NonNull::dangling().as_ptr()
+}
+
+/// This thread's hub, made on first use; ESRCH once it was freed at thread exit.
+#[inline(always)]
+fn hub_in(l: &Local) -> Result<*mut Hub> {
+    let hub = l.hub.get();
+    if hub.is_null() {
+        return lifecycle::make_hub(l);
+    }
+    if hub == dead() {
+        return Err(Errno::ESRCH);
+    }
+    Ok(hub)
+}
+
 /// Runs `f` on this thread's hub, creating it on first use. Never called
-/// while the loop is resuming a task (the loop holds no borrow then).
+/// while the loop is resuming a task (the loop holds no reference then).
 /// A call that reaches the hub while it is busy in the same thread (from
 /// a libc wrapper of libguv_hook that the hub's own epoll or close calls
 /// ran into) fails with EDEADLK instead of aliasing it.
+#[inline]
 pub(crate) fn with<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<R> {
-    HUB.try_with(|cell| {
-        let mut h = cell.try_borrow_mut().map_err(|_| Errno::EDEADLK)?;
-        let hub = match &mut *h {
-            Some(hub) => hub,
-            None => h.insert(Box::new(Hub::new()?)),
-        };
-        if hub.epoch != lifecycle::fork_epoch() {
-            hub.after_fork()?;
-        }
-        Ok(f(hub))
-    })
-    .map_err(|_| Errno::ESRCH)?
+    with_in(local(), f)
+}
+
+/// As `with`, for a caller that holds the thread-local already.
+#[inline(always)]
+fn with_in<R>(l: &Local, f: impl FnOnce(&mut Hub) -> R) -> Result<R> {
+    let hub = hub_in(l)?;
+    if l.busy.replace(true) {
+        return Err(Errno::EDEADLK);
+    }
+    // SAFETY: `hub` is this thread's hub, alive until thread exit; `busy` was
+    // clear, so no other reference to it is live (the loop holds none while a
+    // task runs, and sets `busy` whenever it holds one).
+    let h = unsafe { &mut *hub };
+    let r = if h.epoch != lifecycle::fork_epoch() { h.after_fork().map(|()| f(h)) } else { Ok(f(h)) };
+    l.busy.set(false);
+    r
 }
 
 /// As `with`, but on a thread that has no hub yet does nothing (None):
 /// for calls such as guv_forget, which libguv_hook makes from every close(2)
 /// and which must not give a hub to threads that never use guv.
 pub(crate) fn with_existing<R>(f: impl FnOnce(&mut Hub) -> R) -> Result<Option<R>> {
-    let exists = HUB.try_with(|cell| cell.try_borrow().map(|h| h.is_some())).map_err(|_| Errno::ESRCH)?;
-    match exists {
-        Ok(false) => Ok(None),
-        _ => with(f).map(Some),
+    let l = local();
+    if l.hub.get().is_null() {
+        Ok(None)
+    } else {
+        with_in(l, f).map(Some)
     }
 }
 
@@ -199,121 +289,29 @@ impl Hub {
         self.armed += 1;
     }
 
-    /// Takes a blocking request of `slot`. Some(result) when it is answered at
-    /// once; None when the task now waits (it is woken by `wake`).
-    fn block(&mut self, slot: u32, req: Request) -> Option<Resume> {
-        let t = &mut self.tasks[slot as usize];
-        match req {
-            // A killed or timed-out task learns it at a yield too, so that a
-            // loop that only computes and yields can be cancelled.
-            Request::Yield => {
-                if let Some(e) = t.cancelled() {
-                    return Some(e.code());
-                }
-                t.result = 0;
-                t.since = self.now;
-                self.runq.push_back(slot);
-                return None;
-            }
-            Request::RunAll => {
-                t.wait = Wait::RunAll;
-                t.since = self.now;
-                return None;
-            }
-            // Before the caller's own cancellation is looked at: a reap is
-            // how a killed task waits out a child that uses its stack.
-            Request::Reap { id } => {
-                let target = match self.lookup(id) {
-                    Err(e) => return Some(e.code()),
-                    Ok(None) => return Some(0),
-                    Ok(Some(target)) if target == slot => return Some(Errno::EDEADLK.code()),
-                    Ok(Some(target)) => target,
-                };
-                if let Err(e) = self.kill(id) {
-                    return Some(e.code());
-                }
-                let t = &mut self.tasks[slot as usize];
-                let wg = t.wait_gen;
-                t.wait = Wait::Reap;
-                (t.req, t.since) = (req, self.now);
-                self.tasks[target as usize].joiners.push((slot, wg));
-                return None;
-            }
-            Request::Offload { job } => {
-                if crate::offload::submit(job, self.handle.clone(), slot, t.wait_gen).is_err() {
-                    return Some(Errno::EAGAIN.code());
-                }
-                t.wait = Wait::Offload;
-                t.since = self.now;
-                self.offloads += 1;
-                self.counts.offloads += 1;
-                return None;
-            }
-            _ => {}
+    fn push_back(&mut self, slot: u32) {
+        self.tasks[slot as usize].next = NIL;
+        match self.tail {
+            NIL => self.head = slot,
+            tail => self.tasks[tail as usize].next = slot,
         }
-        if let Some(e) = t.cancelled() {
-            return Some(e.code());
+        self.tail = slot;
+    }
+
+    /// The next ready task, NIL when none.
+    fn pop_front(&mut self) -> u32 {
+        let slot = self.head;
+        if slot != NIL {
+            self.head = self.tasks[slot as usize].next;
+            if self.head == NIL {
+                self.tail = NIL;
+            }
         }
-        if std::mem::take(&mut t.interrupted) {
-            return Some(Errno::EINTR.code());
-        }
-        let now = clock::now_ns();
-        self.now = now;
-        (t.req, t.since) = (req, now);
-        let deadline = t.deadline;
-        let wg = t.wait_gen;
-        let until = match req {
-            Request::Sleep { until } if until <= now => {
-                t.result = 0;
-                self.runq.push_back(slot);
-                return None;
-            }
-            Request::Sleep { until } => {
-                t.wait = Wait::Sleep;
-                self.counts.sleeps += 1;
-                until
-            }
-            Request::Fd { fd, interest, until, rearm } => {
-                match self.reactor.arm(fd, rearm) {
-                    Err(e) => return Some(e.code()),
-                    Ok(Armed::AlwaysReady) => return Some(interest.bits()),
-                    Ok(Armed::Watched) => {}
-                }
-                // Every wait that lasts gets its registration checked each
-                // second (see Reactor::verify): epoll silently drops an fd
-                // closed behind guv's back, which would leave it waiting for ever.
-                let verify_at = now + VERIFY_AFTER;
-                if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg), verify_at) {
-                    return Some(e.code());
-                }
-                self.next_verify = self.next_verify.min(verify_at);
-                self.tasks[slot as usize].wait = Wait::Fd { fd };
-                self.fd_waits += 1;
-                self.counts.fd_waits += 1;
-                until
-            }
-            Request::Join { id, until } => {
-                let target = match self.lookup(id) {
-                    Err(e) => return Some(e.code()),
-                    Ok(None) => return Some(0),
-                    Ok(Some(target)) if target == slot => return Some(Errno::EDEADLK.code()),
-                    Ok(Some(target)) => target,
-                };
-                self.tasks[target as usize].joiners.push((slot, wg));
-                self.tasks[slot as usize].wait = Wait::Join;
-                until
-            }
-            Request::Park { .. } if std::mem::take(&mut self.tasks[slot as usize].permit) => return Some(0),
-            Request::Park { until } => {
-                self.tasks[slot as usize].wait = Wait::Park;
-                until
-            }
-            Request::Yield | Request::RunAll | Request::Reap { .. } | Request::Offload { .. } | Request::Exit => {
-                unreachable!()
-            }
-        };
-        self.arm_timer(slot, until.min(deadline));
-        None
+        slot
+    }
+
+    fn runq_is_empty(&self) -> bool {
+        self.head == NIL
     }
 
     /// Ends the wait of `slot` with `result` and queues it to run.
@@ -335,7 +333,7 @@ impl Hub {
         t.wait_gen = t.wait_gen.wrapping_add(1);
         t.result = result;
         t.since = self.now;
-        self.runq.push_back(slot);
+        self.push_back(slot);
     }
 
     /// Wakes `slot` if it still waits in the wait identified by `wait_gen`.
@@ -343,6 +341,21 @@ impl Hub {
         let t = &self.tasks[slot as usize];
         if t.wait_gen == wait_gen && t.wait != Wait::None {
             self.wake(slot, result);
+        }
+    }
+
+    /// Main's yield looks at the world once: a turn that does not block,
+    /// skipped when nothing could be due (so main yields as cheaply as a
+    /// green thread on a hub without timers, fds, offloads or submissions).
+    fn poll_once(&mut self) {
+        let quiet = self.armed == 0
+            && self.fd_waits == 0
+            && self.offloads == 0
+            && self.unstarted.is_empty()
+            && !self.handle.stirring()
+            && self.trim_due() == NEVER;
+        if !quiet {
+            self.turn(false);
         }
     }
 
@@ -372,7 +385,7 @@ impl Hub {
         if self.fd_waits > 0 && self.next_verify != NEVER {
             self.verify();
         }
-        let must_not_block = !may_block || !self.runq.is_empty();
+        let must_not_block = !may_block || !self.runq_is_empty();
         let wake_at = match self.timers.next() {
             Some(t) if self.fd_waits > 0 => Some(t.min(self.next_verify)),
             Some(t) => Some(t),
@@ -382,12 +395,12 @@ impl Hub {
         // A submission waiting for a slot or a stack is retried soon, however idle the hub.
         let wake_at = match wake_at {
             _ if self.unstarted.is_empty() => wake_at,
-            Some(t) => Some(t.min(clock::now_ns() + RETRY_UNSTARTED)),
-            None => Some(clock::now_ns() + RETRY_UNSTARTED),
+            Some(t) => Some(t.min(self.now + RETRY_UNSTARTED)),
+            None => Some(self.now + RETRY_UNSTARTED),
         };
         // Free stacks over the warm bound: look again soon, so an idle
         // server gives a burst's stacks back within a second.
-        let trim_at = self.pools.trim_due();
+        let trim_at = self.trim_due();
         let wake_at =
             if trim_at == NEVER { wake_at } else { Some(wake_at.map_or(trim_at, |t| t.min(trim_at))) };
         let timeout = if must_not_block {
@@ -413,6 +426,7 @@ impl Hub {
             }
             let polled = self.reactor.poll(timeout, &mut wakes);
             if sleeps {
+                // Time passed while blocked.
                 self.watch.set_idle(false);
                 let now = clock::now_ns();
                 self.counts.idle_ns += now.saturating_sub(self.now);
@@ -429,10 +443,10 @@ impl Hub {
             self.wakes = wakes;
         }
         if self.armed > 0 || trim_at != NEVER {
-            let now = clock::now_ns();
+            let now = self.now;
             self.expire(now);
             if trim_at <= now {
-                self.pools.trim(now);
+                self.trim(now);
             }
         }
     }
@@ -464,7 +478,7 @@ impl Hub {
     /// of an fd that turned out closed get its error, those of one that
     /// became a regular file are ready.
     fn verify(&mut self) {
-        let now = clock::now_ns();
+        let now = self.now;
         if now < self.next_verify {
             return;
         }
@@ -500,9 +514,12 @@ impl Hub {
         &mut self.tasks[cur().slot as usize]
     }
 
-    /// The stack bounds of the task in `slot`, for the overflow handler.
-    pub(crate) fn running(&self, slot: u32) -> Running {
-        self.tasks[slot as usize].running
+    /// The stack bounds of the green thread in `slot`, for the overflow
+    /// handler; they stay put in its home while it runs.
+    pub(crate) fn running(&self, slot: u32) -> *const Running {
+        let home = self.tasks[slot as usize].home.expect("a green thread has its home");
+        // SAFETY: the home outlives its task; no reference into it is live now.
+        unsafe { &raw const (*home.as_ptr()).running }
     }
 
     /// Green threads alive (main not counted).
@@ -526,120 +543,76 @@ impl Hub {
     }
 }
 
-/// What the loop does next.
-enum Next {
-    /// Resume this task's coroutine with this value.
-    Task(u32, std::ptr::NonNull<Co>, Resume, tsan::Fiber),
-    /// Main was woken with this result.
-    Main(Resume),
-    /// Nothing is ready: look at the world.
-    Idle,
-}
-
-impl Hub {
-    /// Pops the next ready task and publishes it as the running one.
-    fn next(&mut self) -> Next {
-        match self.runq.pop_front() {
-            None => Next::Idle,
-            Some(MAIN) => {
-                self.watch.switched();
-                let t = &mut self.tasks[MAIN as usize];
-                t.since = self.now;
-                Next::Main(t.result)
-            }
-            Some(slot) => {
-                self.watch.switched();
-                let t = &mut self.tasks[slot as usize];
-                t.since = self.now;
-                CUR.with(|c| c.set(t.cur));
-                overflow::set_running(t.running);
-                Next::Task(slot, t.co.expect("a ready task has its coroutine"), t.result, t.fiber)
-            }
+/// Resumes up to BATCH ready tasks, one after another; Some(main's result)
+/// when main's turn came, None when the run queue ran dry or the batch ended.
+/// `loop_fiber` is the TSan fiber of the stack the loop runs on.
+fn run_ready(l: &Local, hub: *mut Hub, loop_fiber: tsan::Fiber) -> Option<Resume> {
+    for _ in 0..BATCH {
+        // SAFETY: this thread's hub; `busy` is clear and the task resumed last
+        // has suspended, so no other reference to the hub is live. This one
+        // ends before the next task is resumed.
+        let h = unsafe { &mut *hub };
+        let slot = h.pop_front();
+        if slot == NIL {
+            return None;
         }
-    }
-
-    /// Books what the task in `slot` did when it last ran.
-    fn ran(&mut self, slot: u32, r: CoroutineResult<Request, ()>) {
+        h.watch.switched();
+        let now = h.now;
+        let t = &mut h.tasks[slot as usize];
+        t.since = now;
+        if slot == MAIN {
+            return Some(t.result);
+        }
+        let (val, fiber) = (t.result, t.fiber);
+        let Some(home) = t.home else { unreachable!("a ready task has its home") };
+        let home = home.as_ptr();
+        // SAFETY: `running` is this thread's overflow cell (see Hub::running).
+        let running = unsafe { &*h.running };
+        // SAFETY: the home outlives the slot's coroutine, which is live: a
+        // queued task's always is (`unprime` runs only on free slots).
+        let co = unsafe {
+            l.set_cur(&(*home).cur);
+            running.set(&(*home).running);
+            (*home).co.assume_init_mut()
+        };
+        tsan::switch_to(fiber);
+        let r = co.resume(val);
+        tsan::switch_to(loop_fiber);
+        running.set(std::ptr::null());
         match r {
-            CoroutineResult::Yield(Request::Exit) => {
-                let co = self.tasks[slot as usize].co.expect("an exiting task has its coroutine");
-                // SAFETY: the coroutine lives in its slot's home (see `spawn`);
-                // what is left on its stack holds nothing to drop (see
-                // `lifecycle::Unwound`), so it may be marked done in place.
-                unsafe { (*co.as_ptr()).force_reset() };
-                self.finish(slot);
+            CoroutineResult::Yield(Switch::Booked) => {}
+            CoroutineResult::Yield(end @ (Switch::Exit | Switch::Unwound)) => {
+                l.busy.set(true);
+                // SAFETY: as above; `busy` marks the reference live.
+                unsafe { &mut *hub }.finish(slot, matches!(end, Switch::Unwound));
+                l.busy.set(false);
             }
-            CoroutineResult::Yield(req) => {
-                if let Some(v) = self.block(slot, req) {
-                    self.tasks[slot as usize].result = v;
-                    self.runq.push_front(slot);
-                }
-            }
-            CoroutineResult::Return(()) => self.finish(slot),
+            CoroutineResult::Return(()) => unreachable!("a green thread's body never returns"),
         }
     }
+    None
 }
 
 /// Main blocks with `req`: the loop runs on main's stack until main is woken.
-pub(crate) fn main_block(req: Request) -> Result<i32> {
-    if let Request::Yield = req {
-        with(|h| h.turn(false))?;
-    }
-    if let Some(r) = with(|h| h.block(MAIN, req))? {
+pub(crate) fn main_block(l: &Local, req: Request) -> Result<i32> {
+    let booked = with_in(l, |h| {
+        if let Request::Yield = req {
+            h.poll_once();
+        }
+        h.block(MAIN, req)
+    })?;
+    if let Some(r) = booked {
         return Errno::decode(r);
     }
+    let hub = hub_in(l)?;
     // The loop runs on main's stack: under TSan, in the thread's own fiber.
     let loop_fiber = tsan::current_fiber();
     loop {
-        let mut next = with(Hub::next)?;
-        let mut budget = BATCH;
-        while let Next::Task(slot, co, val, fiber) = next {
-            tsan::switch_to(fiber);
-            // SAFETY: the coroutine behind `co` lives in its slot's home until
-            // `finish`, which only the loop calls, after this resume.
-            let r = unsafe { &mut *co.as_ptr() }.resume(val);
-            tsan::switch_to(loop_fiber);
-            overflow::set_running(Running::NONE);
-            budget -= 1;
-            // Book this task and pick the next in one visit to the hub; CUR
-            // keeps naming the last task until then, which the books don't read.
-            next = with(|h| {
-                h.ran(slot, r);
-                if budget > 0 {
-                    h.next()
-                } else {
-                    Next::Idle
-                }
-            })?;
-        }
-        CUR.with(|c| c.set(Current::MAIN));
-        if let Next::Main(r) = next {
+        let ready = run_ready(l, hub, loop_fiber);
+        l.set_cur(&MAIN_CURRENT.0);
+        if let Some(r) = ready {
             return Errno::decode(r);
         }
-        with(|h| h.turn(true))?;
+        with_in(l, |h| h.turn(true))?;
     }
-}
-
-/// Suspends the caller with `req` until the hub wakes it.
-pub(crate) fn suspend(req: Request) -> Result<i32> {
-    let cur = CUR.with(|c| c.get());
-    if cur.on_hub_stack {
-        return Err(Errno::EPERM);
-    }
-    if cur.yielder.is_null() {
-        return main_block(req);
-    }
-    if let Some(h) = cur.hooks {
-        if !h.may_switch(cur.hook_data) {
-            return Err(Errno::EACCES);
-        }
-        h.switch_out(cur.hook_data);
-    }
-    // SAFETY: `yielder` belongs to the coroutine running right now (the loop
-    // set it at this resume), which is the caller's own.
-    let r = unsafe { &*cur.yielder }.suspend(req);
-    if let Some(h) = cur.hooks {
-        h.switch_in(cur.hook_data);
-    }
-    Errno::decode(r)
 }

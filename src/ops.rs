@@ -11,8 +11,8 @@ use crate::errno::{Errno, Result};
 use crate::hub::{self, with};
 use crate::remote::CCall;
 use crate::stack;
-use crate::sys::overflow::{self, Running};
-use crate::task::{Current, Request};
+use crate::sys::overflow;
+use crate::task::{Current, Func, Request};
 
 /// Starts `f` as a green thread at the hub's next turn; returns its id.
 pub fn spawn<F: FnOnce() + 'static>(f: F) -> Result<i64> {
@@ -22,26 +22,37 @@ pub fn spawn<F: FnOnce() + 'static>(f: F) -> Result<i64> {
 /// As `spawn`, with a stack of `stack_size` bytes (0: the default).
 pub fn spawn_with_stack<F: FnOnce() + 'static>(f: F, stack_size: usize) -> Result<i64> {
     let size = if stack_size == 0 { stack::default_size() } else { stack::normalize(stack_size)? };
-    with(|h| h.spawn(f, size))?
+    with(|h| h.spawn(Func::new(f), size))?
 }
 
 /// Runs this thread's hub until no green thread is left.
 pub fn run() -> Result<()> {
-    let cur = hub::cur();
+    let l = hub::local();
+    let cur = l.cur();
     if !cur.yielder.is_null() || cur.on_hub_stack {
         return Err(Errno::EPERM);
     }
-    hub::main_block(Request::RunAll).map(drop)
+    hub::main_block(l, Request::RunAll).map(drop)
 }
 
 /// Lets every other ready green thread run once.
+#[inline]
 pub fn yield_now() -> Result<()> {
-    hub::suspend(Request::Yield).map(drop)
+    hub::yield_now().map(drop)
 }
 
-/// Suspends the caller for at least `seconds` (`<= 0` yields).
+/// Suspends the caller for at least `seconds` (`<= 0`: one round of the
+/// other ready green threads, with no timer and no clock read).
+#[inline]
 pub fn sleep(seconds: f64) -> Result<()> {
-    hub::suspend(Request::Sleep { until: clock::after(seconds)? }).map(drop)
+    let until = if seconds > 0.0 {
+        clock::after(seconds)?
+    } else if seconds.is_nan() {
+        return Err(Errno::EINVAL);
+    } else {
+        0
+    };
+    hub::sleep_until(until).map(drop)
 }
 
 /// Id of the running green thread; 0 in main.
@@ -74,8 +85,9 @@ pub fn kill(id: i64) -> Result<()> {
 /// Suspends the caller until guv_unpark names it (at once if an unpark
 /// came since its last park), `seconds` pass (ETIMEDOUT; negative: never),
 /// or it is killed.
+#[inline]
 pub fn park(seconds: f64) -> Result<()> {
-    hub::suspend(Request::Park { until: clock::after_or_never(seconds)? }).map(drop)
+    hub::park_until(clock::after_or_never(seconds)?).map(drop)
 }
 
 /// Wakes green thread `id` (0: main) from guv_park, or lets its next park return at once.
@@ -95,7 +107,8 @@ pub fn stack_bounds() -> Result<(usize, usize)> {
         return Err(Errno::ESRCH);
     }
     with(|h| {
-        let r = h.running(cur.slot);
+        // SAFETY: the running green thread's bounds, in its home (see Hub::running).
+        let r = unsafe { *h.running(cur.slot) };
         let lo = r.guard + stack::GUARD_SIZE;
         (lo, r.top - lo)
     })
@@ -146,24 +159,28 @@ pub unsafe fn offload(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) ->
 /// `f(arg)` must be sound to call once, on this thread, now.
 pub unsafe fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<()> {
     let call = CCall { f, arg };
-    let cur = hub::cur();
+    let l = hub::local();
+    let (cur, saved) = (l.cur(), l.cur_ptr());
     /// The callback stays on this OS thread: on_parent_stack's Send bound
     /// guards against handing a Yielder to another thread, which we don't.
-    struct SameThread(Current);
-    // SAFETY: see above; the value never leaves this thread.
+    struct SameThread(*const Current, Current);
+    // SAFETY: see above; the values never leave this thread.
     unsafe impl Send for SameThread {}
     impl SameThread {
-        fn get(self) -> Current {
-            self.0
+        fn get(self) -> (*const Current, Current) {
+            (self.0, self.1)
         }
     }
-    let saved = SameThread(cur);
+    let pass = SameThread(saved, cur);
     let run = move || {
-        let cur = saved.get();
-        hub::set_cur(Current { on_hub_stack: true, ..cur });
-        overflow::set_running(Running::NONE);
+        let (saved, cur) = pass.get();
+        let on_hub = Current { on_hub_stack: true, ..cur };
+        let l = hub::local();
+        // `on_hub` lives on this stack until the call returns, when `saved` is back.
+        l.set_cur(&on_hub);
+        overflow::set_running(std::ptr::null());
         hub::outside(|| call.call());
-        hub::set_cur(cur);
+        l.set_cur(saved);
     };
     if cur.yielder.is_null() || cur.on_hub_stack {
         run();

@@ -90,9 +90,17 @@ impl HubHandle {
         crate::sys::keep_forever(old);
     }
 
+    /// Whether anything was submitted since the last `drain`, or a hold is on:
+    /// a hub with neither, and nothing of its own due, can skip a turn.
+    pub(crate) fn stirring(&self) -> bool {
+        self.pending.load(Ordering::Relaxed) || self.held()
+    }
+
     /// Moves everything submitted so far into `out` (cheap when nothing is pending).
     pub(crate) fn drain(&self, out: &mut Vec<Msg>) {
-        if self.pending.swap(false, Ordering::Acquire) {
+        // A plain load first: the swap is a locked instruction, and the hub
+        // looks at every turn (a missed store is followed by the eventfd's wake).
+        if self.pending.load(Ordering::Relaxed) && self.pending.swap(false, Ordering::Acquire) {
             out.append(&mut self.inbox.lock());
         }
     }

@@ -95,6 +95,12 @@ pub fn parse_size(s: &str) -> Option<usize> {
     n.checked_mul(1 << shift)
 }
 
+/// How many free stacks of `size` bytes a pool keeps resident (the warm
+/// bound); a hub keeps as many primed coroutines' stacks whole.
+pub(crate) fn warm_count(size: usize) -> usize {
+    (WARM_BYTES / size).max(MIN_WARM)
+}
+
 pub fn set_default_size(size: usize) -> Result<()> {
     DEFAULT_SIZE.store(normalize(size)?, Ordering::Relaxed);
     Ok(())
@@ -237,7 +243,7 @@ impl Pools {
                     size,
                     free: Vec::new(),
                     cold: 0,
-                    warm_max: (WARM_BYTES / size).max(MIN_WARM),
+                    warm_max: warm_count(size),
                     low: 0,
                     carve: 0,
                     carve_end: 0,

@@ -16,11 +16,23 @@ use crate::sys::overflow::Running;
 /// What the hub passes a green thread when it resumes it: a non-negative
 /// result or `-errno`.
 pub(crate) type Resume = i32;
-pub(crate) type Yielder = corosensei::Yielder<Resume, Request>;
-pub(crate) type Co = corosensei::Coroutine<Resume, Request, (), PooledStack>;
+pub(crate) type Yielder = corosensei::Yielder<Resume, Switch>;
+pub(crate) type Co = corosensei::Coroutine<Resume, Switch, (), PooledStack>;
 
-/// What a green thread asks of the hub when it suspends. The hub does all
-/// bookkeeping; the green thread only names what it waits for.
+/// What a green thread tells the loop when it suspends. Its wait it has
+/// booked on the hub itself, just before (see `hub::suspend`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Switch {
+    /// It waits as booked (or is queued again).
+    Booked,
+    /// Its function returned; its coroutine stays primed for the next spawn.
+    Exit,
+    /// Its function was ended by a forced unwind (pthread_exit): never resume
+    /// it; end it as if it had returned, and discard its coroutine.
+    Unwound,
+}
+
+/// What a blocking call waits for, booked by `Hub::block`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Request {
     Yield,
@@ -49,9 +61,6 @@ pub(crate) enum Request {
     },
     /// Main only: run until no green thread is left.
     RunAll,
-    /// The green thread's function was ended by a forced unwind (pthread_exit):
-    /// never resume it; end it as if it had returned.
-    Exit,
 }
 
 /// What a suspended task waits for (the hub's view).
@@ -126,26 +135,89 @@ impl Current {
     };
 }
 
+/// Main's view of itself, where the hub's thread-local points outside green threads.
+pub(crate) struct MainCurrent(pub Current);
+// SAFETY: it holds only null pointers and is never written.
+unsafe impl Sync for MainCurrent {}
+pub(crate) static MAIN_CURRENT: MainCurrent = MainCurrent(Current::MAIN);
+
+/// What stays put for a slot's whole life, in a heap cell allocated once:
+/// its coroutine, which must not move while it runs even if the task table
+/// grows, and what the running green thread and the overflow handler read
+/// of it through a pointer set at each resume.
+pub(crate) struct Home {
+    /// Live while `Task::has_co`.
+    pub co: std::mem::MaybeUninit<Co>,
+    pub cur: Current,
+    /// Its stack bounds, for the overflow handler.
+    pub running: Running,
+}
+
+/// End of the run queue's links.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// The function a green thread runs, kept in its slot until the slot's
+/// coroutine takes it. A closure of up to two words (C's fn and arg) is
+/// stored inline; a larger one is boxed.
+pub(crate) struct Func {
+    run: unsafe fn(*mut [usize; 2]),
+    data: std::mem::MaybeUninit<[usize; 2]>,
+}
+
+impl Func {
+    pub fn new<F: FnOnce() + 'static>(f: F) -> Func {
+        /// Calls the closure stored in `p` itself.
+        unsafe fn inline<F: FnOnce()>(p: *mut [usize; 2]) {
+            // SAFETY: `new` wrote an F at `p` (it fits, aligned) and `run` reads it once.
+            unsafe { p.cast::<F>().read()() }
+        }
+        /// Calls the closure whose Box pointer is stored in `p`.
+        unsafe fn boxed<F: FnOnce()>(p: *mut [usize; 2]) {
+            // SAFETY: `new` wrote Box::into_raw of an F at `p` and `run` reads it once.
+            unsafe { Box::from_raw(p.cast::<*mut F>().read())() }
+        }
+        let mut data = std::mem::MaybeUninit::<[usize; 2]>::uninit();
+        let fits = size_of::<F>() <= size_of::<[usize; 2]>() && align_of::<F>() <= align_of::<usize>();
+        let run: unsafe fn(*mut [usize; 2]) = if fits {
+            // SAFETY: F fits in `data` and needs no more alignment than it has.
+            unsafe { data.as_mut_ptr().cast::<F>().write(f) };
+            inline::<F>
+        } else {
+            // SAFETY: a pointer fits in `data`.
+            unsafe { data.as_mut_ptr().cast::<*mut F>().write(Box::into_raw(Box::new(f))) };
+            boxed::<F>
+        };
+        Func { run, data }
+    }
+
+    /// Calls the function, consuming it.
+    pub fn run(mut self) {
+        // SAFETY: `data` holds what `new` stored for `run`, read once (self is consumed).
+        unsafe { (self.run)(self.data.as_mut_ptr()) }
+    }
+}
+
 /// The slot of one task. Slot 0 is main, which has no coroutine.
 pub(crate) struct Task {
+    /// The next task in the run queue (NIL: the last, or not queued).
+    pub next: u32,
+    /// What the slot's coroutine runs when it next starts a task.
+    pub func: Option<Func>,
+    /// Stack size of the slot's coroutine (0: none).
+    pub stack_size: usize,
     /// Generation of the id now (or last) issued for this slot; 0 = never used.
     pub gen: u32,
     pub in_use: bool,
     /// Moves on at every wake-up; timer and waiter entries carry it, so
     /// entries of an earlier wait are recognised as stale.
     pub wait_gen: u32,
-    /// The live coroutine, if any: it sits in `home`, so it stays put while
-    /// it runs even if the task table grows meanwhile, and is reached through
-    /// a raw pointer so the loop can resume it while the task borrows the hub.
-    pub co: Option<std::ptr::NonNull<Co>>,
-    /// This slot's heap cell for its coroutine, allocated once and reused by
-    /// every task the slot holds (malloc+free per spawn cost ~180 instructions).
-    pub home: Option<std::ptr::NonNull<std::mem::MaybeUninit<Co>>>,
-    /// What the running green thread sees of itself, ready to hand to the
-    /// thread-local at each resume.
-    pub cur: Current,
-    /// Its stack bounds, for the overflow handler.
-    pub running: Running,
+    /// Whether `home` holds a coroutine. It outlives the task: a free slot
+    /// keeps it primed for the next spawn.
+    pub has_co: bool,
+    /// This slot's heap cell (None for main and slots never used), reached
+    /// through a raw pointer so the loop can resume the coroutine while the
+    /// task borrows the hub (malloc+free per spawn cost ~180 instructions).
+    pub home: Option<std::ptr::NonNull<Home>>,
     pub wait: Wait,
     /// Passed to the task when it is next resumed.
     pub result: Resume,
@@ -188,13 +260,14 @@ impl Task {
 
     pub fn empty() -> Task {
         Task {
+            next: NIL,
+            func: None,
+            stack_size: 0,
             gen: 0,
             in_use: false,
             wait_gen: 0,
-            co: None,
+            has_co: false,
             home: None,
-            cur: Current::MAIN,
-            running: Running::NONE,
             wait: Wait::None,
             result: 0,
             killed: false,

@@ -6,7 +6,7 @@ use super::{Hub, MAIN};
 use crate::errno::{Errno, Result};
 use crate::remote::{CCall, Msg};
 use crate::stack;
-use crate::task::Wait;
+use crate::task::{Func, Wait};
 
 impl Hub {
     pub(crate) fn kill(&mut self, id: i64) -> Result<()> {
@@ -85,7 +85,7 @@ impl Hub {
     /// order, and the loop retries it at each turn.
     fn start_submitted(&mut self, call: CCall) {
         if self.unstarted.is_empty() {
-            match self.spawn(move || call.call(), stack::default_size()) {
+            match self.spawn(Func::new(move || call.call()), stack::default_size()) {
                 Ok(_) => return,
                 Err(e) => eprintln!(
                     "guv: a green thread submitted from another thread cannot start yet ({e}); the hub retries"
@@ -97,7 +97,7 @@ impl Hub {
 
     fn retry_unstarted(&mut self) {
         while let Some(&call) = self.unstarted.front() {
-            if self.spawn(move || call.call(), stack::default_size()).is_err() {
+            if self.spawn(Func::new(move || call.call()), stack::default_size()).is_err() {
                 return;
             }
             self.unstarted.pop_front();

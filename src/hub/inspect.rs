@@ -5,7 +5,7 @@ use super::{cur, with, Hub, MAIN};
 use crate::errno::{Errno, Result};
 use crate::introspect::{self, Line, Name, State, Stats};
 use crate::stack::GUARD_SIZE;
-use crate::sys::overflow;
+use crate::sys::overflow::Running;
 use crate::task::{Request, Wait};
 
 impl Hub {
@@ -25,12 +25,10 @@ impl Hub {
         let ptr: *const Name = &**cell;
         if slot == MAIN {
             self.watch.set_main_name(ptr);
-        } else if t.running.name != ptr {
-            t.running.name = ptr;
-            // The handlers read the running task's copy of `running`.
-            if overflow::running().id == t.running.id {
-                overflow::set_running(t.running);
-            }
+        } else if let Some(home) = t.home {
+            // SAFETY: the task's home, not referenced elsewhere now; the
+            // handlers read it in place while the task runs.
+            unsafe { (*home.as_ptr()).running.name = ptr };
         }
         Ok(())
     }
@@ -69,9 +67,15 @@ impl Hub {
                 // A wait always comes with its request; never seen.
                 _ => State::Ready,
             };
-            let r = t.running;
+            let (id, r) = match t.home {
+                // SAFETY: a live task's home, only read here.
+                Some(home) if slot as u32 != MAIN => unsafe {
+                    ((*home.as_ptr()).cur.id, (*home.as_ptr()).running)
+                },
+                _ => (0, Running::NONE),
+            };
             lines.push(Line {
-                id: if slot as u32 == MAIN { 0 } else { t.cur.id },
+                id,
                 name: t.name.as_deref().map_or(&[][..], introspect::name_bytes),
                 state,
                 since: t.since,

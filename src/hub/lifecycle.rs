@@ -1,22 +1,61 @@
 //! Births and deaths: the hub's own (first use on a thread, repair in a
 //! forked child, teardown when the thread exits) and each green thread's
 //! (spawn, the body that runs its function, finish).
+//!
+//! A green thread's coroutine outlives it: its body runs the function of
+//! each task its slot holds, one after another, so a spawn into a free slot
+//! whose coroutine is primed builds nothing (up to PRIMED free slots per
+//! stack size; beyond that a finished slot's stack goes back to the pool).
+//! Like the stack pool, the primed slots beyond the warm bound that no spawn
+//! needed for a while give back the pages their tasks touched, all but the
+//! top of the stack where the coroutine waits.
 
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::{set_cur, with, Hub};
+use super::{dead, local, with, Hub, Local};
 use crate::callbacks;
-use crate::clock::NEVER;
+use crate::clock::{self, NEVER};
 use crate::errno::{Errno, Result};
 use crate::monitor::Watch;
 use crate::reactor::{Reactor, WAKER};
 use crate::remote::{HubHandle, Msg};
 use crate::stack::Pools;
 use crate::sys::overflow::{self, Running};
-use crate::task::{self, Co, Current, Request, Resume, Task, Wait, Yielder};
+use crate::task::{self, Co, Current, Func, Home, Resume, Switch, Task, Wait, Yielder, NIL};
+
+/// Free slots per stack size that keep their coroutine and stack primed
+/// (bench-core spawns in batches of 1000).
+const PRIMED: usize = 1024;
+/// The top of a primed stack that is never given back: the suspended body's
+/// few frames live there (well under a page), the rest is a margin.
+const PRIMED_KEEP: usize = 8 * 1024;
+
+/// Free slots of one stack size whose coroutine is primed: a LIFO whose
+/// oldest entries (`..cold`) have given their stacks' touched pages back.
+pub(super) struct Primed {
+    size: usize,
+    slots: Vec<u32>,
+    cold: usize,
+    /// The fewest slots since the last trim: those below were not needed all along.
+    low: usize,
+    warm_max: usize,
+}
+
+impl Primed {
+    fn pop(&mut self) -> Option<u32> {
+        let slot = self.slots.pop()?;
+        self.cold = self.cold.min(self.slots.len());
+        self.low = self.low.min(self.slots.len());
+        Some(slot)
+    }
+
+    fn over_warm(&self) -> bool {
+        self.slots.len() - self.cold > self.warm_max
+    }
+}
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 /// Moves on in a forked child; a hub made before it repairs itself on next use.
@@ -24,6 +63,34 @@ static FORK_EPOCH: AtomicU64 = AtomicU64::new(0);
 
 pub(super) fn fork_epoch() -> u64 {
     FORK_EPOCH.load(Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Frees the hub at thread exit; touched once, when the hub is made.
+    static OWNER: Owner = const { Owner };
+}
+
+struct Owner;
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let hub = local().hub.replace(dead());
+        if !hub.is_null() && hub != dead() {
+            // SAFETY: `hub` came from Box::into_raw in `make_hub` and is freed
+            // only here, once; nothing runs on this thread's hub any more.
+            drop(unsafe { Box::from_raw(hub) });
+        }
+    }
+}
+
+/// Makes this thread's hub at its first guv call.
+#[cold]
+pub(super) fn make_hub(l: &Local) -> Result<*mut Hub> {
+    let hub = Box::into_raw(Box::new(Hub::new()?));
+    l.hub.set(hub);
+    // On a thread already past its thread-local destructors the hub is never freed.
+    let _ = OWNER.try_with(|_| ());
+    Ok(hub)
 }
 
 impl Hub {
@@ -36,18 +103,22 @@ impl Hub {
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed) & task::MAX_SERIAL;
         let handle = Arc::new(HubHandle::new(serial.max(1), waker));
         let watch = Watch::new(handle.serial, Arc::downgrade(&handle));
-        let now = crate::clock::now_ns();
+        let now = clock::now_ns();
         let mut main = Task::empty();
         main.in_use = true;
         main.since = now;
         Ok(Hub {
             tasks: vec![main],
-            free: Vec::new(),
-            runq: VecDeque::new(),
+            primed: Vec::new(),
+            primed_next_trim: 0,
+            bare: Vec::new(),
+            head: NIL,
+            tail: NIL,
             timers: Default::default(),
             reactor,
             pools: Pools::default(),
             handle,
+            running: overflow::running_cell(),
             live: 0,
             armed: 0,
             fd_waits: 0,
@@ -114,74 +185,177 @@ impl Hub {
         Ok(())
     }
 
-    pub(crate) fn spawn<F: FnOnce() + 'static>(&mut self, f: F, stack_size: usize) -> Result<i64> {
-        if self.free.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
-            return Err(Errno::EAGAIN);
-        }
-        let stack = self.pools.take(stack_size)?;
-        let (guard, top) = (stack.guard(), stack.top());
-        let co = Co::with_stack(stack, move |y: &Yielder, _: Resume| body(y, f));
-        let slot = self.free.pop().unwrap_or_else(|| {
-            self.tasks.push(Task::empty());
-            (self.tasks.len() - 1) as u32
-        });
+    /// Starts `func` as a green thread at the next turn, in a free slot
+    /// whose coroutine is primed if there is one.
+    pub(crate) fn spawn(&mut self, func: Func, stack_size: usize) -> Result<i64> {
+        let primed = self.primed.iter_mut().find(|p| p.size == stack_size).and_then(Primed::pop);
+        let slot = match primed {
+            Some(slot) => slot,
+            None => self.new_slot(stack_size)?,
+        };
         let serial = self.handle.serial;
         let t = &mut self.tasks[slot as usize];
         t.gen += 1;
         t.in_use = true;
-        let home = *t
-            .home
-            .get_or_insert_with(|| std::ptr::NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))));
-        // SAFETY: `home` is this slot's own cell and holds no live coroutine (the
-        // slot was free), so writing over it drops nothing.
-        unsafe { home.as_ptr().write(MaybeUninit::new(co)) };
-        t.co = Some(home.cast());
+        t.func = Some(func);
         t.result = 0;
         let id = task::make_id(serial, t.gen, slot);
-        t.cur = Current { slot, id, ..Current::MAIN };
+        let home = t.home.expect("a slot with a coroutine has its home").as_ptr();
         let name = t.name.as_deref().map_or(std::ptr::null(), |n| n as *const _);
-        t.running = Running { guard, top, id, name, entry: 0 };
         t.since = self.now;
         if t.fiber.is_null() {
             t.fiber = crate::sys::tsan::create_fiber();
         }
-        self.runq.push_back(slot);
+        // SAFETY: the slot's home, not referenced elsewhere while the hub is
+        // borrowed. The yielder stays: it is the coroutine's, set when it first ran.
+        unsafe {
+            (*home).cur = Current { slot, id, yielder: (*home).cur.yielder, ..Current::MAIN };
+            (*home).running.id = id;
+            (*home).running.name = name;
+        }
+        self.push_back(slot);
         self.live += 1;
         self.counts.spawned += 1;
         self.watch.set_alive(self.live);
         Ok(id)
     }
 
-    /// A task's function returned: recycle its stack and slot, wake its joiners.
-    pub(super) fn finish(&mut self, slot: u32) {
+    /// A free slot with a new coroutine on a stack of `stack_size` bytes.
+    #[cold]
+    fn new_slot(&mut self, stack_size: usize) -> Result<u32> {
+        if self.bare.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
+            return Err(Errno::EAGAIN);
+        }
+        let stack = self.pools.take(stack_size)?;
+        let (guard, top) = (stack.guard(), stack.top());
+        let slot = self.bare.pop().unwrap_or_else(|| {
+            self.tasks.push(Task::empty());
+            (self.tasks.len() - 1) as u32
+        });
         let t = &mut self.tasks[slot as usize];
-        let co = t.co.take().expect("a finished task had its coroutine");
-        // SAFETY: `co` points at the coroutine written into this slot's home by
-        // `spawn`; it is moved out once, here, and the home is then free again.
-        let co = unsafe { co.as_ptr().read() };
+        let home = t
+            .home
+            .get_or_insert_with(|| {
+                let home = Home { co: MaybeUninit::uninit(), cur: Current::MAIN, running: Running::NONE };
+                std::ptr::NonNull::from(Box::leak(Box::new(home)))
+            })
+            .as_ptr();
+        let co = Co::with_stack(stack, move |y: &Yielder, _: Resume| body(y, home));
+        // SAFETY: `home` is this slot's own cell and holds no live coroutine
+        // (the slot was bare), so writing over it drops nothing.
+        unsafe {
+            (*home).co.write(co);
+            (*home).cur.yielder = std::ptr::null();
+            (*home).running = Running { guard, top, ..Running::NONE };
+        }
+        t.has_co = true;
+        t.stack_size = stack_size;
+        Ok(slot)
+    }
+
+    /// Ends the primed coroutine of a free slot and gives its stack back.
+    fn unprime(&mut self, slot: u32) {
+        let t = &mut self.tasks[slot as usize];
+        if !std::mem::take(&mut t.has_co) {
+            return;
+        }
+        t.stack_size = 0;
+        let home = t.home.expect("a slot with a coroutine has its home").as_ptr();
+        // SAFETY: `home` holds the coroutine `new_slot` wrote (has_co was set);
+        // it is moved out once, here, and the home is then empty again.
+        let mut co = unsafe { (*home).co.assume_init_read() };
+        // SAFETY: the coroutine is suspended in `body` between two tasks (or
+        // never started), where nothing on its stack needs dropping.
+        unsafe { co.force_reset() };
         self.pools.give(co.into_stack());
+    }
+
+    /// A task's function returned: free its slot, keeping its coroutine
+    /// primed for the next spawn unless `unwound` (a forced unwind left it
+    /// unusable), and wake its joiners.
+    pub(super) fn finish(&mut self, slot: u32, unwound: bool) {
         let t = &mut self.tasks[slot as usize];
-        let mut joiners = std::mem::take(&mut t.joiners);
+        if let Some(name) = &mut t.name {
+            name[0] = 0;
+        }
         t.in_use = false;
         t.killed = false;
         t.permit = false;
         t.interrupted = false;
         t.deadline = NEVER;
         t.deadlines.clear();
-        t.cur = Current::MAIN;
-        if let Some(name) = &mut t.name {
-            name[0] = 0;
-        }
         t.wait_gen = t.wait_gen.wrapping_add(1);
-        if t.gen < task::MAX_GEN {
-            self.free.push(slot);
-        }
+        let (gen, size) = (t.gen, t.stack_size);
+        let joiners = (!t.joiners.is_empty()).then(|| std::mem::take(&mut t.joiners));
         self.live -= 1;
         self.watch.set_alive(self.live);
-        for (j, g) in joiners.drain(..) {
-            self.wake_if(j, g, 0);
+        if gen >= task::MAX_GEN {
+            self.unprime(slot); // retired: its ids are used up
+        } else if unwound {
+            self.unprime(slot);
+            self.bare.push(slot);
+        } else {
+            match self.primed.iter_mut().find(|p| p.size == size) {
+                Some(p) if p.slots.len() < PRIMED => p.slots.push(slot),
+                Some(_) => {
+                    self.unprime(slot);
+                    self.bare.push(slot);
+                }
+                None => self.primed.push(Primed {
+                    size,
+                    slots: vec![slot],
+                    cold: 0,
+                    low: 0,
+                    warm_max: crate::stack::warm_count(size),
+                }),
+            }
         }
-        self.tasks[slot as usize].joiners = joiners;
+        if let Some(mut joiners) = joiners {
+            for (j, g) in joiners.drain(..) {
+                self.wake_if(j, g, 0);
+            }
+            self.tasks[slot as usize].joiners = joiners;
+        }
+    }
+}
+
+impl Hub {
+    /// When `trim` has stack pages to give back (NEVER: none).
+    pub(super) fn trim_due(&self) -> u64 {
+        let primed = if self.primed.iter().any(Primed::over_warm) { self.primed_next_trim } else { NEVER };
+        self.pools.trim_due().min(primed)
+    }
+
+    /// Gives back the pages of free stacks, and of primed slots' stacks below
+    /// their top, that no spawn needed since the last look (beyond the warm
+    /// bounds), if a look is due at `now`.
+    pub(super) fn trim(&mut self, now: u64) {
+        self.pools.trim(now);
+        if now < self.primed_next_trim {
+            return;
+        }
+        for i in 0..self.primed.len() {
+            let p = &self.primed[i];
+            let unused_warm = p.low.saturating_sub(p.cold);
+            let keep = p.warm_max.min(p.slots.len() - p.cold);
+            let n = unused_warm.min(p.slots.len() - p.cold - keep);
+            for k in p.cold..p.cold + n {
+                let slot = self.primed[i].slots[k];
+                // SAFETY: `running` is the slot's home's copy of its stack's bounds (see Hub::running).
+                let r = unsafe { *self.running(slot) };
+                let (bottom, end) = (r.guard + crate::stack::GUARD_SIZE, r.top - PRIMED_KEEP);
+                if end > bottom {
+                    // SAFETY: page-aligned (guard, top and PRIMED_KEEP are), inside
+                    // the slot's stack, below where its suspended body lives: its
+                    // tasks have ended, nothing lives there.
+                    unsafe { crate::sys::mem::discard(bottom as *mut u8, end - bottom) };
+                }
+            }
+            let p = &mut self.primed[i];
+            p.cold += n;
+            p.low = p.slots.len();
+        }
+        self.primed_next_trim = now + crate::stack::TRIM_EVERY;
     }
 }
 
@@ -196,19 +370,31 @@ impl Drop for Hub {
             eprintln!("guv: {never} green thread(s) submitted with guv_hub_spawn never started: their hub's thread exited");
         }
         // Suspended green threads may sit inside C, C++ or Python frames that
-        // cannot be unwound: leak them (and the arenas under them), never drop them.
+        // cannot be unwound: leak them (and the arenas under them), never drop
+        // them. Primed coroutines of ended tasks hold nothing and are reset.
         let mut leaked = false;
-        for t in &mut self.tasks {
-            match (t.co, t.home) {
-                // A live coroutine is never dropped: that would unwind its stack.
-                (Some(_), _) => leaked = true,
-                // SAFETY: an empty home from Box::leak in `spawn`; MaybeUninit drops nothing.
-                (None, Some(home)) => drop(unsafe { Box::from_raw(home.as_ptr()) }),
-                (None, None) => {}
+        for slot in 1..self.tasks.len() as u32 {
+            let t = &self.tasks[slot as usize];
+            if t.in_use {
+                if let Some(home) = t.home.filter(|_| t.has_co) {
+                    leaked = true;
+                    /// A suspended coroutine's home, kept (never read again).
+                    struct Kept(#[allow(dead_code)] std::ptr::NonNull<Home>);
+                    // SAFETY: the pointer is only kept, never used, on any thread.
+                    unsafe impl Send for Kept {}
+                    crate::sys::keep_forever(Kept(home));
+                }
+                continue;
+            }
+            self.unprime(slot);
+            if let Some(home) = self.tasks[slot as usize].home.take() {
+                // SAFETY: a home from Box::leak in `new_slot`, its coroutine moved out
+                // (MaybeUninit drops nothing), nothing else in it needing a drop.
+                drop(unsafe { Box::from_raw(home.as_ptr()) });
             }
         }
         if !leaked {
-            // SAFETY: every coroutine finished, so no stack of these pools is in use.
+            // SAFETY: every coroutine finished or was reset, so no stack of these pools is in use.
             unsafe { self.pools.release_all() };
         }
     }
@@ -220,37 +406,57 @@ extern "C" fn forked_child() {
     crate::monitor::after_fork_child();
 }
 
-/// The body of every green thread, on its own stack.
-fn body<F: FnOnce()>(y: &Yielder, f: F) {
-    let hooks = callbacks::get();
-    set_cur(Current { yielder: y, hooks, ..super::cur() });
-    let data = hooks.map_or(std::ptr::null_mut(), |h| h.task_start());
-    let cur = Current { hook_data: data, ..super::cur() };
-    set_cur(cur);
-    // A panic must not unwind into the hub (or through C frames): report and abort.
-    let stack = with(|h| h.running(cur.slot)).map_or((0, 0), |r| (r.guard, r.top - r.guard));
-    let run = || {
-        let unwound = Unwound { hooks, data, stack, unpoison: crate::sys::mem::asan_unpoison() };
-        // Record once what later resumes hand back, so the loop never copies it
-        // back; and where on the stack the task's own frames begin (this frame,
-        // just below them), so backtraces leave out guv's entry.
-        let entry = 0u8;
-        let entry = std::hint::black_box(&entry) as *const u8 as usize;
-        let _ = with(|h| {
-            let t = &mut h.tasks[cur.slot as usize];
-            t.cur = cur;
-            t.running.entry = entry;
-            overflow::set_running(t.running);
-        });
-        super::outside(f);
-        std::mem::forget(unwound);
+/// The body of every green thread's coroutine, on its own stack: it runs
+/// the function of each task its slot holds, one after another, and never
+/// returns, so that a spawn into a free slot builds no coroutine.
+fn body(y: &Yielder, home: *mut Home) {
+    // SAFETY (each access to `home` below): the slot's home outlives its
+    // coroutine, and nothing else references it while this green thread runs.
+    let stack = unsafe {
+        (*home).cur.yielder = y;
+        let r = (*home).running;
+        (r.guard, r.top - r.guard)
     };
-    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        eprintln!("guv: green thread panicked: {}", crate::panic_message(&*p));
-        std::process::abort();
-    }
-    if let Some(h) = hooks {
-        h.task_end(data);
+    loop {
+        let hooks = callbacks::get();
+        // SAFETY: as above.
+        let slot = unsafe {
+            (*home).cur.hooks = hooks;
+            (*home).cur.slot
+        };
+        let Ok(Some(func)) = with(|h| h.tasks[slot as usize].func.take()) else {
+            eprintln!("guv: a green thread started without its function");
+            std::process::abort();
+        };
+        let data = match hooks {
+            None => std::ptr::null_mut(),
+            Some(h) => {
+                let data = h.task_start();
+                // SAFETY: as above.
+                unsafe { (*home).cur.hook_data = data };
+                data
+            }
+        };
+        let run = || {
+            let unwound = Unwound { hooks, data, stack, unpoison: crate::sys::mem::asan_unpoison() };
+            // Where on the stack the task's own frames begin (this frame, just
+            // below them), so backtraces leave out guv's entry.
+            let entry = 0u8;
+            let entry = std::hint::black_box(&entry) as *const u8 as usize;
+            // SAFETY: as above.
+            unsafe { (*home).running.entry = entry };
+            super::outside(|| func.run());
+            std::mem::forget(unwound);
+        };
+        // A panic must not unwind into the hub (or through C frames): report and abort.
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+            eprintln!("guv: green thread panicked: {}", crate::panic_message(&*p));
+            std::process::abort();
+        }
+        if let Some(h) = hooks {
+            h.task_end(data);
+        }
+        y.suspend(Switch::Exit);
     }
 }
 
@@ -294,7 +500,7 @@ impl Drop for Unwound {
         let cur = super::cur();
         super::enter_from_unwind();
         // SAFETY: `yielder` belongs to this running coroutine (see `suspend`).
-        let _ = unsafe { &*cur.yielder }.suspend(Request::Exit);
+        let _ = unsafe { &*cur.yielder }.suspend(Switch::Unwound);
         eprintln!("guv: an exited green thread was resumed");
         std::process::abort();
     }
@@ -309,7 +515,8 @@ fn cxx_exception_in_flight() -> bool {
         // is libstdc++'s `int __cxa_uncaught_exceptions() noexcept`.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__cxa_uncaught_exceptions".as_ptr()) };
         // SAFETY: see above; a non-null result is that function.
-        (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> i32>(p) })
+        (!p.is_null())
+            .then(|| unsafe { std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> i32>(p) })
     });
     // SAFETY: the function takes nothing and cannot fail.
     f.is_some_and(|f| unsafe { f() } > 0)

@@ -9,7 +9,7 @@ use std::sync::Once;
 use crate::stack::GUARD_SIZE;
 use crate::sys::backtrace::NAME_LEN;
 
-/// The stack of the green thread running on this OS thread (`top == 0`: none).
+/// The stack bounds of a green thread, its id and name, for the handlers.
 #[derive(Clone, Copy)]
 pub(crate) struct Running {
     pub guard: usize,
@@ -26,18 +26,31 @@ impl Running {
 }
 
 thread_local! {
-    // Const-initialised and Copy: reading it from a signal handler touches no lazy state.
-    static RUNNING: Cell<Running> = const { Cell::new(Running::NONE) };
+    // Const-initialised: reading it from a signal handler touches no lazy state.
+    // Points at the running green thread's bounds, which stay put in its
+    // slot's home while it runs (null: none runs).
+    static RUNNING: Cell<*const Running> = const { Cell::new(std::ptr::null()) };
     static ALTSTACK_SET: Cell<bool> = const { Cell::new(false) };
 }
 
-pub(crate) fn set_running(r: Running) {
+/// Names the running green thread's stack (null: none). `r` must stay valid
+/// until the next call; what the handlers read is `*r` at that moment.
+pub(crate) fn set_running(r: *const Running) {
     RUNNING.with(|c| c.set(r));
 }
 
-/// The green thread running on this thread, as the handlers see it.
+/// This thread's running-stack cell, for a hub that sets it at every switch
+/// without a thread-local lookup each time. Valid for the thread's life.
+pub(crate) fn running_cell() -> *const Cell<*const Running> {
+    RUNNING.with(|c| c as *const Cell<*const Running>)
+}
+
+/// The green thread running on this thread, as the handlers see it (`top == 0`: none).
 pub(crate) fn running() -> Running {
-    RUNNING.with(|c| c.get())
+    let r = RUNNING.with(|c| c.get());
+    // SAFETY: a non-null pointer names the running green thread's bounds,
+    // valid while it runs (set_running's contract).
+    unsafe { r.as_ref() }.copied().unwrap_or(Running::NONE)
 }
 
 static INSTALL: Once = Once::new();
@@ -90,7 +103,7 @@ fn fault_sp(ctx: *mut libc::c_void) -> usize {
 }
 
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    let r = RUNNING.with(|c| c.get());
+    let r = running();
     if r.top != 0 {
         // SAFETY: the kernel passes a valid siginfo_t for SIGSEGV/SIGBUS.
         let addr = unsafe { (*info).si_addr() } as usize;
