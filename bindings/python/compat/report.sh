@@ -5,10 +5,11 @@ cat <<END
 # CPython's own tests under guv.monkey_patch()
 
 \`make compat\` (bindings/python/compat/run.py: each module in a process of its own, libregrtest's
-per-test timeout 30 s; a hung test is counted and the module run again without it).
+per-test timeout 30 s; a test that hangs, or ends the process, is counted and the module
+runs again without it and the tests already counted).
 Machine load when it ended: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores).
 
-| CPython | module | tests | passed | failed | errors | skipped | hangs | time |
-|---|---|---|---|---|---|---|---|---|
+| CPython | module | tests | passed | failed | errors | skipped | hangs | process ended | time |
+|---|---|---|---|---|---|---|---|---|---|
 END
 cat "$1"

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TEST_LINE = re.compile(r"^(\w+) \(([\w.]+)\)(?: \.\.\. (.*))?$")
 VERDICTS = {"ok": "passed", "FAIL": "failed", "ERROR": "errors", "expected failure": "passed",
             "unexpected success": "failed"}
-MAX_RERUNS = 8
+MAX_RERUNS = 20
 
 
 def verdict_of(text):
@@ -33,8 +33,8 @@ def verdict_of(text):
 def run_module(python, module, timeout, env):
     """Runs `module`; after a hang, runs it again with every test already
     seen (and the hung one) ignored, adding up the counts."""
-    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "hangs": 0}
-    failing, hung, seen = [], [], []
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "hangs": 0, "ended": 0}
+    failing, hung, ended, seen = [], [], [], []
     start = time.monotonic()
     ignorefile = os.path.join(env.get("TMPDIR", "/tmp"), f"compat-ignore-{os.getpid()}-{module}")
     for _ in range(MAX_RERUNS):
@@ -71,10 +71,19 @@ def run_module(python, module, timeout, env):
             hung.append(pending)
             seen.append(pending)
             continue
+        if "Tests result:" not in out:
+            # The process ended with no result (a crash, or a fork's child that returned
+            # into the runner): counted against the test it was in, then on without it.
+            ended.append(pending or f"after {seen[-1] if seen else 'start'}")
+            if pending:
+                seen.append(pending)
+            if out.count("\n") > 0 and (pending or seen):
+                continue
         break
     if os.path.exists(ignorefile):
         os.unlink(ignorefile)
-    counts["hangs"] = len(hung)
+    counts["hangs"], counts["ended"] = len(hung), len(ended)
+    hung = hung + [f"{t} (process ended)" for t in ended]
     counts["seconds"] = time.monotonic() - start
     return counts, failing, hung
 
@@ -95,9 +104,9 @@ def main():
     for module in args.modules:
         counts, failing, hung = run_module(args.python, module, args.timeout, env)
         clean = clean and not failing and not hung and counts["passed"] > 0
-        total = sum(counts[k] for k in ("passed", "failed", "errors", "skipped", "hangs"))
+        total = sum(counts[k] for k in ("passed", "failed", "errors", "skipped", "hangs", "ended"))
         row = (f"| {version} | {module} | {total} | {counts['passed']} | {counts['failed']} | {counts['errors']} | "
-               f"{counts['skipped']} | {counts['hangs']} | {counts['seconds']:.0f} s |")
+               f"{counts['skipped']} | {counts['hangs']} | {counts['ended']} | {counts['seconds']:.0f} s |")
         print(row, flush=True)
         for name in hung:
             print(f"    hang: {name}")

@@ -189,3 +189,21 @@ def test_thread_count_and_unraisable_errors_of_start_new_thread(script):
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["[1, 2, 0]", "ValueError in a thread Exception ignored in thread started by True"]
+
+
+def test_msg_dontwait_raises_instead_of_waiting(script):
+    r = patched(script, """
+        import socket
+        a, b = socket.socketpair()
+        assert a.gettimeout() is None  # blocking, as made
+        for call in (lambda: a.recv(10, socket.MSG_DONTWAIT), lambda: a.recv_into(bytearray(10), 10, socket.MSG_DONTWAIT),
+                     lambda: a.recvmsg(10, 0, socket.MSG_DONTWAIT)):
+            try:
+                call()
+            except BlockingIOError:
+                print("EAGAIN")
+        b.send(b"x")
+        print(a.recv(10, socket.MSG_DONTWAIT))
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["EAGAIN", "EAGAIN", "EAGAIN", "b'x'"]

@@ -67,13 +67,13 @@ class GreenSocket(_std):
                 raise _timeout_error("timed out")
         trampoline(self.fileno(), events, timeout, _timeout_error("timed out"))
 
-    def _io(self, op, events, *args):
+    def _io(self, op, events, *args, **kwargs):
         if self._timeout == 0.0:
-            return op(self, *args)
+            return op(self, *args, **kwargs)
         deadline = self._deadline()
         while True:
             try:
-                return op(self, *args)
+                return op(self, *args, **kwargs)
             except BlockingIOError:
                 self._wait(events, deadline)
 
@@ -130,21 +130,27 @@ class GreenSocket(_std):
             _core.close(fd)
 
 
-def _waiting(name, events):
+def _waiting(name, events, flags_at):
     op = getattr(_std, name)
 
-    def method(self, *args):
-        return self._io(op, events, *args)
+    def method(self, *args, **kwargs):
+        flags = kwargs.get("flags", args[flags_at] if len(args) > flags_at else 0)
+        if isinstance(flags, int) and flags & _MSG_DONTWAIT:
+            return op(self, *args, **kwargs)  # the caller asked for EAGAIN rather than a wait
+        return self._io(op, events, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = op.__doc__
     return method
 
 
-for _name in ("recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg", "recvmsg_into"):
-    setattr(GreenSocket, _name, _waiting(_name, READ))
-for _name in ("send", "sendto", "sendmsg"):
-    setattr(GreenSocket, _name, _waiting(_name, WRITE))
+_MSG_DONTWAIT = getattr(_socket_mod, "MSG_DONTWAIT", 0)
+# Where each call takes its flags (sendto's only when it has three arguments).
+for _name, _at in (("recv", 1), ("recv_into", 2), ("recvfrom", 1), ("recvfrom_into", 2), ("recvmsg", 2),
+                   ("recvmsg_into", 2)):
+    setattr(GreenSocket, _name, _waiting(_name, READ, _at))
+for _name, _at in (("send", 1), ("sendto", 1), ("sendmsg", 2)):
+    setattr(GreenSocket, _name, _waiting(_name, WRITE, _at))
 
 
 def _is_numeric(host):
