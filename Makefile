@@ -2,8 +2,6 @@
 # Each area's rules are in mk/<area>.mk; `## ` lines document what a person types (`make help`).
 
 CARGO   ?= cargo
-CC      ?= cc
-CXX     ?= c++
 CLANG   ?= clang
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -51,7 +49,7 @@ GUV_RELEASE_BUILD := CARGO_TARGET_DIR=$(ROOT)/target/package $(cargo) rustc --ma
 $(GUV_RELEASE)/libguv.a $(GUV_RELEASE)/libguv.so &: $(RUST_SRCS)
 	$(GUV_RELEASE_BUILD)
 
-.PHONY: help all lib header test-rust bench-core check test bench soak compat clean
+.PHONY: help all lib header check test bench soak compat clean $(foreach u,check test bench soak compat,$(SUITES_$(u)))
 all lib: $(GUV_A)
 header:
 	GUV_BLESS=1 $(cargo) test --test header

@@ -1,10 +1,12 @@
 #!/bin/sh
 # `make bench-cpp`: instructions per yield with and without guv.hpp's hooks,
 # counted by callgrind (they do not drift with the machine's load), as the
-# markdown of benches/results/cpp.md. $1 is benches/cpp_hooks.cpp built -O2
-# against the release libguv.a.
+# markdown of benches/results/cpp.md. $1 is a guv install, $2 a scratch
+# directory; benches/cpp_hooks.cpp is built there, -O2, against its libguv.a.
 set -eu
-prog=$1
+mkdir -p "$2"
+prog=$2/cpp_hooks
+"${CXX:-c++}" -std=c++17 -O2 -I"$1/include" "$(dirname "$0")/cpp_hooks.cpp" -o "$prog" "$1/lib/libguv.a" -lpthread -ldl -lm
 for m in hooks nohooks; do
     valgrind --tool=callgrind --callgrind-out-file="$prog.cg.$m" "$prog" $m 2>&1 |
         sed -n 's/.*I *refs: *//p' | tr -d , >"$prog.ir.$m"

@@ -24,7 +24,7 @@ VALGRIND := valgrind -q --error-exitcode=9 --max-stackframe=16777216 --leak-chec
 VALGRIND_THREAD_EXIT := $(VALGRIND) --suppressions=$(ROOT)/tests/reliability/valgrind-thread-exit.supp
 # Not test_overflow: valgrind takes over SIGSEGV and stack faults.
 VG_TESTS := $(filter-out test_overflow test_run,$(C_TESTS))
-.PHONY: test-c test-c-sanitize test-c-tsan test-c-valgrind test-io bench-io bench-detector
+.PHONY: test-c-valgrind
 test-c: $(addprefix $(OUT)/c/,$(C_TESTS))
 	$(call run_tests,$(OUT)/c,$(C_TESTS))
 test-c-sanitize: $(addprefix $(OUT)/san/c/,$(C_TESTS))

@@ -2,7 +2,6 @@
 ## make test-cpp           the C++ tests and the complete example of bindings/cpp/README.md
 ## make bench-cpp          instructions per yield with and without guv.hpp's hooks: benches/results/cpp.md
 
-.PHONY: test-cpp bench-cpp
 # libpq (deps-drivers) for tests/cpp/pq_test.cpp.
 test-cpp: $(OUT)/prefix/.installed | deps-packaging deps-drivers
 	@mkdir -p $(OUT)/cpp
@@ -12,6 +11,4 @@ test-cpp: $(OUT)/prefix/.installed | deps-packaging deps-drivers
 	cmake --build $(OUT)/cpp -j $(JOBS)
 	cd $(OUT)/cpp && $(TEST_ENV) ctest --output-on-failure
 bench-cpp: $(OUT)/prefix/.installed | deps-reliability
-	mkdir -p $(OUT)/cpp && $(CXX) -std=c++17 -O2 -I$(OUT)/prefix/include $(ROOT)/benches/cpp_hooks.cpp \
-	  -o $(OUT)/cpp/cpp_hooks $(OUT)/prefix/lib/libguv.a -lpthread -ldl -lm
-	sh $(ROOT)/benches/cpp_hooks.sh $(OUT)/cpp/cpp_hooks > $(ROOT)/benches/results/cpp.md && cat $(ROOT)/benches/results/cpp.md
+	CXX=$(CXX) sh $(ROOT)/benches/cpp_hooks.sh $(OUT)/prefix $(OUT)/cpp > $(ROOT)/benches/results/cpp.md && cat $(ROOT)/benches/results/cpp.md

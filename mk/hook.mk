@@ -9,11 +9,10 @@ HOOK_TESTS   := $(basename $(notdir $(wildcard $(ROOT)/tests/hook/test_*.c)))
 # $(call cc_hook,LIBGUV DIRECTORY,OPTIMISATION,RPATH): links the hook against that libguv.so.
 cc_hook = mkdir -p $(@D) && $(CC) -I$(ROOT)/include -Wall -Wextra -Werror -g -fPIC -fvisibility=default $(2) -o $@ \
 	$(HOOK_SRCS) -shared -Wl,-soname,libguv_hook.so.0 -Wl,-z,defs -L$(1) -lguv -ldl -Wl,-rpath,$(3)
-.PHONY: test-hook test-hook-install install-hook
+.PHONY: install-hook
 $(HOOK_SO): $(HOOK_SRCS) $(ROOT)/hook/hook.h $(TEST_HDRS) $(GUV_SO)
 	$(call cc_hook,$(dir $(GUV_SO)),-O1,$(dir $(GUV_SO)))
 	ln -sfn libguv_hook.so $(OUT)/libguv_hook.so.0
-# The installed copy finds the installed libguv.so.0 next to itself.
 $(HOOK_RELEASE): $(HOOK_SRCS) $(ROOT)/hook/hook.h $(TEST_HDRS) $(GUV_RELEASE)/libguv.so
 	$(call cc_hook,$(GUV_RELEASE),-O2,'$$ORIGIN')
 # Tests link the hook ahead of libc, as users do, and not --as-needed: no test calls it by name.

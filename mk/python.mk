@@ -21,8 +21,7 @@ PY_DEPS  := pytest psycopg2-binary setuptools wheel requests
 ECO_DEPS := redis hiredis pg8000 mysqlclient gunicorn boto3 'moto[server]' cryptography psycopg psycopg-binary PyMySQL
 # $(call pytest,VERSION,TESTS[,ENV]): pytest with that CPython, from its install directory.
 pytest = cd $(OUT)/python/$(1) && $(TEST_ENV) $(3) timeout 600 $(PY_$(1)) -m pytest -q -p no:cacheprovider $(2)
-.PHONY: deps-python deps-python-eco python-install test-python test-python-package test-python-eco compat-python-eco \
-	test-hook-python bench-python compat-cpython test-python-compat
+.PHONY: deps-python deps-python-eco python-install
 # psycopg2cffi builds against the cffi installed before it.
 deps-python:
 	@test -n "$(PY1)" || { echo "no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
@@ -67,8 +66,7 @@ COMPAT_MODULES ?= test_socketserver test_threading_local test_queue test_thread 
 cpython_tests = mkdir -p $(OUT)/python/compat-tmp && $(TEST_ENV) PYTHONPATH=$(OUT)/python/$(1) TMPDIR=$(OUT)/python/compat-tmp \
 	$(PY_$(1)) $(PY_DIR)/compat/run.py --python $(PY_$(1)) --timeout 30 $(2)
 compat-cpython: python-install
-	rm -f $(OUT)/python/compat.md
-	$(foreach v,$(PY_VERSIONS),$(call cpython_tests,$(v),--out $(OUT)/python/compat.md $(COMPAT_MODULES)) && ) true
+	rm -f $(OUT)/python/compat.md && $(foreach v,$(PY_VERSIONS),$(call cpython_tests,$(v),--out $(OUT)/python/compat.md $(COMPAT_MODULES)) && ) true
 	sh $(PY_DIR)/compat/report.sh $(OUT)/python/compat.md > $(ROOT)/benches/results/python-compat.md
 test-python-compat: $(OUT)/python/$(PY1)/.installed
 	$(call cpython_tests,$(PY1),--expect-clean --out $(OUT)/python/compat-clean.md test_thread test_threading_local test_select)

@@ -7,8 +7,6 @@
 REL_TESTS := $(basename $(notdir $(wildcard $(ROOT)/tests/reliability/test_*.c)))
 # The core C tests that cover the most of the API per second under valgrind.
 REL_VG_TESTS := test_misuse test_trampoline test_timeout test_join test_kill test_close test_park test_hub_remote
-# The sleeper soak runs on 64 KiB stacks.
-SOAK_ENV := GUV_STACK_SIZE=65536
 # test_eintr counts epoll_wait calls that signals interrupt; test_thread_exit, cleanups a forced unwind runs.
 $(OUT)/reliability/test_eintr: EXTRA_CFLAGS := -Wl,--wrap=epoll_wait
 $(OUT)/reliability/test_thread_exit: EXTRA_CFLAGS := -fexceptions
@@ -30,8 +28,7 @@ $(OUT)/fuzz/fuzz_api: $(ROOT)/fuzz/fuzz_api.c $(TEST_HDRS) $(FUZZ_A) | deps-reli
 # The same harness as a seeded random driver, against the plain library.
 $(OUT)/fuzz/replay: $(ROOT)/fuzz/fuzz_api.c $(TEST_HDRS) $(GUV_A)
 	$(call cc_prog,$(GUV_A),-DFUZZ_STANDALONE)
-.PHONY: deps-reliability test-reliability rel-programs rel-valgrind rel-thread-exit-valgrind fuzz-reliability soak-reliability \
-	test-reliability-tsan
+.PHONY: deps-reliability rel-programs rel-valgrind rel-thread-exit-valgrind fuzz-reliability test-reliability-tsan
 deps-reliability:
 	$(call deps,valgrind clang libclang-rt-dev)
 # The programs alone first (they have timing gates), then valgrind and the fuzzer side by side.
@@ -39,7 +36,7 @@ test-reliability: rel-programs
 	$(MAKE) --no-print-directory rel-valgrind fuzz-reliability
 rel-programs: $(addprefix $(OUT)/reliability/,$(REL_TESTS))
 	$(call run_tests,$(OUT)/reliability,$(filter-out test_soak,$(REL_TESTS)))
-	$(call run_tests,$(OUT)/reliability,test_soak,$(SOAK_ENV))
+	$(call run_tests,$(OUT)/reliability,test_soak,GUV_STACK_SIZE=65536)
 # Not test_eintr (its timing gates do not hold under valgrind) nor test_emfile (valgrind needs fds).
 rel-valgrind: $(addprefix $(OUT)/c/,$(REL_VG_TESTS)) $(OUT)/reliability/test_reset $(OUT)/fuzz/replay | deps-reliability
 	$(call run_tests,$(OUT)/c,$(REL_VG_TESTS),,$(VALGRIND))
