@@ -1,22 +1,48 @@
-//! Core benchmarks (issue 2), run by `make bench-core`: each guv figure is
-//! measured next to its baseline in the same run, since this machine's
-//! absolute numbers drift by ±30%.
+//! Core benchmarks, run by `make bench-core`: each guv figure is measured
+//! next to its baselines in the same run, rounds interleaved, since this
+//! machine's absolute numbers drift by ±30%.
 //!
 //! - yield round trip between two green threads vs a raw corosensei
-//!   resume+suspend pair (the floor any stackful scheduler pays);
-//! - spawn + exit of an empty green thread;
-//! - RSS per green thread with 1,000,000 of them asleep (child process,
-//!   GUV_STACK_SIZE=65536, guard regions on).
+//!   resume+suspend pair (the floor any stackful scheduler pays) and vs
+//!   libdill (when `GUV_BENCH_DILL` names benches/dill_core.c built against
+//!   it; `make bench-core LIBDILL_DIR=...` does that);
+//! - main <-> green thread yield round trip, sleep(0), spawn + exit, and a
+//!   park/unpark wake round trip;
+//! - instructions per operation under callgrind (when `GUV_BENCH_COST`
+//!   names benches/io/cost.c built against this library), which do not
+//!   drift with load;
+//! - RSS per green thread and time to spawn and park, with 1,000,000 of
+//!   them asleep (child processes, GUV_STACK_SIZE=65536, three rounds).
+//!
+//! Times are CPU time of this process (CLOCK_PROCESS_CPUTIME_ID), so that a
+//! loaded machine's waits for a CPU do not count; libdill's program measures
+//! the same way.
 
-use std::time::Instant;
+use std::process::Command;
 
 use corosensei::{Coroutine, CoroutineResult};
 
 const ROUNDS: usize = 5;
+const N: u64 = 2_000_000;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
+}
+
+/// CPU time of this process in ns.
+fn cpu_ns() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec to write; the clock always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// ns of CPU per `n` repetitions of what `f` does.
+fn per(n: u64, f: impl FnOnce()) -> f64 {
+    let t = cpu_ns();
+    f();
+    (cpu_ns() - t) / n as f64
 }
 
 /// ns per resume+suspend pair of a bare corosensei coroutine.
@@ -24,16 +50,16 @@ fn raw_switch(n: u64) -> f64 {
     let mut co = Coroutine::new(|y, mut i: u64| loop {
         i = y.suspend(i + 1);
     });
-    let t = Instant::now();
-    let mut x = 0;
-    for _ in 0..n {
-        match co.resume(x) {
-            CoroutineResult::Yield(v) => x = v,
-            CoroutineResult::Return(()) => unreachable!(),
+    let ns = per(n, || {
+        let mut x = 0;
+        for _ in 0..n {
+            match co.resume(x) {
+                CoroutineResult::Yield(v) => x = v,
+                CoroutineResult::Return(()) => unreachable!(),
+            }
         }
-    }
-    std::hint::black_box(x);
-    let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        std::hint::black_box(x);
+    });
     // The coroutine is suspended forever; drop would unwind it, which is fine here
     // (pure Rust frames), but force_reset keeps the pattern guv uses.
     unsafe { co.force_reset() };
@@ -50,22 +76,72 @@ fn guv_yield(n: u64) -> f64 {
         })
         .unwrap();
     }
-    let t = Instant::now();
+    per(n, || guv::run().unwrap())
+}
+
+/// ns per round trip main -> green thread -> main.
+fn guv_main_yield(n: u64) -> f64 {
+    guv::spawn(move || {
+        for _ in 0..n {
+            guv::yield_now().unwrap();
+        }
+    })
+    .unwrap();
+    let ns = per(n, || {
+        for _ in 0..n {
+            guv::yield_now().unwrap();
+        }
+    });
     guv::run().unwrap();
-    t.elapsed().as_nanos() as f64 / n as f64
+    ns
+}
+
+/// ns per sleep(0) of a green thread alone on the hub.
+fn guv_sleep0(n: u64) -> f64 {
+    guv::spawn(move || {
+        for _ in 0..n {
+            guv::sleep(0.0).unwrap();
+        }
+    })
+    .unwrap();
+    per(n, || guv::run().unwrap())
 }
 
 /// ns per spawn + run to completion of an empty green thread, in batches.
 fn guv_spawn_exit(n: u64) -> f64 {
     const BATCH: u64 = 1000;
-    let t = Instant::now();
-    for _ in 0..n / BATCH {
-        for _ in 0..BATCH {
-            guv::spawn(|| {}).unwrap();
+    per(n, || {
+        for _ in 0..n / BATCH {
+            for _ in 0..BATCH {
+                guv::spawn(|| {}).unwrap();
+            }
+            guv::run().unwrap();
         }
-        guv::run().unwrap();
-    }
-    t.elapsed().as_nanos() as f64 / n as f64
+    })
+}
+
+/// ns per wake round trip: A unparks B and parks, B runs, unparks A and parks.
+fn guv_wake(n: u64) -> f64 {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let peer = Rc::new(Cell::new(0i64));
+    let p = peer.clone();
+    let b = guv::spawn(move || {
+        for _ in 0..n {
+            guv::park(-1.0).unwrap();
+            guv::unpark(p.get()).unwrap();
+        }
+    })
+    .unwrap();
+    let a = guv::spawn(move || {
+        for _ in 0..n {
+            guv::unpark(b).unwrap();
+            guv::park(-1.0).unwrap();
+        }
+    })
+    .unwrap();
+    peer.set(a);
+    per(n, || guv::run().unwrap())
 }
 
 fn rss_kib() -> u64 {
@@ -73,14 +149,10 @@ fn rss_kib() -> u64 {
     s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn max_map_count() -> String {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count").unwrap_or_default().trim().to_string()
-}
-
-/// Child process: 1M sleepers; prints "threads rss_kib_per_thread maps".
+/// Child process: 1M sleepers; prints "threads rss_kib_per_thread maps seconds guard_kind".
 fn sleepers_child(n: usize) {
     let before = rss_kib();
-    let t = Instant::now();
+    let t = std::time::Instant::now();
     for _ in 0..n {
         guv::spawn(|| {
             guv::sleep(3600.0).ok();
@@ -104,6 +176,34 @@ fn sleepers_child(n: usize) {
     std::process::exit(0);
 }
 
+/// libdill's figures for one round (yield, spawn, chan), from benches/dill_core.c.
+fn dill_round(exe: &str) -> Option<[f64; 3]> {
+    let out = Command::new(exe).arg(N.to_string()).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let get = |k: &str| -> Option<f64> {
+        text.lines().find_map(|l| l.strip_prefix(k)?.trim().parse().ok())
+    };
+    Some([get("yield ")?, get("spawn ")?, get("chan ")?])
+}
+
+/// Instructions per operation of benches/io/cost.c under callgrind: the
+/// difference between a run of 2n and one of n operations, over n.
+fn instructions(exe: &str, what: &str, n: u64) -> Option<u64> {
+    let ir = |n: u64| -> Option<u64> {
+        let out = Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", exe, what, &n.to_string()])
+            .output()
+            .ok()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        err.lines().find_map(|l| l.split("Collected :").nth(1)?.trim().parse().ok())
+    };
+    Some((ir(2 * n)? - ir(n)?) / n)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--sleepers-child") {
@@ -112,61 +212,112 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         return; // `cargo bench -- --list` probes harness=false benches
     }
-    let n = 5_000_000;
-    let mut raw = vec![];
-    let mut yields = vec![];
-    let mut spawns = vec![];
-    for _ in 0..ROUNDS {
-        raw.push(raw_switch(n));
-        yields.push(guv_yield(n));
-        spawns.push(guv_spawn_exit(1_000_000));
+    let load_before = loadavg();
+    let dill = std::env::var("GUV_BENCH_DILL").ok().filter(|p| std::path::Path::new(p).exists());
+    if dill.is_none() {
+        eprintln!(
+            "bench-core: libdill column SKIPPED: set LIBDILL_DIR to an installed libdill \
+             (make bench-core LIBDILL_DIR=/path/to/prefix)"
+        );
     }
-    let (raw, y, sp) = (median(raw), median(yields), median(spawns));
+    let (mut raw, mut yields, mut mains, mut sleeps, mut spawns, mut wakes) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut dills: Vec<[f64; 3]> = vec![];
+    for r in 0..ROUNDS {
+        raw.push(raw_switch(N));
+        if let Some(d) = dill.as_deref().and_then(dill_round) {
+            dills.push(d);
+        }
+        yields.push(guv_yield(N));
+        mains.push(guv_main_yield(N));
+        sleeps.push(guv_sleep0(N));
+        spawns.push(guv_spawn_exit(N / 2));
+        wakes.push(guv_wake(N / 2));
+        eprintln!("round {}: yield {:.1} ns, spawn {:.1} ns", r + 1, yields[r], spawns[r]);
+    }
+    let (raw, y, m, s0, sp, w) =
+        (median(raw), median(yields), median(mains), median(sleeps), median(spawns), median(wakes));
+    let d = |i: usize| (!dills.is_empty()).then(|| median(dills.iter().map(|d| d[i]).collect()));
+    let (dy, dsp, dch) = (d(0), d(1), d(2));
+    let cell = |v: Option<f64>| v.map_or("skipped".to_string(), |v| format!("{v:.1}"));
+    let ratio = |g: f64, v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.2}", g / v));
+
+    let counts = std::env::var("GUV_BENCH_COST").ok().filter(|p| std::path::Path::new(p).exists()).map(|exe| {
+        ["yield", "main", "wake", "sleep0", "spawn", "pingpong"]
+            .map(|w| (w, instructions(&exe, w, 20_000)))
+    });
 
     let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["--sleepers-child", "1000000"])
-        .env("GUV_STACK_SIZE", "65536")
-        .output()
-        .unwrap();
-    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let f: Vec<&str> = line.split_whitespace().collect();
-    let sleepers = if out.status.success() && f.len() == 5 {
-        format!(
-            "{} green threads asleep at once; {} KiB RSS each; {} mappings in the process \
-             (vm.max_map_count {}); spawned and parked in {} s; guard kind {} (1 = MADV_GUARD_INSTALL)",
-            f[0],
-            f[1],
-            f[2],
-            max_map_count(),
-            f[3],
-            f[4]
-        )
-    } else {
-        format!("FAILED: {} {}", out.status, String::from_utf8_lossy(&out.stderr))
-    };
+    let mut sleepers = String::new();
+    for round in 1..=3 {
+        let out = Command::new(&exe).args(["--sleepers-child", "1000000"]).env("GUV_STACK_SIZE", "65536").output();
+        let line = out.as_ref().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+        let f: Vec<&str> = line.split_whitespace().collect();
+        sleepers += &if f.len() == 5 {
+            format!("| {round} | {} | {} | {} | {} | {} |\n", f[0], f[1], f[3], f[2], f[4])
+        } else {
+            format!("| {round} | FAILED: {:?} | | | | |\n", out.map(|o| o.status))
+        };
+    }
 
-    let report = format!(
+    let mut report = format!(
         "## Core (benches/core.rs, `make bench-core`)\n\n\
-         Median of {ROUNDS} rounds, each guv figure measured in the same run as its baseline; release build.\n\n\
-         | what | ns | ratio |\n|---|---|---|\n\
-         | raw corosensei resume+suspend | {raw:.1} | 1.00 |\n\
-         | guv yield round trip (A→B→A, two green threads) | {y:.1} | {:.2} × raw |\n\
-         | guv spawn + exit of an empty green thread (batches of 1000, run included) | {sp:.1} | |\n\n\
-         1M sleepers (child process, GUV_STACK_SIZE=65536): {sleepers}\n\n\
-         Goals (issue 2): yield round trip <= 10 ns, about 2x raw: {}; spawn+exit <= 30 ns: {}; \
-         <= 4.5 KiB RSS per sleeper: {}.\n\n\
-         Why yield costs what it does: a yield is two switches (task -> hub -> next task), so a \
-         round trip is at least 2 raw pairs; the rest is the hub's bookkeeping (the request, the run \
-         queue, the task table, thread-locals), about 250 instructions per yield counted with \
-         `valgrind --tool=callgrind` (instruction counts do not drift with the machine's load).\n",
+         {ROUNDS} rounds, medians; every system measured in each round, interleaved. Times are CPU \
+         time of the process per operation (CLOCK_PROCESS_CPUTIME_ID, so a loaded machine's waits \
+         for a CPU do not count), release build. Load average {load_before} before, {} after.\n\n\
+         | what | guv ns | libdill ns | guv / libdill | guv / raw |\n|---|---|---|---|---|\n\
+         | raw corosensei resume+suspend | | | | 1.00 ({raw:.1} ns) |\n\
+         | yield round trip A→B→A, two green threads | {y:.1} | {} | {} | {:.1} |\n\
+         | yield round trip main→green thread→main | {m:.1} | | | {:.1} |\n\
+         | sleep(0), one green thread alone | {s0:.1} | | | |\n\
+         | spawn + exit of an empty green thread (batches of 1000, run included) | {sp:.1} | {} | {} | |\n\
+         | wake round trip (park/unpark ping-pong; libdill: channel ping-pong) | {w:.1} | {} | {} | |\n\n",
+        loadavg(),
+        cell(dy),
+        ratio(y, dy),
         y / raw,
-        if y <= 10.0 { "met" } else { "not met" },
-        if sp <= 30.0 { "met" } else { "not met" },
-        if f.len() == 5 && f[1].parse::<f64>().is_ok_and(|k| k <= 4.5) { "met" } else { "not met" },
+        m / raw,
+        cell(dsp),
+        ratio(sp, dsp),
+        cell(dch),
+        ratio(w, dch),
     );
-    println!("{report}");
+    if dy.is_none() {
+        report += "libdill: SKIPPED (LIBDILL_DIR was not set; see mk/core.mk).\n\n";
+    } else {
+        report += "libdill: benches/dill_core.c against libdill built from its public sources \
+                   outside the repository (CMake, -O3), same machine, same rounds.\n\n";
+    }
+    if let Some(c) = counts {
+        report += "Instructions per operation (callgrind; (Ir(2n) - Ir(n)) / n, n = 20,000; \
+                   benches/io/cost.c against the release libguv.a):\n\n| operation | instructions |\n|---|---|\n";
+        for (w, n) in c {
+            let what = match w {
+                "yield" => "yield round trip A→B→A",
+                "main" => "yield round trip main→green→main",
+                "wake" => "wake round trip (park/unpark ping-pong)",
+                "sleep0" => "sleep(0)",
+                "spawn" => "spawn + exit",
+                _ => "echo round trip (1 byte over a socketpair, guv_read/guv_write)",
+            };
+            report += &format!("| {what} | {} |\n", n.map_or("failed".to_string(), |n| n.to_string()));
+        }
+        report += "\n";
+    }
+    report += &format!(
+        "1M sleepers, each round a fresh child process (GUV_STACK_SIZE=65536, guard regions on):\n\n\
+         | round | green threads | KiB RSS each | s to spawn and park | mappings | guard kind (1 = MADV_GUARD_INSTALL) |\n\
+         |---|---|---|---|---|---|\n{sleepers}\n"
+    );
+
+    // Text after the marker is kept across runs (notes on earlier results).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("core.md"), report).unwrap();
+    let path = dir.join("core.md");
+    const KEPT: &str = "<!-- kept across runs -->";
+    if let Some(kept) = std::fs::read_to_string(&path).ok().and_then(|s| s.find(KEPT).map(|i| s[i..].to_string())) {
+        report += &kept;
+    }
+    println!("{report}");
+    std::fs::write(path, report).unwrap();
 }

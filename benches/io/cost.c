@@ -3,6 +3,10 @@
  * to the hub's hot path can be compared with a build without it:
  *
  *   cost yield N      two green threads yield to each other N times each
+ *   cost main N       main and a green thread yield to each other N times each
+ *   cost wake N       N park/unpark round trips between two green threads
+ *   cost sleep0 N     a green thread alone calls guv_sleep(0) N times
+ *   cost spawn N      N spawns + exits of an empty green thread (batches of 1000)
  *   cost pingpong N   N one-byte round trips over a socketpair (guv_read/guv_write)
  *
  * Run twice (N and 2N) and divide the difference by N: startup cancels out.
@@ -14,11 +18,36 @@
 
 static long n;
 static int sv[2];
+static int64_t peer, pong_id;
 
 static void yielder(void *arg) {
     (void)arg;
     for (long i = 0; i < n; i++) guv_yield();
 }
+
+/* Wakes the other and parks until woken back: one wake each way per round trip. */
+static void parker(void *arg) {
+    (void)arg;
+    for (long i = 0; i < n; i++) {
+        guv_park(-1);
+        guv_unpark(peer);
+    }
+}
+
+static void unparker(void *arg) {
+    (void)arg;
+    for (long i = 0; i < n; i++) {
+        guv_unpark(pong_id);
+        guv_park(-1);
+    }
+}
+
+static void sleeper(void *arg) {
+    (void)arg;
+    for (long i = 0; i < n; i++) guv_sleep(0);
+}
+
+static void empty(void *arg) { (void)arg; }
 
 static void pong(void *arg) {
     (void)arg;
@@ -42,6 +71,20 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "yield") == 0) {
         guv_spawn(yielder, NULL);
         guv_spawn(yielder, NULL);
+    } else if (strcmp(argv[1], "main") == 0) {
+        guv_spawn(yielder, NULL);
+        for (long i = 0; i < n; i++) guv_yield();
+    } else if (strcmp(argv[1], "wake") == 0) {
+        /* Neither runs before guv_run, so both ids are known by then. */
+        pong_id = guv_spawn(parker, NULL);
+        peer = guv_spawn(unparker, NULL);
+    } else if (strcmp(argv[1], "sleep0") == 0) {
+        guv_spawn(sleeper, NULL);
+    } else if (strcmp(argv[1], "spawn") == 0) {
+        for (long i = 0; i < n / 1000; i++) {
+            for (int j = 0; j < 1000; j++) guv_spawn(empty, NULL);
+            if (guv_run() != 0) return 1;
+        }
     } else {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 1;
         guv_spawn(pong, NULL);
