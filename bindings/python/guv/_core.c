@@ -1,8 +1,9 @@
 /*
  * guv._core: CPython on guv green threads.
  *
- * Each Python green thread gets its own PyThreadState, created on its own
- * stack when it starts and deleted there when it ends. The GIL is released
+ * Each Python green thread gets its own PyThreadState, attached on its own
+ * stack when it starts and cleared there when it ends (then kept for the
+ * next one), with its first Python frames on that stack. The GIL is released
  * across every switch by the core's per-task hooks (switch_out/switch_in),
  * and the PyGILState slot is kept pointing at the running task's state, so
  * exceptions, frames, generators, contextvars, threading.local and
