@@ -55,13 +55,10 @@ header:
 	GUV_BLESS=1 $(cargo) test --test header
 test-rust:
 	$(cargo) test
-## make bench-core [LIBDILL_DIR=prefix]   yield, spawn, wake vs raw corosensei and libdill (an install built
-##                        outside the repo; its column is skipped without), callgrind counts, 1M sleepers: benches/results/core.md
+## make bench-core [LIBDILL_DIR=prefix]   vs raw corosensei and libdill (built outside the repo, else skipped), callgrind counts, 1M sleepers
 bench-core: $(OUT)/release/benches/io/cost
-	$(if $(LIBDILL_DIR),$(CC) -O2 -I$(LIBDILL_DIR)/include -o $(OUT)/release/dill_core $(ROOT)/benches/dill_core.c \
-	  $(LIBDILL_DIR)/lib/libdill.a -lpthread,@echo "bench-core: LIBDILL_DIR not set: the libdill column is SKIPPED")
-	GUV_BENCH_COST=$(OUT)/release/benches/io/cost $(if $(LIBDILL_DIR),GUV_BENCH_DILL=$(OUT)/release/dill_core) \
-	  $(cargo) bench --bench core
+	$(if $(LIBDILL_DIR),$(CC) -O2 -I$(LIBDILL_DIR)/include -o $(OUT)/release/dill_core $(ROOT)/benches/dill_core.c $(LIBDILL_DIR)/lib/libdill.a -lpthread,@echo "bench-core: LIBDILL_DIR not set: the libdill column is SKIPPED")
+	GUV_BENCH_COST=$(OUT)/release/benches/io/cost $(if $(LIBDILL_DIR),GUV_BENCH_DILL=$(OUT)/release/dill_core) $(cargo) bench --bench core
 
 # ---- C programs: tests/<area>/<name>.c is built as $(BUILD)/<area>/<name> ----
 TEST_CFLAGS := -I$(ROOT)/include -I$(ROOT)/tests/c -I$(ROOT)/tests/drivers -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE=
