@@ -11,9 +11,11 @@
 //!
 //! This file is the loop. `block` holds how a green thread books its wait
 //! and suspends, `lifecycle` the births and deaths (the hub's own and each
-//! green thread's), `control` what one task does to another (kill, unpark,
-//! interrupt, and the inbox other threads send them through). The
-//! operations callers use are in `ops`, `fd` and `remote`.
+//! green thread's), `control` what ends or changes a task's wait from
+//! outside it (kill, unpark, interrupt, the inbox other threads send them
+//! through, timers, fd checks, a failing epoll_wait), `local` the thread's
+//! one thread-local. The operations callers use are in `ops`, `fd` and
+//! `remote`.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -25,20 +27,22 @@ use corosensei::CoroutineResult;
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::monitor::{self, Watch};
-use crate::reactor::{Interest, Reactor};
+use crate::reactor::Reactor;
 use crate::remote::{CCall, HubHandle, Msg};
 use crate::stack::Pools;
 use crate::sys::overflow::Running;
 use crate::sys::tsan;
-use crate::task::{self, Current, Request, Resume, Switch, Task, Wait, MAIN_CURRENT, NIL};
+use crate::task::{self, Request, Resume, Switch, Task, Wait, MAIN_CURRENT, NIL};
 
 mod block;
 mod control;
 mod inspect;
 mod lifecycle;
+mod local;
 
 pub(crate) use block::{park_until, sleep_until, suspend, yield_now};
 pub(crate) use inspect::{dump, name, set_name, stats};
+pub(crate) use local::{cur, enter, enter_from_unwind, local, outside, Local};
 
 /// Slot of main, which blocks by running the loop rather than by suspending.
 pub(crate) const MAIN: u32 = 0;
@@ -50,112 +54,6 @@ const BATCH: u32 = 128;
 const VERIFY_AFTER: u64 = 1_000_000_000;
 /// How soon a submission the hub could not start is retried (nanoseconds).
 const RETRY_UNSTARTED: u64 = 10_000_000;
-
-/// This thread's guv state, in one thread-local so that a call costs one
-/// thread-local access (in libguv.so each is a call to __tls_get_addr).
-/// Const-initialised and without Drop: an access needs no lazy-init check.
-pub(crate) struct Local {
-    /// Null until the thread's first guv call; `dead()` once freed at thread exit.
-    hub: Cell<*mut Hub>,
-    /// Set while a `&mut Hub` is live: a call that reaches the hub meanwhile
-    /// (a libguv_hook wrapper of a libc call the hub made) fails with
-    /// EDEADLK instead of aliasing it.
-    busy: Cell<bool>,
-    /// The running green thread's `Home::cur` (MAIN_CURRENT in main), set by
-    /// the loop at every resume, read by every blocking call.
-    cur: Cell<*const Current>,
-    /// Set while this thread runs guv's own code (a C call, the loop); the
-    /// user code guv calls back runs with it clear (see `outside`).
-    inside: Cell<bool>,
-}
-
-thread_local! {
-    static LOCAL: Local = const {
-        Local {
-            hub: Cell::new(std::ptr::null_mut()),
-            busy: Cell::new(false),
-            cur: Cell::new(&MAIN_CURRENT.0),
-            inside: Cell::new(false),
-        }
-    };
-}
-
-/// This thread's `Local`, as a plain reference rather than through a
-/// closure, so that the blocking calls built on it inline into each caller.
-#[inline(always)]
-pub(crate) fn local() -> &'static Local {
-    // SAFETY: LOCAL is const-initialised and has no destructor, so its storage
-    // is valid for the thread's whole life; Local is not Sync, so the
-    // reference cannot leave this thread.
-    LOCAL.with(|l| unsafe { &*(l as *const Local) })
-}
-
-impl Local {
-    /// What the running green thread knows of itself (see `Current`).
-    #[inline(always)]
-    pub(crate) fn cur(&self) -> Current {
-        // SAFETY: `cur` points at MAIN_CURRENT, at a running task's home (which
-        // lives as long as the hub), or at call_on_hub's copy while it runs.
-        unsafe { *self.cur.get() }
-    }
-
-    /// Where `cur` points now, to be put back with `set_cur`.
-    #[inline(always)]
-    pub(crate) fn cur_ptr(&self) -> *const Current {
-        self.cur.get()
-    }
-
-    /// Points `cur` at `c`, which must stay valid and unchanged until the next call.
-    #[inline(always)]
-    pub(crate) fn set_cur(&self, c: *const Current) {
-        self.cur.set(c)
-    }
-}
-
-/// What the running green thread knows of itself (see `Current`).
-#[inline]
-pub(crate) fn cur() -> Current {
-    local().cur()
-}
-
-/// Proof that the caller entered guv from user code; leaving clears it.
-pub(crate) struct Inside(());
-
-impl Drop for Inside {
-    #[inline]
-    fn drop(&mut self) {
-        local().inside.set(false);
-    }
-}
-
-/// Marks the start of a C call into guv. A call that finds guv already
-/// running on this thread was made from a signal handler that interrupted
-/// guv (its books may be half-written): it is refused with EDEADLK before
-/// anything is touched.
-#[inline]
-pub(crate) fn enter() -> Result<Inside> {
-    if local().inside.replace(true) {
-        return Err(Errno::EDEADLK);
-    }
-    Ok(Inside(()))
-}
-
-/// A green thread leaving its function by a forced unwind is back in guv.
-pub(crate) fn enter_from_unwind() {
-    local().inside.set(true);
-}
-
-/// Runs user code that guv calls back (a green thread's function, a hook, a
-/// hub-stack callback) as outside guv, so that the guv calls it makes are
-/// accepted; then restores the caller's state.
-#[inline]
-pub(crate) fn outside<R>(f: impl FnOnce() -> R) -> R {
-    let l = local();
-    let was = l.inside.replace(false);
-    let r = f();
-    l.inside.set(was);
-    r
-}
 
 pub(crate) struct Hub {
     tasks: Vec<Task>,
@@ -451,64 +349,6 @@ impl Hub {
         }
     }
 
-    /// The one place a failing epoll_wait is handled (EINTR never gets here).
-    /// The loop cannot learn of fds any more, so main's blocking call fails
-    /// with the error rather than the loop retrying it for ever. An offload
-    /// main waits for still uses main's stack, so that wait is not ended:
-    /// the loop backs off a millisecond and goes on taking the inbox, where
-    /// the offload's end arrives.
-    fn poll_failed(&mut self, e: Errno) {
-        // EBADF: guv's epoll fd was closed behind its back; EINVAL: its number
-        // names another file now. Both are repaired once; if a new epoll
-        // instance cannot be had, the generic path below reports it.
-        if (e == Errno::EBADF || e == Errno::EINVAL) && self.renew_epoll(e).is_ok() {
-            return;
-        }
-        match self.tasks[MAIN as usize].wait {
-            Wait::None => {} // already woken; its next blocking call meets the error
-            Wait::Offload => crate::sys::call::pause_ms(1),
-            _ => {
-                eprintln!("guv: epoll_wait failed: {e}");
-                self.wake(MAIN, e.code());
-            }
-        }
-    }
-
-    /// Checks the fd registrations due for it (see Reactor::verify); waiters
-    /// of an fd that turned out closed get its error, those of one that
-    /// became a regular file are ready.
-    fn verify(&mut self) {
-        let now = self.now;
-        if now < self.next_verify {
-            return;
-        }
-        let mut failed = Vec::new();
-        self.next_verify = self.reactor.verify(now, now + VERIFY_AFTER, &mut failed);
-        for (fd, e) in failed {
-            for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
-                let r = if e.0 == 0 { Interest::BOTH.bits() } else { e.code() };
-                self.wake_if(slot, wg, r);
-            }
-        }
-    }
-
-    fn expire(&mut self, now: Deadline) {
-        while let Some((when, slot, wg)) = self.timers.pop_due(now) {
-            let t = &self.tasks[slot as usize];
-            if t.wait_gen != wg || !t.has_timer {
-                continue;
-            }
-            // A sleep that ends before the task's deadline succeeds; anything else timed out.
-            let r = if t.wait == Wait::Sleep && when < t.deadline { 0 } else { Errno::ETIMEDOUT.code() };
-            self.wake(slot, r);
-        }
-        if self.timers.len() > 4 * self.armed + 4096 {
-            let tasks = &self.tasks;
-            self.timers
-                .retain(|slot, g| tasks[slot as usize].wait_gen == g && tasks[slot as usize].has_timer);
-        }
-    }
-
     /// The task running now (main when none).
     pub(crate) fn current_task(&mut self) -> &mut Task {
         &mut self.tasks[cur().slot as usize]
@@ -535,12 +375,6 @@ impl Hub {
         &mut self.reactor
     }
 
-    /// Wakes the waiters of `fd` with EBADF and forgets the fd.
-    pub(crate) fn forget_fd(&mut self, fd: i32) {
-        for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
-            self.wake_if(slot, wg, Errno::EBADF.code());
-        }
-    }
 }
 
 /// Resumes up to BATCH ready tasks, one after another; Some(main's result)

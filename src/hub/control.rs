@@ -1,9 +1,12 @@
 //! What is done to a task from outside it: kill, unpark and interrupt, from
 //! this thread or through the inbox, by which other threads also send
-//! spawns and finished offloads.
+//! spawns and finished offloads; and the waits the world ends: timers that
+//! expire, fds found closed (verify, forget), a failing epoll_wait.
 
 use super::{Hub, MAIN};
+use crate::clock::Deadline;
 use crate::errno::{Errno, Result};
+use crate::reactor::Interest;
 use crate::remote::{CCall, Msg};
 use crate::stack;
 use crate::task::{Func, Wait};
@@ -101,6 +104,71 @@ impl Hub {
                 return;
             }
             self.unstarted.pop_front();
+        }
+    }
+
+    /// Wakes the waiters of `fd` with EBADF and forgets the fd.
+    pub(crate) fn forget_fd(&mut self, fd: i32) {
+        for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
+            self.wake_if(slot, wg, Errno::EBADF.code());
+        }
+    }
+
+    /// The one place a failing epoll_wait is handled (EINTR never gets here).
+    /// The loop cannot learn of fds any more, so main's blocking call fails
+    /// with the error rather than the loop retrying it for ever. An offload
+    /// main waits for still uses main's stack, so that wait is not ended:
+    /// the loop backs off a millisecond and goes on taking the inbox, where
+    /// the offload's end arrives.
+    pub(super) fn poll_failed(&mut self, e: Errno) {
+        // EBADF: guv's epoll fd was closed behind its back; EINVAL: its number
+        // names another file now. Both are repaired once; if a new epoll
+        // instance cannot be had, the generic path below reports it.
+        if (e == Errno::EBADF || e == Errno::EINVAL) && self.renew_epoll(e).is_ok() {
+            return;
+        }
+        match self.tasks[MAIN as usize].wait {
+            Wait::None => {} // already woken; its next blocking call meets the error
+            Wait::Offload => crate::sys::call::pause_ms(1),
+            _ => {
+                eprintln!("guv: epoll_wait failed: {e}");
+                self.wake(MAIN, e.code());
+            }
+        }
+    }
+
+    /// Checks the fd registrations due for it (see Reactor::verify); waiters
+    /// of an fd that turned out closed get its error, those of one that
+    /// became a regular file are ready.
+    pub(super) fn verify(&mut self) {
+        let now = self.now;
+        if now < self.next_verify {
+            return;
+        }
+        let mut failed = Vec::new();
+        self.next_verify = self.reactor.verify(now, now + super::VERIFY_AFTER, &mut failed);
+        for (fd, e) in failed {
+            for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
+                let r = if e.0 == 0 { Interest::BOTH.bits() } else { e.code() };
+                self.wake_if(slot, wg, r);
+            }
+        }
+    }
+
+    pub(super) fn expire(&mut self, now: Deadline) {
+        while let Some((when, slot, wg)) = self.timers.pop_due(now) {
+            let t = &self.tasks[slot as usize];
+            if t.wait_gen != wg || !t.has_timer {
+                continue;
+            }
+            // A sleep that ends before the task's deadline succeeds; anything else timed out.
+            let r = if t.wait == Wait::Sleep && when < t.deadline { 0 } else { Errno::ETIMEDOUT.code() };
+            self.wake(slot, r);
+        }
+        if self.timers.len() > 4 * self.armed + 4096 {
+            let tasks = &self.tasks;
+            self.timers
+                .retain(|slot, g| tasks[slot as usize].wait_gen == g && tasks[slot as usize].has_timer);
         }
     }
 }
