@@ -59,6 +59,23 @@ func start(t *testing.T) *guv.Hub {
 }
 
 // osThreads is the process's OS thread count, as the kernel reports it.
+// settledCounts returns the goroutine and OS-thread counts once hubs that
+// earlier tests closed have finished going away: a baseline taken while they
+// still wind down is too high, and the collection test then sees nothing.
+func settledCounts(t *testing.T) (goroutines, threads int) {
+	goroutines, threads = -1, -1
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond)
+		g, th := runtime.NumGoroutine(), osThreads(t)
+		if g == goroutines && th == threads {
+			break
+		}
+		goroutines, threads = g, th
+	}
+	return goroutines, threads
+}
+
 func osThreads(t *testing.T) int {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -425,24 +442,27 @@ func TestShutdownDeadlineCancels(t *testing.T) {
 /* A Hub dropped without Close does not leak: once collected, its goroutine
  * and its OS thread end. */
 func TestUnclosedHubIsCollected(t *testing.T) {
-	runtime.GC()
-	goroutines, threads := runtime.NumGoroutine(), osThreads(t)
+	goroutines, threads := settledCounts(t)
 	func() {
+		// Kept reachable until counted: a GC in between may collect an earlier hub.
+		hubs := make([]*guv.Hub, 0, 3)
 		for range 3 {
 			h, err := guv.Start()
 			if err != nil {
 				t.Fatal(err)
 			}
+			hubs = append(hubs, h)
 			arg := testc.NewArg(0, 4)
 			if got, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr()); got != 4 || err != nil {
 				t.Fatalf("Run = %d, %v", got, err)
 			}
 			arg.Free()
 		}
+		if runtime.NumGoroutine() < goroutines+3 {
+			t.Fatalf("%d goroutines with 3 hubs, %d before: the test cannot see hubs", runtime.NumGoroutine(), goroutines)
+		}
+		runtime.KeepAlive(hubs)
 	}()
-	if runtime.NumGoroutine() < goroutines+3 {
-		t.Fatalf("%d goroutines with 3 hubs, %d before: the test cannot see hubs", runtime.NumGoroutine(), goroutines)
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > goroutines || osThreads(t) > threads {
 		if time.Now().After(deadline) {
