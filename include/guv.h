@@ -806,7 +806,9 @@ int guv_set_block_report(double seconds);
 /**
  * Install (or with NULL remove) the blocking detector's callback. It runs
  * on the monitor thread while the hub is still blocked; it must not call
- * guv functions that act on a hub. Returns 0.
+ * guv functions that act on a hub. A callback replaced or removed may still
+ * be running on the monitor thread when this returns: keep what its
+ * userdata points to alive as long as the process may report. Returns 0.
  */
 int guv_set_block_callback(guv_block_fn func, void *userdata);
 

@@ -22,8 +22,8 @@ ECO_DEPS := redis hiredis pg8000 mysqlclient gunicorn boto3 'moto[server]' crypt
 # $(call pytest,VERSION,TESTS[,ENV]): pytest with that CPython, from its install directory.
 pytest = cd $(OUT)/python/$(1) && $(TEST_ENV) $(3) timeout 600 $(PY_$(1)) -m pytest -q -p no:cacheprovider $(2)
 .PHONY: deps-python deps-python-eco python-install
-# psycopg2cffi builds against the cffi installed before it.
-deps-python:
+# psycopg2cffi builds against the cffi installed before it, and against libpq-dev (deps-drivers).
+deps-python: deps-drivers
 	@test -n "$(PY1)" || { echo "no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
 	$(call deps,pkg-config,$(PY_DEPS) cffi,$(PY_ALL))
 	$(call deps,,--no-build-isolation psycopg2cffi,$(PY_ALL))

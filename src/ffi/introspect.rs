@@ -193,7 +193,9 @@ pub type guv_block_fn = Option<
 
 /// Install (or with NULL remove) the blocking detector's callback. It runs
 /// on the monitor thread while the hub is still blocked; it must not call
-/// guv functions that act on a hub. Returns 0.
+/// guv functions that act on a hub. A callback replaced or removed may still
+/// be running on the monitor thread when this returns: keep what its
+/// userdata points to alive as long as the process may report. Returns 0.
 #[no_mangle]
 pub extern "C" fn guv_set_block_callback(func: guv_block_fn, userdata: *mut c_void) -> c_int {
     monitor::set_block_hook(func.map(|f| monitor::BlockHook { f, userdata }));

@@ -207,7 +207,7 @@ static void test_block_callback(void) {
     ASSERT_EQ(hook_id, id);
     ASSERT(hook_data == NULL);
     ASSERT_EQ(hook_thread, gettid());
-    ASSERT(hook_seconds >= 0.1 && hook_seconds < 0.3);
+    ASSERT(hook_seconds >= 0.1 && hook_seconds < 1.0); /* the monitor may run late on a loaded machine */
     ASSERT_EQ(guv_set_block_callback(NULL, NULL), 0);
     ASSERT_EQ(guv_set_block_report(0), 0);
 }

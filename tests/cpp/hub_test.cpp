@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 // The last hold ends on the hub's own thread (a task drops it): ended from
 // another thread while the hub is between turns, guv_run() sometimes fails
 // with EDEADLK though no green thread is left (a core race, shown by
-// tests/cpp/core-bugs/unhold_race.c).
+// tests/c/test_unhold_race.c).
 struct hub_thread {
     guv::hub hub;
     std::thread thread;

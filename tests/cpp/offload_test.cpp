@@ -35,7 +35,7 @@ static void test_runs_elsewhere_and_returns() {
 /* 10 tasks each offload a 30 ms blocking sleep at once, and a ticker runs
    while they sleep: the OS thread running the hub never blocks. (Whether the
    calls overlap on the pool is not checked: see
-   tests/cpp/core-bugs/offload_burst.c.) */
+   tests/c/test_offload_burst.c.) */
 static void test_hub_keeps_running() {
     int ticks = 0, done = 0, ticks_meanwhile = 0;
     auto ticker = guv::spawn([&] {

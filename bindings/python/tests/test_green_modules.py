@@ -14,7 +14,10 @@ from guv.green import os, queue, select, socket, ssl, subprocess, threading, tim
 
 
 def _ticker(n, every=0.005):
-    """A green thread that counts while the caller waits: proof it waited cooperatively."""
+    """A green thread that counts while the caller waits: proof it waited cooperatively.
+
+    Only "it ticked at all" is asserted: it can run only while the caller is
+    suspended, and a loaded machine may stall it past the wait's end."""
     ticks = []
 
     def run():
@@ -45,7 +48,7 @@ def test_socket_module_is_whole_and_green():
     conn, _ = srv.accept()
     ticker, ticks = _ticker(3)
     guv.spawn_after(0.03, conn.sendall, b"late")
-    assert c.recv(10) == b"late" and len(ticks) == 3
+    assert c.recv(10) == b"late" and ticks
     for s in (srv, c, conn):
         s.close()
 
@@ -53,7 +56,7 @@ def test_socket_module_is_whole_and_green():
 def test_time_sleep_is_green():
     ticker, ticks = _ticker(4)
     time.sleep(0.05)
-    assert len(ticks) == 4 and time.monotonic is std_time.monotonic
+    assert ticks and time.monotonic is std_time.monotonic
 
 
 def test_threading_thread_is_a_green_thread_and_locks_park():
@@ -82,7 +85,7 @@ def test_queue_get_parks():
     q = queue.Queue()
     guv.spawn_after(0.02, q.put, "item")
     ticker, ticks = _ticker(2)
-    assert q.get(timeout=1) == "item" and len(ticks) == 2
+    assert q.get(timeout=1) == "item" and ticks
     try:
         q.get(timeout=0.01)
         assert False, "expected queue.Empty"
@@ -95,7 +98,7 @@ def test_select_waits_cooperatively():
     guv.spawn_after(0.03, b.sendall, b"x")
     ticker, ticks = _ticker(3)
     r, w, x = select.select([a], [], [], 1)
-    assert r == [a] and len(ticks) == 3
+    assert r == [a] and ticks
     assert select.POLLIN == std_select.POLLIN and select.error is std_select.error
     a.close(), b.close()
 
@@ -104,7 +107,7 @@ def test_os_read_of_a_pipe_is_green():
     r, w = os.pipe()
     guv.spawn_after(0.03, os.write, w, b"data")
     ticker, ticks = _ticker(3)
-    assert os.read(r, 10) == b"data" and len(ticks) == 3
+    assert os.read(r, 10) == b"data" and ticks
     assert os.path is std_os.path
     os.close(r), os.close(w)
 
@@ -113,7 +116,7 @@ def test_subprocess_communicate_is_green():
     ticker, ticks = _ticker(5, 0.01)
     p = subprocess.Popen(["sh", "-c", "sleep 0.1; echo out"], stdout=subprocess.PIPE)
     out, _ = p.communicate()
-    assert out == b"out\n" and p.returncode == 0 and len(ticks) == 5
+    assert out == b"out\n" and p.returncode == 0 and ticks
     assert subprocess.run(["true"]).returncode == 0 and subprocess.PIPE == std_subprocess.PIPE
 
 
