@@ -1,4 +1,4 @@
-//! This thread's guv state: the one thread-local (`Local`) holding its hub,
+//! This thread's guv state: the one thread-local on the hot path (`Local`) holding its hub,
 //! the running green thread (`cur`), and whether guv's own code is running
 //! on the thread (`enter`/`outside`, which refuse calls from a signal
 //! handler that interrupted guv).
