@@ -7,6 +7,7 @@ package testc
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <guv.h>
@@ -65,13 +66,21 @@ static int testc_hog(void *p)
 	return 0;
 }
 
+// Returns the id of the OS thread it runs on: the hub's.
+static int testc_tid(void *p)
+{
+	(void)p;
+	return (int)syscall(SYS_gettid);
+}
+
 static void *testc_fn(int which)
 {
 	switch (which) {
 	case 0: return (void *)testc_sleep;
 	case 1: return (void *)testc_fail;
 	case 2: return (void *)testc_wait_forever;
-	default: return (void *)testc_hog;
+	case 3: return (void *)testc_hog;
+	default: return (void *)testc_tid;
 	}
 }
 */
@@ -90,6 +99,7 @@ const (
 	Fail                       // returns -1 with errno Arg.Value
 	WaitForever                // waits on a silent pipe until killed
 	Hog                        // blocks the hub's thread for Arg.Seconds
+	Tid                        // returns the hub's OS thread id
 )
 
 // Fn is the C function pointer of r, for guv.Hub.Submit.
