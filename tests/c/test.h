@@ -7,6 +7,7 @@
  *   ASSERT_OK(expr)           expr must not return -1 (errno printed if it does)
  *   RUN(test_fn)              runs one test under a watchdog, then checks that
  *                             it left no green thread behind on this hub
+ *   test_capture_begin/_end   collect what is written to stderr in between
  *
  * A failure prints file:line and the test's name, and ends the process with
  * exit status 1 from whichever thread or green thread it happens in. A test
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "guv.h"
@@ -135,6 +137,31 @@ static inline void test_count(void *arg) { ++*(int *)arg; }
 static inline void test_sleep_forever(void *arg) {
     (void)arg;
     while (guv_sleep(1e9) == 0) {}
+}
+
+/* stderr goes to a memfd between test_capture_begin and test_capture_end
+ * (one capture at a time). */
+static int test_saved_stderr = -1, test_captured = -1;
+
+static inline void test_capture_begin(void) {
+    fflush(stderr);
+    test_captured = memfd_create("stderr", 0);
+    ASSERT(test_captured >= 0);
+    test_saved_stderr = dup(2);
+    ASSERT(dup2(test_captured, 2) == 2);
+}
+
+/* What was written to stderr since test_capture_begin (caller frees). */
+static inline char *test_capture_end(void) {
+    fflush(stderr);
+    ASSERT(dup2(test_saved_stderr, 2) == 2);
+    close(test_saved_stderr);
+    off_t len = lseek(test_captured, 0, SEEK_END);
+    char *text = calloc(1, (size_t)len + 1);
+    ASSERT(text != NULL);
+    ASSERT_EQ(pread(test_captured, text, (size_t)len, 0), len);
+    close(test_captured);
+    return text;
 }
 
 #endif /* GUV_TEST_H */

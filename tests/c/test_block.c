@@ -2,33 +2,9 @@
  * threshold is reported once, by name, with the native frame that blocks,
  * and the end of the episode follows; a hub idle in epoll is never reported.
  * Built with -rdynamic (mk/c.mk) so dladdr can name this file's functions. */
-#include <sys/mman.h>
 #include <time.h>
 
 #include "test.h"
-
-/* stderr goes to a memfd between capture_begin and capture_end. */
-static int saved_stderr = -1, captured = -1;
-
-static void capture_begin(void) {
-    fflush(stderr);
-    captured = memfd_create("stderr", 0);
-    ASSERT(captured >= 0);
-    saved_stderr = dup(2);
-    ASSERT(dup2(captured, 2) == 2);
-}
-
-/* What was written to stderr since capture_begin (caller frees). */
-static char *capture_end(void) {
-    fflush(stderr);
-    ASSERT(dup2(saved_stderr, 2) == 2);
-    close(saved_stderr);
-    off_t len = lseek(captured, 0, SEEK_END);
-    char *text = calloc(1, (size_t)len + 1);
-    ASSERT_EQ(pread(captured, text, (size_t)len, 0), len);
-    close(captured);
-    return text;
-}
 
 static int count(const char *text, const char *part) {
     int n = 0;
@@ -76,13 +52,13 @@ static void ticker(void *arg) {
  * it and busy_loop, then one line saying the hub ran again. */
 static void test_busy_loop_is_reported(void) {
     ASSERT_EQ(guv_set_block_report(0.1), 0);
-    capture_begin();
+    test_capture_begin();
     ticks = 0;
     int64_t id = guv_spawn(busy_green, NULL);
     ASSERT(guv_spawn(ticker, NULL) >= 1);
     ASSERT_EQ(guv_run(), 0);
     usleep(100 * 1000); /* the monitor's next samples see the hub empty */
-    char *text = capture_end();
+    char *text = test_capture_end();
     ASSERT_EQ(ticks, 5);
     char who[96];
     snprintf(who, sizeof who, "guv: green thread %lld \"busy worker\" has held hub ", (long long)id);
@@ -121,12 +97,12 @@ void sleepy_green(void *arg) {
  * and the caller's frame in the stack. */
 static void test_plain_sleep_is_reported(void) {
     ASSERT_EQ(guv_set_block_report(0.1), 0);
-    capture_begin();
+    test_capture_begin();
     int64_t id = guv_spawn(sleepy_green, NULL);
     ASSERT(guv_spawn(ticker, NULL) >= 1);
     ASSERT_EQ(guv_run(), 0);
     usleep(100 * 1000);
-    char *text = capture_end();
+    char *text = test_capture_end();
     char who[96];
     snprintf(who, sizeof who, "guv: green thread %lld \"sleepy\" has held hub ", (long long)id);
     expect(text, who);
@@ -150,11 +126,11 @@ static void naps(void *arg) {
  * a green thread that does not switch.) */
 static void test_idle_hub_is_not_reported(void) {
     ASSERT_EQ(guv_set_block_report(0.2), 0);
-    capture_begin();
+    test_capture_begin();
     ASSERT(guv_spawn(naps, NULL) >= 1);
     ASSERT_EQ(guv_run(), 0);
     usleep(300 * 1000); /* main computes with no green thread to block */
-    char *text = capture_end();
+    char *text = test_capture_end();
     if (text[0] != 0) FAIL("expected no report, got:\n%s", text);
     free(text);
     ASSERT_EQ(guv_set_block_report(0), 0);
@@ -165,12 +141,12 @@ static void test_idle_hub_is_not_reported(void) {
 static void test_main_is_reported(void) {
     ASSERT_EQ(guv_set_block_report(0.1), 0);
     ASSERT_EQ(guv_set_name(0, "the main"), 0);
-    capture_begin();
+    test_capture_begin();
     ASSERT(guv_spawn(test_noop, NULL) >= 1);
     busy_loop(0.3);
     ASSERT_EQ(guv_run(), 0);
     usleep(100 * 1000);
-    char *text = capture_end();
+    char *text = test_capture_end();
     expect(text, "guv: main \"the main\" has held hub ");
     expect(text, " busy_loop+0x");
     free(text);
@@ -198,11 +174,11 @@ static void on_block(void *userdata, int64_t id, void *task_data, int thread, do
 static void test_block_callback(void) {
     ASSERT_EQ(guv_set_block_callback(on_block, &hook_calls), 0);
     ASSERT_EQ(guv_set_block_report(0.1), 0);
-    capture_begin();
+    test_capture_begin();
     int64_t id = guv_spawn(busy_green, NULL);
     ASSERT_EQ(guv_run(), 0);
     usleep(100 * 1000);
-    free(capture_end());
+    free(test_capture_end());
     ASSERT_EQ(hook_calls, 1);
     ASSERT_EQ(hook_id, id);
     ASSERT(hook_data == NULL);
@@ -214,11 +190,11 @@ static void test_block_callback(void) {
 
 /* Off, a blocking green thread goes unreported. */
 static void test_off_is_silent(void) {
-    capture_begin();
+    test_capture_begin();
     ASSERT(guv_spawn(busy_green, NULL) >= 1);
     ASSERT_EQ(guv_run(), 0);
     usleep(50 * 1000);
-    char *text = capture_end();
+    char *text = test_capture_end();
     if (text[0] != 0) FAIL("expected no report, got:\n%s", text);
     free(text);
 }

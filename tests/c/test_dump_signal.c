@@ -1,7 +1,6 @@
 /* GUV_DUMP_SIGNAL: one signal makes every hub of the process write its dump
  * to stderr, busy or idle in epoll. Four hubs on four threads here. */
 #include <stdatomic.h>
-#include <sys/mman.h>
 
 #include "test.h"
 
@@ -51,11 +50,7 @@ static void *hub_thread_kept(void *arg) {
 /* Four hubs, two with a busy-ish sleeper, two parked forever in epoll: one
  * SIGUSR2 gives four dumps, each naming its own hub, thread and green threads. */
 static void test_four_hubs(void) {
-    fflush(stderr);
-    int captured = memfd_create("stderr", 0);
-    ASSERT(captured >= 0);
-    int saved = dup(2);
-    ASSERT(dup2(captured, 2) == 2);
+    test_capture_begin();
 
     pthread_t t[HUBS];
     for (int i = 0; i < HUBS; i++)
@@ -74,12 +69,7 @@ static void test_four_hubs(void) {
         guv_hub_release(hubs[i]);
     }
 
-    ASSERT(dup2(saved, 2) == 2);
-    close(saved);
-    off_t len = lseek(captured, 0, SEEK_END);
-    char *text = calloc(1, (size_t)len + 1);
-    ASSERT_EQ(pread(captured, text, (size_t)len, 0), len);
-    close(captured);
+    char *text = test_capture_end();
 
     int headers = 0;
     for (const char *p = text; (p = strstr(p, "hub=")) != NULL; p++) {
