@@ -306,6 +306,14 @@ int guv_set_stack_size(size_t size);
  */
 size_t guv_stack_size(void);
 
+
+/**
+ * 1 if the default stack size was chosen, by guv_set_stack_size() or by a
+ * usable GUV_STACK_SIZE; 0 if it is guv's own 256 KiB. A binding whose green
+ * threads need more by default (CPython's) uses its own size only when 0.
+ */
+int guv_stack_size_chosen(void);
+
 /****************************************************************************/
 /*  Waiting: time, deadlines, parking, interruption                         */
 /****************************************************************************/

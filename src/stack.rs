@@ -11,7 +11,7 @@
 //! not keep its memory, while spawning in batches (every stack reused within
 //! the period) never reaches the kernel.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use corosensei::stack::valgrind::ValgrindStackRegistration;
 use corosensei::stack::{Stack, StackPointer};
@@ -38,19 +38,15 @@ const MIN_WARM: usize = 16;
 pub const TRIM_EVERY: u64 = 300_000_000;
 
 static DEFAULT_SIZE: AtomicUsize = AtomicUsize::new(0);
+/// Whether guv_set_stack_size has set DEFAULT_SIZE.
+static SET_BY_CALL: AtomicBool = AtomicBool::new(false);
 
 /// The process-wide default stack size: `guv_set_stack_size`, else
 /// `GUV_STACK_SIZE` from the environment, else 256 KiB.
 pub fn default_size() -> usize {
     match DEFAULT_SIZE.load(Ordering::Relaxed) {
         0 => {
-            static FROM_ENV: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-            // Once per process, so that a bad value is reported once.
-            let from_env = *FROM_ENV.get_or_init(|| match std::env::var("GUV_STACK_SIZE") {
-                Err(std::env::VarError::NotPresent) => DEFAULT_STACK_SIZE,
-                Err(std::env::VarError::NotUnicode(v)) => ignored_env(&v.to_string_lossy()),
-                Ok(v) => parse_size(&v).and_then(|n| normalize(n).ok()).unwrap_or_else(|| ignored_env(&v)),
-            });
+            let from_env = from_env().unwrap_or(DEFAULT_STACK_SIZE);
             // A racing guv_set_stack_size wins over the environment.
             let _ = DEFAULT_SIZE.compare_exchange(0, from_env, Ordering::Relaxed, Ordering::Relaxed);
             DEFAULT_SIZE.load(Ordering::Relaxed)
@@ -59,14 +55,32 @@ pub fn default_size() -> usize {
     }
 }
 
-/// Says on stderr why a GUV_STACK_SIZE value is not used, and returns the default used instead.
-fn ignored_env(value: &str) -> usize {
+/// Whether the default was chosen (by `guv_set_stack_size` or a usable
+/// `GUV_STACK_SIZE`) rather than left at guv's own 256 KiB: a binding whose
+/// green threads want another size by default keeps it only when not.
+pub fn default_chosen() -> bool {
+    SET_BY_CALL.load(Ordering::Relaxed) || from_env().is_some()
+}
+
+/// GUV_STACK_SIZE's size, normalized; None when unset or not usable.
+fn from_env() -> Option<usize> {
+    static FROM_ENV: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    // Once per process, so that a bad value is reported once.
+    *FROM_ENV.get_or_init(|| match std::env::var("GUV_STACK_SIZE") {
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(v)) => ignored_env(&v.to_string_lossy()),
+        Ok(v) => parse_size(&v).and_then(|n| normalize(n).ok()).or_else(|| ignored_env(&v)),
+    })
+}
+
+/// Says on stderr why a GUV_STACK_SIZE value is not used.
+fn ignored_env(value: &str) -> Option<usize> {
     eprintln!(
         "guv: ignoring GUV_STACK_SIZE={value:?}: not a size from 16K to 1T (bytes, or with a K, M or G \
          suffix); using the default, {} KiB",
         DEFAULT_STACK_SIZE / 1024
     );
-    DEFAULT_STACK_SIZE
+    None
 }
 
 /// Parses a size as people write it: decimal or 0x-hexadecimal bytes, with
@@ -103,6 +117,7 @@ pub(crate) fn warm_count(size: usize) -> usize {
 
 pub fn set_default_size(size: usize) -> Result<()> {
     DEFAULT_SIZE.store(normalize(size)?, Ordering::Relaxed);
+    SET_BY_CALL.store(true, Ordering::Relaxed);
     Ok(())
 }
 

@@ -60,6 +60,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "guv_reap",
             "guv_set_stack_size",
             "guv_stack_size",
+            "guv_stack_size_chosen",
         ],
     ),
     (

@@ -324,6 +324,14 @@ pub extern "C" fn guv_stack_size() -> usize {
     stack::default_size()
 }
 
+/// 1 if the default stack size was chosen, by guv_set_stack_size() or by a
+/// usable GUV_STACK_SIZE; 0 if it is guv's own 256 KiB. A binding whose green
+/// threads need more by default (CPython's) uses its own size only when 0.
+#[no_mangle]
+pub extern "C" fn guv_stack_size_chosen() -> c_int {
+    stack::default_chosen() as c_int
+}
+
 /// How stack guard regions are made: GUV_GUARD_MADVISE, GUV_GUARD_MPROTECT,
 /// or 0 before the first stack was carved.
 #[no_mangle]

@@ -32,10 +32,11 @@ static void test_guard_kind(void) {
     ASSERT_EQ(guv_guard_kind(), GUV_GUARD_MADVISE);
 }
 
-/* Unless GUV_STACK_SIZE says otherwise, stacks are 256 KiB. */
+/* Unless GUV_STACK_SIZE says otherwise, stacks are 256 KiB, and nobody chose that size. */
 static void test_default_size(void) {
     ASSERT(getenv("GUV_STACK_SIZE") == NULL);
     ASSERT_EQ(guv_stack_size(), 256 * KiB);
+    ASSERT_EQ(guv_stack_size_chosen(), 0);
 }
 
 /* A 64 KiB buffer on the stack is ordinary C: it fits the default stack. */
@@ -82,14 +83,16 @@ static void test_mixed_sizes_alive_together(void) {
 }
 
 /* guv_set_stack_size changes the default for later spawns, rounded up to
- * pages; below 16 KiB is EINVAL and changes nothing. */
+ * pages, and makes it chosen; below 16 KiB is EINVAL and changes nothing. */
 static void test_set_stack_size(void) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     ASSERT_ERRNO(guv_set_stack_size(0), EINVAL);
     ASSERT_ERRNO(guv_set_stack_size(16 * KiB - 1), EINVAL);
     ASSERT_EQ(guv_stack_size(), 256 * KiB);
+    ASSERT_EQ(guv_stack_size_chosen(), 0);
     ASSERT_EQ(guv_set_stack_size(16 * KiB), 0);
     ASSERT_EQ(guv_stack_size(), 16 * KiB);
+    ASSERT_EQ(guv_stack_size_chosen(), 1);
     ASSERT_EQ(guv_set_stack_size(20000), 0);
     ASSERT_EQ(guv_stack_size(), (20000 + page - 1) / page * page);
     ASSERT_EQ(guv_set_stack_size(1024 * KiB), 0);
@@ -103,8 +106,8 @@ static void test_set_stack_size(void) {
 static const char *self_path;
 
 /* Runs this program again with GUV_STACK_SIZE=value; the child checks that
- * guv_stack_size() is `expect`, and what it wrote to stderr must hold
- * `warnings` lines naming GUV_STACK_SIZE. */
+ * guv_stack_size() is `expect`, chosen by the variable unless it is ignored,
+ * and what it wrote to stderr must hold `warnings` lines naming GUV_STACK_SIZE. */
 static void check_env(const char *value, size_t expect, int warnings) {
     int out[2];
     ASSERT_EQ(pipe(out), 0);
@@ -115,7 +118,7 @@ static void check_env(const char *value, size_t expect, int warnings) {
         snprintf(want, sizeof want, "%zu", expect);
         setenv("GUV_STACK_SIZE", value, 1);
         dup2(out[1], 2);
-        execl(self_path, self_path, "--child-expects", want, (char *)NULL);
+        execl(self_path, self_path, "--child-expects", want, warnings ? "0" : "1", (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -161,10 +164,14 @@ static void test_env_stack_size(void) {
 
 int main(int argc, char **argv) {
     self_path = argv[0]; /* not /proc/self/exe, which is valgrind's under valgrind */
-    if (argc == 3 && strcmp(argv[1], "--child-expects") == 0) {
+    if (argc == 4 && strcmp(argv[1], "--child-expects") == 0) {
         size_t want = (size_t)strtoull(argv[2], NULL, 10);
         if (guv_stack_size() != want) {
             fprintf(stderr, "child: guv_stack_size() is %zu, expected %zu\n", guv_stack_size(), want);
+            return 1;
+        }
+        if (guv_stack_size_chosen() != atoi(argv[3])) {
+            fprintf(stderr, "child: guv_stack_size_chosen() is %d, expected %s\n", guv_stack_size_chosen(), argv[3]);
             return 1;
         }
         /* And a green thread really gets (most of) it. */

@@ -30,15 +30,11 @@
 #include "guv.h"
 
 /* Python green threads need CPython's C recursion headroom (3.13 wants
- * about 8 MiB); only the pages touched become resident. GUV_STACK_SIZE in
- * the environment overrides it (py_stack is then 0: the core's default,
- * which reads it): each 8 MiB stack's touched page needs a page
- * table page of its own, 4 KiB more per parked green thread, where 64 KiB
- * stacks share one between 16. */
+ * about 8 MiB); only the pages touched become resident. A size chosen for
+ * guv (GUV_STACK_SIZE, guv_set_stack_size) overrides it: each 8 MiB
+ * stack's touched page needs a page table page of its own, 4 KiB more per
+ * parked green thread, where 64 KiB stacks share one between 16. */
 #define PY_STACK_SIZE ((size_t)8 << 20)
-
-/* Set at load(): PY_STACK_SIZE, or 0 when GUV_STACK_SIZE is set. */
-static size_t py_stack;
 
 #if PY_VERSION_HEX >= 0x030D0000
 #define current_tstate() PyThreadState_GetUnchecked()
@@ -69,6 +65,7 @@ static struct {
     int (*interrupt)(int64_t);
     int (*check)(void);
     int (*stack_bounds)(void **, size_t *);
+    int (*stack_size_chosen)(void);
     guv_hub *(*hub_self)(void);
     void (*hub_release)(guv_hub *);
     int (*hub_spawn)(guv_hub *, guv_fn, void *);
@@ -462,8 +459,8 @@ static void set_stack_protection(PyThreadState *ts)
 #elif PY_VERSION_HEX >= 0x030C0000
 /* 3.12 and 3.13 count C recursion (a Python function called from C, a
  * nested repr, json or pickle) up to a number of levels made for the 8 MiB
- * of a main thread (10,000 on 3.13): on the smaller stacks GUV_STACK_SIZE
- * asks for, the count is cut to what the stack holds, so that a deep
+ * of a main thread (10,000 on 3.13): on a smaller stack (a size chosen
+ * for guv) the count is cut to what the stack holds, so that a deep
  * recursion raises RecursionError instead of crashing on the guard page.
  * A level took up to 1 KiB (a __repr__ calling repr, measured on 3.13);
  * 1.5 KiB each, and 96 KiB kept for the frames below the green thread's
@@ -479,7 +476,7 @@ static void set_stack_protection(PyThreadState *ts)
     void *lo;
     size_t size;
     int levels = Py_C_RECURSION_LIMIT;
-    if (py_stack == 0 && g.stack_bounds(&lo, &size) == 0) {
+    if (g.stack_bounds(&lo, &size) == 0 && size < PY_STACK_SIZE) {
         size_t fit = size > C_LEVELS_RESERVE ? (size - C_LEVELS_RESERVE) / C_LEVEL_BYTES : 0;
         if (fit < (size_t)levels)
             levels = fit > 8 ? (int)fit : 8;
@@ -744,6 +741,13 @@ static PyObject *core_set_block_report(PyObject *self, PyObject *args)
 
 /* ---- green thread bodies ---- */
 
+/* The stack size a Python green thread is spawned with (0: guv's default,
+ * when one was chosen for it). */
+static size_t py_stack(void)
+{
+    return g.stack_size_chosen() ? 0 : PY_STACK_SIZE;
+}
+
 struct start {
     PyObject *fn;
     PyInterpreterState *interp;
@@ -949,7 +953,7 @@ static void signal_task(void *arg)
 static void spawn_signal_task(void *arg)
 {
     (void)arg;
-    if (g.spawn_ex(signal_task, NULL, py_stack) < 0)
+    if (g.spawn_ex(signal_task, NULL, py_stack()) < 0)
         perror("guv: cannot start a green thread for a signal handler");
 }
 
@@ -1036,7 +1040,7 @@ static PyObject *core_spawn(PyObject *self, PyObject *fn)
     Py_INCREF(fn);
     s->fn = fn;
     s->interp = PyInterpreterState_Get();
-    int64_t id = g.spawn_ex(py_task, s, py_stack);
+    int64_t id = g.spawn_ex(py_task, s, py_stack());
     if (id < 0) {
         int err = errno;
         Py_DECREF(fn);
@@ -1399,6 +1403,17 @@ static PyObject *core_state_id(PyObject *self, PyObject *unused)
     return PyLong_FromVoidPtr(PyThreadState_Get());
 }
 
+/* The size of the caller's green thread stack (guv_stack_bounds). */
+static PyObject *core_stack_size(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    void *lo;
+    size_t size;
+    if (g.stack_bounds(&lo, &size) < 0)
+        return raise_errno(errno);
+    return PyLong_FromSize_t(size);
+}
+
 static PyObject *core_now(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
@@ -1492,6 +1507,7 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(interrupt, "guv_interrupt");
     SYM(check, "guv_check");
     SYM(stack_bounds, "guv_stack_bounds");
+    SYM(stack_size_chosen, "guv_stack_size_chosen");
     SYM(hub_self, "guv_hub_self");
     SYM(hub_release, "guv_hub_release");
     SYM(hub_spawn, "guv_hub_spawn");
@@ -1523,8 +1539,6 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     };
     g.set_hooks(&hooks);
     keep_frame_chunks();
-    const char *stack_env = getenv("GUV_STACK_SIZE");
-    py_stack = stack_env != NULL && *stack_env != '\0' ? 0 : PY_STACK_SIZE;
     loaded = 1;
     Py_RETURN_NONE;
 }
@@ -1559,6 +1573,7 @@ static PyMethodDef core_methods[] = {
     {"run", core_run, METH_NOARGS, "Run the hub until no green thread is left."},
     {"count", core_count, METH_NOARGS, "Green threads alive on this OS thread's hub."},
     {"state_id", core_state_id, METH_NOARGS, "The address of the caller's PyThreadState."},
+    {"stack_size", core_stack_size, METH_NOARGS, "The size of the caller's green thread stack, in bytes."},
     {"now", core_now, METH_NOARGS, "The monotonic clock, in seconds."},
     {"can_switch", core_can_switch, METH_NOARGS, "Whether the caller may switch now."},
     {"close", core_close, METH_O, "close(fd): wake its waiters, forget it, close it."},
@@ -1584,7 +1599,8 @@ PyMODINIT_FUNC PyInit__core(void)
     if (m == NULL)
         return NULL;
     if (PyModule_AddIntConstant(m, "READ", GUV_READ) < 0 ||
-        PyModule_AddIntConstant(m, "WRITE", GUV_WRITE) < 0) {
+        PyModule_AddIntConstant(m, "WRITE", GUV_WRITE) < 0 ||
+        PyModule_AddIntConstant(m, "PY_STACK_SIZE", (long)PY_STACK_SIZE) < 0) {
         Py_DECREF(m);
         return NULL;
     }

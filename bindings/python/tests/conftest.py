@@ -6,10 +6,12 @@ import textwrap
 import pytest
 
 
-def run_script(source, timeout=60, env=None):
-    """Run `source` in a fresh interpreter (for what ends or kills a process)."""
+def run_script(source, timeout=60, env=None, args=()):
+    """Run `source` in a fresh interpreter (for what ends or kills a process);
+    a variable None in `env` is removed from the environment."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(source)], capture_output=True, text=True,
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(source), *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env)
 
 

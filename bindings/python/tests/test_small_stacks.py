@@ -1,9 +1,52 @@
-"""GUV_STACK_SIZE makes Python green threads' stacks smaller (8 MiB otherwise):
-on 3.12+ a C recursion deeper than such a stack holds raises RecursionError
+"""A stack size chosen for guv (GUV_STACK_SIZE, guv_set_stack_size) is the one
+Python green threads get; otherwise they get the binding's own default. On
+3.12+ a C recursion deeper than a small stack holds raises RecursionError
 instead of crashing on its guard page."""
 import sys
 
 import pytest
+
+STACK_SIZES = """
+import ctypes, sys, guv
+from guv import _core
+if len(sys.argv) > 1:
+    # libguv is loaded RTLD_GLOBAL: its exports are the process's.
+    set_size = ctypes.CDLL(None).guv_set_stack_size
+    set_size.argtypes = [ctypes.c_size_t]
+    assert set_size(int(sys.argv[1])) == 0
+print(_core.PY_STACK_SIZE, guv.spawn(_core.stack_size).wait())
+"""
+
+
+def _sizes(script, env=None, args=()):
+    """(the binding's default, the stack a Python green thread got) in a fresh process."""
+    r = script(STACK_SIZES, env=env, args=args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    default, got = map(int, r.stdout.split())
+    return default, got, r.stderr
+
+
+def test_unless_a_size_is_chosen_python_green_threads_get_the_binding_default(script):
+    default, got, _ = _sizes(script, env={"GUV_STACK_SIZE": None})
+    assert got == default
+
+
+@pytest.mark.parametrize("value, size", [("262144", 256 << 10), ("1M", 1 << 20), ("0x20000", 128 << 10)])
+def test_guv_stack_size_is_used_by_python_green_threads(script, value, size):
+    _, got, _ = _sizes(script, env={"GUV_STACK_SIZE": value})
+    assert got == size
+
+
+@pytest.mark.parametrize("value", ["lots", "1000", ""])
+def test_an_ignored_guv_stack_size_leaves_the_binding_default(script, value):
+    default, got, err = _sizes(script, env={"GUV_STACK_SIZE": value})
+    assert got == default
+    assert "ignoring GUV_STACK_SIZE" in err
+
+
+def test_guv_set_stack_size_is_used_by_python_green_threads(script):
+    _, got, _ = _sizes(script, env={"GUV_STACK_SIZE": None}, args=[str(192 << 10)])
+    assert got == 192 << 10
 
 RECURSIONS = """
 import json, sys, guv
