@@ -29,12 +29,18 @@
 
 #include "guv.h"
 
-/* Python green threads need CPython's C recursion headroom (3.13 wants
- * about 8 MiB); only the pages touched become resident. A size chosen for
- * guv (GUV_STACK_SIZE, guv_set_stack_size) overrides it: each 8 MiB
- * stack's touched page needs a page table page of its own, 4 KiB more per
- * parked green thread, where 64 KiB stacks share one between 16. */
-#define PY_STACK_SIZE ((size_t)8 << 20)
+/* A Python green thread's stack, unless a size was chosen for guv
+ * (GUV_STACK_SIZE, guv_set_stack_size). On 3.11 only the recursion limit
+ * bounds C recursion: at its default of 1000 a recursion through __repr__,
+ * map or __getattr__ took up to 720 KiB (measured), and a deeper one ends
+ * on the guard page with guv's overflow report. The 8 MiB of a main thread
+ * would cost a page table page per parked green thread (4 KiB, zeroed at
+ * its first fault: each touched stack top lies in a 2 MiB region of its
+ * own); 1 MiB stacks share one between two. */
+#define PY_STACK_SIZE ((size_t)1 << 20)
+
+/* The stack CPython's C recursion limits are made for: a main thread's. */
+#define MAIN_STACK_SIZE ((size_t)8 << 20)
 
 #if PY_VERSION_HEX >= 0x030D0000
 #define current_tstate() PyThreadState_GetUnchecked()
@@ -459,16 +465,17 @@ static void set_stack_protection(PyThreadState *ts)
 #elif PY_VERSION_HEX >= 0x030C0000
 /* 3.12 and 3.13 count C recursion (a Python function called from C, a
  * nested repr, json or pickle) up to a number of levels made for the 8 MiB
- * of a main thread (10,000 on 3.13): on a smaller stack (a size chosen
- * for guv) the count is cut to what the stack holds, so that a deep
- * recursion raises RecursionError instead of crashing on the guard page.
- * A level took up to 1 KiB (a __repr__ calling repr, measured on 3.13);
- * 1.5 KiB each, and 96 KiB kept for the frames below the green thread's
- * code and the 50 levels CPython allows while it handles the error. */
+ * of a main thread (10,000 on 3.13): on a green thread's smaller stack
+ * the count is cut to what the stack holds, so that a deep recursion
+ * raises RecursionError instead of crashing on the guard page. A level
+ * took up to 1.6 KiB (a recursion through sorted's key function: three
+ * levels in 4.9 KiB, measured on 3.12); 1.75 KiB each, and 96 KiB kept for
+ * the frames below the green thread's code and the 50 levels CPython
+ * allows while it handles the error. */
 #ifndef Py_C_RECURSION_LIMIT
 #define Py_C_RECURSION_LIMIT C_RECURSION_LIMIT
 #endif
-#define C_LEVEL_BYTES 1536
+#define C_LEVEL_BYTES 1792
 #define C_LEVELS_RESERVE ((size_t)96 << 10)
 
 static void set_stack_protection(PyThreadState *ts)
@@ -476,7 +483,7 @@ static void set_stack_protection(PyThreadState *ts)
     void *lo;
     size_t size;
     int levels = Py_C_RECURSION_LIMIT;
-    if (g.stack_bounds(&lo, &size) == 0 && size < PY_STACK_SIZE) {
+    if (g.stack_bounds(&lo, &size) == 0 && size < MAIN_STACK_SIZE) {
         size_t fit = size > C_LEVELS_RESERVE ? (size - C_LEVELS_RESERVE) / C_LEVEL_BYTES : 0;
         if (fit < (size_t)levels)
             levels = fit > 8 ? (int)fit : 8;

@@ -2,6 +2,7 @@
 Python green threads get; otherwise they get the binding's own default. On
 3.12+ a C recursion deeper than a small stack holds raises RecursionError
 instead of crashing on its guard page."""
+import signal
 import sys
 
 import pytest
@@ -50,7 +51,8 @@ def test_guv_set_stack_size_is_used_by_python_green_threads(script):
 
 RECURSIONS = """
 import json, sys, guv
-sys.setrecursionlimit(100000)
+if len(sys.argv) > 1:
+    sys.setrecursionlimit(int(sys.argv[1]))
 
 class R:
     def __init__(self, n):
@@ -87,16 +89,67 @@ print("after", guv.spawn(lambda: via_c(20)).wait())
 """
 
 
+ALL_RECURSION_ERRORS = [
+    "__repr__ calling repr RecursionError",
+    "Python through map RecursionError",
+    "nested list repr RecursionError",
+    "json.dumps RecursionError",
+    "after 20",
+]
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11 counts C recursion with Python's (sys.getrecursionlimit)")
-@pytest.mark.parametrize("size", ["262144", "1M"])
+@pytest.mark.parametrize("size", ["262144", "1M", None])
 def test_deep_c_recursion_on_a_small_stack_raises_recursion_error(script, size):
-    r = script(RECURSIONS, env={"GUV_STACK_SIZE": size})
+    r = script(RECURSIONS, env={"GUV_STACK_SIZE": size}, args=["100000"])
     assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
-    lines = r.stdout.splitlines()
-    assert lines == [
-        "__repr__ calling repr RecursionError",
-        "Python through map RecursionError",
-        "nested list repr RecursionError",
-        "json.dumps RecursionError",
-        "after 20",
-    ], r.stdout
+    assert r.stdout.splitlines() == ALL_RECURSION_ERRORS, r.stdout
+
+
+SORTED = """
+import sys, guv
+sys.setrecursionlimit(100000)
+
+def through_sorted(n):
+    return 0 if n == 0 else sorted([n], key=lambda v: through_sorted(v - 1))[0] + 1
+
+def run():
+    try:
+        return through_sorted(5000)
+    except RecursionError:
+        return "RecursionError"
+
+print(guv.spawn(run).wait())
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11 counts C recursion with Python's (sys.getrecursionlimit)")
+@pytest.mark.parametrize("size", ["1M", "2M", "4M"])
+def test_recursion_through_sorted_raises_recursion_error(script, size):
+    # sorted() has the largest C frame seen: about 1.6 KiB of stack per level.
+    r = script(SORTED, env={"GUV_STACK_SIZE": size})
+    assert (r.returncode, r.stdout) == (0, "RecursionError\n"), (r.returncode, r.stdout, r.stderr[-2000:])
+
+
+def test_the_default_stack_holds_recursion_to_the_default_limit(script):
+    # On 3.11 too, where only sys.getrecursionlimit() bounds C recursion:
+    # these need up to 720 KiB of stack there at its default limit of 1000.
+    r = script(RECURSIONS, env={"GUV_STACK_SIZE": None})
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert r.stdout.splitlines() == ALL_RECURSION_ERRORS, r.stdout
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ raise RecursionError (above)")
+def test_on_3_11_a_recursion_deeper_than_the_stack_is_reported_and_aborts(script):
+    # Never a silent corruption: guv's guard page catches it, says which
+    # green thread overflowed and how to give it more, and aborts.
+    r = script(RECURSIONS, env={"GUV_STACK_SIZE": None}, args=["100000"])
+    assert r.returncode == -signal.SIGABRT, (r.returncode, r.stdout, r.stderr[-2000:])
+    assert "overflowed its stack (%d bytes; raise it with GUV_STACK_SIZE" % _core_default() in r.stderr, r.stderr
+    assert r.stdout == "", r.stdout
+
+
+def _core_default():
+    from guv import _core
+
+    return _core.PY_STACK_SIZE
