@@ -12,6 +12,7 @@ import sys
 import time
 
 import guv
+from results import replace_section
 
 ROUNDS = 7
 
@@ -89,16 +90,16 @@ def main():
         print(f"{name:40s} guv {g_cpu:7.2f} µs cpu {g_wall:7.2f} µs wall | "
               f"gevent {e_cpu:7.2f} µs cpu {e_wall:7.2f} µs wall | x{e_cpu / g_cpu:.2f}")
     if out:
-        with open(out, "w") as f:
-            f.write("# Python binding: guv vs gevent\n\n")
-            f.write(f"`make bench-python` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), "
-                    f"CPython {platform.python_version()}, libguv {guv._lib.find_libguv()}, "
-                    f"gevent {gevent_version or 'not installed'}, load average {_loadavg()}. Per operation, "
-                    f"median of {ROUNDS} runs; CPU time of the process (wall time in brackets: the machine "
-                    "is shared).\n\n")
-            f.write("| case | guv µs | gevent µs | gevent / guv |\n|---|---|---|---|\n")
-            for name, g_cpu, g_wall, e_cpu, e_wall in rows:
-                f.write(f"| {name} | {g_cpu:.2f} ({g_wall:.2f}) | {e_cpu:.2f} ({e_wall:.2f}) | {e_cpu / g_cpu:.2f} |\n")
+        lines = ["# Python binding: guv vs gevent", "",
+                 f"`make bench-python` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), "
+                 f"CPython {platform.python_version()}, libguv {guv._lib.find_libguv()}, "
+                 f"gevent {gevent_version or 'not installed'}, load average {_loadavg()}. Per operation, "
+                 f"median of {ROUNDS} runs; CPU time of the process (wall time in brackets: the machine "
+                 "is shared).", "",
+                 "| case | guv µs | gevent µs | gevent / guv |", "|---|---|---|---|"]
+        for name, g_cpu, g_wall, e_cpu, e_wall in rows:
+            lines.append(f"| {name} | {g_cpu:.2f} ({g_wall:.2f}) | {e_cpu:.2f} ({e_wall:.2f}) | {e_cpu / g_cpu:.2f} |")
+        replace_section(out, "\n".join(lines))
         print(f"written to {out}")
 
 

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from results import replace_section
+
 BATCH = 100_000
 # (N, GUV_STACK_SIZE or None): the issue's four sizes, and 300k again with
 # 8 MiB and 64 KiB stacks, to show what the stack size costs in page tables.
@@ -140,7 +142,7 @@ def main():
     if not out:
         return
     section = render(rows, gevent_version, guv, load_before, load_after)
-    replace_section(out, "## Many green threads alive", section)
+    replace_section(out, section)
     print(f"written to {out}")
 
 
@@ -182,25 +184,6 @@ def render(rows, gevent_version, guv, load_before, load_after):
             if r:
                 lines.append(f"| {n:,}{', ' + o['stack'] if o['stack'] else ''} | {r['system']} | {fmt_batches(r['batches_cpu_s'])} |")
     return "\n".join(lines) + "\n"
-
-
-def replace_section(path, heading, section):
-    """Puts `section` in place of the file's section under `heading` (to the
-    next `## ` heading), or at its end: the other benches' sections stay."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ""
-    start = text.find(heading + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section
-    else:
-        end = text.find("\n## ", start + len(heading))
-        tail = text[end + 1:] if end >= 0 else ""
-        text = text[:start] + section + ("\n" + tail if tail else "")
-    with open(path, "w") as f:
-        f.write(text)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ over the run (from /proc), divided by the requests wrk counted: it drifts
 with the load far less than requests/s. Then a 50 ms pg_sleep app through
 psycopg2 with a pool of PG_POOL connections, 100 clients: the pool allows at
 most PG_POOL / 0.05 s requests/s."""
+import io
 import os
 import re
 import shutil
@@ -20,6 +21,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from results import replace_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -210,7 +213,8 @@ def main():
     if shutil.which("wrk") is None:
         sys.exit("bench_wsgi: wrk not found (Debian package wrk; make bench-python installs it)")
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH", "")) if p)
+    # The servers run in HERE: a relative entry (make's PYTHONPATH=.) is made absolute first.
+    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in [HERE, *env.get("PYTHONPATH", "").split(os.pathsep)] if p)
     load_before = loadavg()
     medians, runs = hello_world(env)
     pools = [(n, pg(env, n)) for n in (10, 20)]
@@ -218,37 +222,40 @@ def main():
     if not out:
         return
     guv = medians["guv.wsgi"]
-    with open(out, "a") as f:
-        f.write("\n## WSGI servers: hello world, keep-alive, 100 connections\n\n")
-        f.write(f"`make bench-python` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), CPython "
-                f"{sys.version.split()[0]}, wrk -t1 -c{CLIENTS} -d{SECONDS:g}s (keep-alive) on the same 2-core "
-                f"machine as the servers, each server one process (gunicorn: master + 1 worker). "
-                f"{ROUNDS} rounds interleaved, median round shown. The machine is shared with other "
-                f"engineers' builds and tests: load average {load_before} before, {load_after} after; "
-                "requests/s move with that load, CPU per request much less.\n\n")
-        f.write("| server | requests/s | CPU µs per request | errors | guv.wsgi req/s ÷ this | "
-                "this CPU/req ÷ guv.wsgi's | all rounds (req/s) |\n|---|---|---|---|---|---|---|\n")
-        for name, (rps, total, errors, cpu) in medians.items():
-            f.write(f"| {name} | {rps:.0f} | {cpu:.1f} | {errors} | {guv[0] / rps:.2f} | {cpu / guv[3]:.2f} | "
-                    f"{', '.join(f'{r[0]:.0f}' for r in runs[name])} |\n")
-        f.write("\ngevent.pywsgi writes a response's head and body with two sends (strace shows them); on its "
-                "default listener, without TCP_NODELAY, the body waits for the client's delayed ACK, which caps "
-                "it near 100 connections / 40 ms whatever its CPU. The TCP_NODELAY row removes that; CPU per "
-                "request compares the servers' own work either way. guv.wsgi sets TCP_NODELAY itself and sends "
-                "a list body with its head in one send.\n")
-        f.write("\n## guv.wsgi with psycopg2: SELECT pg_sleep(0.05) per request, 100 connections\n\n"
-                "Connections come from a green queue of PG_POOL psycopg2 connections (guv.support.psycopg2 "
-                "makes their waits cooperative). The app measures how long each request holds its connection "
-                "(pg_sleep's 50 ms plus the round trips and PostgreSQL's own time on this loaded machine) and "
-                "how long a returned connection waits before the next request has it (the server's share). "
-                "The pool allows at most PG_POOL / (hold + hand-off) requests/s; PG_POOL / 0.05 s with a free "
-                "database and a zero hand-off.\n\n"
-                "| pool | requests/s | held per request | hand-off | pool limit at those times | achieved "
-                "| limit at 50 ms | errors | server CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n")
-        for n, (rps, total, errors, cpu, hold, gap) in pools:
-            f.write(f"| {n} | {rps:.0f} | {hold * 1e3:.1f} ms | {gap * 1e3:.2f} ms | {n / (hold + gap):.0f} | "
-                    f"{rps / (n / (hold + gap)):.0%} | {n / 0.05:.0f} | {errors} | {cpu:.0f} |\n")
-    print(f"appended to {out}")
+    f = io.StringIO()
+    f.write("## WSGI servers: hello world, keep-alive, 100 connections\n\n")
+    f.write(f"`make bench-python` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), CPython "
+            f"{sys.version.split()[0]}, wrk -t1 -c{CLIENTS} -d{SECONDS:g}s (keep-alive) on the same 2-core "
+            f"machine as the servers, each server one process (gunicorn: master + 1 worker). "
+            f"{ROUNDS} rounds interleaved, median round shown. The machine is shared with other "
+            f"engineers' builds and tests: load average {load_before} before, {load_after} after; "
+            "requests/s move with that load, CPU per request much less.\n\n")
+    f.write("| server | requests/s | CPU µs per request | errors | guv.wsgi req/s ÷ this | "
+            "this CPU/req ÷ guv.wsgi's | all rounds (req/s) |\n|---|---|---|---|---|---|---|\n")
+    for name, (rps, total, errors, cpu) in medians.items():
+        f.write(f"| {name} | {rps:.0f} | {cpu:.1f} | {errors} | {guv[0] / rps:.2f} | {cpu / guv[3]:.2f} | "
+                f"{', '.join(f'{r[0]:.0f}' for r in runs[name])} |\n")
+    f.write("\ngevent.pywsgi writes a response's head and body with two sends (strace shows them); on its "
+            "default listener, without TCP_NODELAY, the body waits for the client's delayed ACK, which caps "
+            "it near 100 connections / 40 ms whatever its CPU. The TCP_NODELAY row removes that; CPU per "
+            "request compares the servers' own work either way. guv.wsgi sets TCP_NODELAY itself and sends "
+            "a list body with its head in one send.\n")
+    replace_section(out, f.getvalue())
+    f = io.StringIO()
+    f.write("## guv.wsgi with psycopg2: SELECT pg_sleep(0.05) per request, 100 connections\n\n"
+            "Connections come from a green queue of PG_POOL psycopg2 connections (guv.support.psycopg2 "
+            "makes their waits cooperative). The app measures how long each request holds its connection "
+            "(pg_sleep's 50 ms plus the round trips and PostgreSQL's own time on this loaded machine) and "
+            "how long a returned connection waits before the next request has it (the server's share). "
+            "The pool allows at most PG_POOL / (hold + hand-off) requests/s; PG_POOL / 0.05 s with a free "
+            "database and a zero hand-off.\n\n"
+            "| pool | requests/s | held per request | hand-off | pool limit at those times | achieved "
+            "| limit at 50 ms | errors | server CPU µs/req |\n|---|---|---|---|---|---|---|---|---|\n")
+    for n, (rps, total, errors, cpu, hold, gap) in pools:
+        f.write(f"| {n} | {rps:.0f} | {hold * 1e3:.1f} ms | {gap * 1e3:.2f} ms | {n / (hold + gap):.0f} | "
+                f"{rps / (n / (hold + gap)):.0%} | {n / 0.05:.0f} | {errors} | {cpu:.0f} |\n")
+    replace_section(out, f.getvalue())
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":
