@@ -137,6 +137,59 @@ def test_recursion_depth_starts_afresh_after_a_recursion_error():
     assert depth > sys.getrecursionlimit() - 30
 
 
+def test_c_recursion_budget_starts_afresh_after_a_recursion_error():
+    # A recursion through C (a __repr__ calling repr) spends the C budget
+    # that 3.12+ give each green thread for its stack (on 3.11, the one
+    # recursion count); one that ended in RecursionError must not leave the
+    # next user of its state with less.
+    class R:
+        def __init__(self, n):
+            self.n = n
+
+        def __repr__(self):
+            return "R" if self.n == 0 else "R(%r)" % R(self.n - 1)
+
+    def deepest():
+        lo, hi = 0, 100_000
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            try:
+                repr(R(mid))
+                lo = mid
+            except RecursionError:
+                hi = mid - 1
+        return lo
+
+    first, before = _state_of(deepest)
+
+    def dirty():
+        try:
+            repr(R(100_000))
+        except RecursionError:
+            return True
+
+    second, hit = _state_of(dirty)
+    third, after = _state_of(deepest)
+    assert hit and first == second == third
+    assert after == before > 50
+
+
+def test_threading_local_values_are_not_seen_by_the_next():
+    import threading
+
+    local = threading.local()
+
+    def dirty():
+        local.value = "first"
+        guv.sleep(0)
+        return local.value
+
+    first, value = _state_of(dirty)
+    second, seen = _state_of(lambda: getattr(local, "value", "unset"))
+    assert value == "first" and first == second
+    assert seen == "unset"
+
+
 def test_deep_python_calls_leave_the_first_chunk_and_come_back():
     # Each call's frame is pushed beyond the 1 KiB chunk on the C stack and
     # popped back into it, many times, while other green threads switch in.
