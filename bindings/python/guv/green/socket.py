@@ -32,15 +32,18 @@ class GreenSocket(_std):
 
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
         super().__init__(family, type, proto, fileno)
-        self._timeout = _socket_mod.getdefaulttimeout()
-        _std.settimeout(self, 0.0)
+        # The C socket's own choice: the default timeout, or 0 for SOCK_NONBLOCK.
+        self._timeout = _std.gettimeout(self)
+        _std.setblocking(self, False)
 
-    # The user's timeout lives here; the fd itself stays non-blocking.
+    # The user's timeout lives here; the fd itself stays non-blocking (set
+    # again each time, so that a closed fd raises as the C socket's would).
     def settimeout(self, value):
         if value is not None:
             value = float(value)
             if value < 0:
                 raise ValueError("Timeout value out of range")
+        _std.setblocking(self, False)
         self._timeout = value
 
     def gettimeout(self):
@@ -51,6 +54,7 @@ class GreenSocket(_std):
         return self._timeout
 
     def setblocking(self, flag):
+        _std.setblocking(self, False)
         self._timeout = None if flag else 0.0
 
     def getblocking(self):
@@ -205,6 +209,11 @@ def gethostbyaddr(ip_address):
 
 
 def getnameinfo(sockaddr, flags):
+    if not isinstance(sockaddr, tuple):
+        # Checked here, as the C function does, and without this frame keeping
+        # the argument alive in the traceback.
+        del sockaddr
+        raise TypeError("getnameinfo() argument 1 must be a tuple")
     return _libguv.offload(_orig["getnameinfo"], sockaddr, flags)
 
 

@@ -1,0 +1,50 @@
+"""What CPython's own tests (make compat-cpython) found the green modules
+doing differently from the stdlib: each test the smallest reproducer."""
+import fcntl
+import os as std_os
+import sys
+
+import pytest
+
+from guv.green import socket
+
+
+def test_sock_nonblock_in_the_type_gives_a_zero_timeout():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK) as s:
+        assert s.gettimeout() == 0.0
+        assert not s.getblocking()
+        assert s.type == socket.SOCK_STREAM
+    with socket.socket() as s:
+        assert s.gettimeout() is None and s.getblocking()
+
+
+def test_setblocking_and_settimeout_on_a_closed_fd_raise():
+    a = socket.socket()
+    b = socket.socket(fileno=a.fileno())
+    a.close()
+    try:
+        with pytest.raises(OSError):
+            b.setblocking(False)
+        with pytest.raises(OSError):
+            b.settimeout(1)
+    finally:
+        b.detach()
+
+
+def test_the_fd_stays_non_blocking_under_every_mode():
+    with socket.socket() as s:
+        for set_mode in (lambda: s.setblocking(True), lambda: s.settimeout(None), lambda: s.settimeout(2)):
+            set_mode()
+            assert fcntl.fcntl(s, fcntl.F_GETFL) & std_os.O_NONBLOCK
+
+
+def test_getnameinfo_of_a_non_tuple_raises_typeerror_and_keeps_no_reference():
+    name = "a string only this test holds"
+    before = sys.getrefcount(name)
+    try:
+        socket.getnameinfo(name, 0)
+    except TypeError:
+        assert sys.getrefcount(name) == before
+    else:
+        pytest.fail("no TypeError")
+
