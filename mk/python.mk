@@ -63,8 +63,9 @@ bench-python: $(OUT)/python/$(PY1)/.installed $(GUV_RELEASE)/libguv.so
 COMPAT_MODULES ?= test_socketserver test_threading_local test_queue test_thread test_threading test_select \
 	test_selectors test_socket test_subprocess
 # $(call cpython_tests,VERSION,ARGS): its own test package under monkey_patch, each module in a process of its own.
-cpython_tests = mkdir -p $(OUT)/python/compat-tmp && $(TEST_ENV) PYTHONPATH=$(OUT)/python/$(1) TMPDIR=$(OUT)/python/compat-tmp \
-	$(PY_$(1)) $(PY_DIR)/compat/run.py --python $(PY_$(1)) --timeout 30 $(2)
+cpython_tests = mkdir -p $(OUT)/python/compat-tmp $(OUT)/python/compat-logs-$(1) && $(TEST_ENV) PYTHONPATH=$(OUT)/python/$(1) \
+	TMPDIR=$(OUT)/python/compat-tmp $(PY_$(1)) $(PY_DIR)/compat/run.py --python $(PY_$(1)) --timeout 30 \
+	--logs $(OUT)/python/compat-logs-$(1) $(2)
 compat-cpython: python-install
 	rm -f $(OUT)/python/compat.md && $(foreach v,$(PY_VERSIONS),$(call cpython_tests,$(v),--out $(OUT)/python/compat.md $(COMPAT_MODULES)) && ) true
 	sh $(PY_DIR)/compat/report.sh $(OUT)/python/compat.md > $(ROOT)/benches/results/python-compat.md

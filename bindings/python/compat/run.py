@@ -3,16 +3,20 @@
     python run.py --python /path/to/python3.11 --timeout 60 --out results.md test_queue test_thread ...
 
 Each module runs in a process of its own (regrtest_patched.py: patch, then
-test.libregrtest, verbose, with libregrtest's per-test --timeout). A test
-that hangs ends that process: it is counted as a hang, and the module runs
-again with it and every test already counted ignored, so the rest still
-count. The counts, per
-module, are appended to --out as a markdown table row."""
+test.libregrtest, verbose, with libregrtest's per-test --timeout). The tests
+excluded.py names (each with its reason) are not run and are counted as
+excluded. A test that hangs ends that process: it is counted as a hang, and
+the module runs again with it and every test already counted ignored, so the
+rest still count. The counts, per module, are appended to --out as a
+markdown table row."""
 import argparse
+import fnmatch
 import os
 import re
 import subprocess
 import time
+
+from excluded import EXCLUDED
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # "test_x (test.test_mod.Class.test_x) ... ok" (3.11+); the verdict may come on a later line
@@ -30,14 +34,26 @@ def verdict_of(text):
     return VERDICTS.get(text)
 
 
-def run_module(python, module, timeout, env):
-    """Runs `module`; after a hang, runs it again with every test already
-    seen (and the hung one) ignored, adding up the counts."""
+def excluded_cases(python, module, env):
+    """{test id: reason} for this CPython's tests of `module` that EXCLUDED names."""
+    cases = subprocess.run([python, os.path.join(HERE, "regrtest_patched.py"), module, "--list-cases"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=300, env=env,
+                           cwd=env.get("TMPDIR", "/tmp")).stdout.split()
+    return {case: reason for case in cases for pattern, reason in EXCLUDED.items()
+            if fnmatch.fnmatchcase(case, pattern)}
+
+
+def run_module(python, module, timeout, env, logs=None):
+    """Runs `module` without its excluded tests; after a hang, runs it again
+    with every test already seen (and the hung one) ignored, adding up the
+    counts."""
     counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "hangs": 0, "ended": 0}
-    failing, hung, ended, seen = [], [], [], []
+    failing, hung, ended = [], [], []
+    excluded = excluded_cases(python, module, env)
+    seen = list(excluded)
     start = time.monotonic()
     ignorefile = os.path.join(env.get("TMPDIR", "/tmp"), f"compat-ignore-{os.getpid()}-{module}")
-    for _ in range(MAX_RERUNS):
+    for run in range(MAX_RERUNS):
         # network: loopback servers (test_socketserver runs only with it).
         cmd = [python, os.path.join(HERE, "regrtest_patched.py"), module, "-v", "-u", "network",
                "--timeout", str(timeout)]
@@ -50,6 +66,9 @@ def run_module(python, module, timeout, env):
                                  timeout=timeout * 20, env=env, cwd=env.get("TMPDIR", "/tmp")).stdout
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace") + "\nTimeout (whole module)!\n"
+        if logs:
+            with open(os.path.join(logs, f"{module}-{run}.log"), "w") as f:
+                f.write(out)
         pending = None
         for line in out.splitlines():
             m = TEST_LINE.match(line)
@@ -85,7 +104,8 @@ def run_module(python, module, timeout, env):
     counts["hangs"], counts["ended"] = len(hung), len(ended)
     hung = hung + [f"{t} (process ended)" for t in ended]
     counts["seconds"] = time.monotonic() - start
-    return counts, failing, hung
+    counts["excluded"] = len(excluded)
+    return counts, failing, hung, excluded
 
 
 def main():
@@ -93,6 +113,7 @@ def main():
     ap.add_argument("--python", required=True)
     ap.add_argument("--timeout", type=int, default=60)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--logs", help="directory for each run's whole output (a hang's traceback is there)")
     ap.add_argument("--expect-clean", action="store_true",
                     help="exit 1 unless every test passed or was skipped (no failure, error or hang)")
     ap.add_argument("modules", nargs="+")
@@ -102,20 +123,24 @@ def main():
     version = subprocess.run([args.python, "-c", "import platform; print(platform.python_version())"],
                              capture_output=True, text=True, check=True).stdout.strip()
     for module in args.modules:
-        counts, failing, hung = run_module(args.python, module, args.timeout, env)
+        counts, failing, hung, excluded = run_module(args.python, module, args.timeout, env, args.logs)
         clean = clean and not failing and not hung and counts["passed"] > 0
-        total = sum(counts[k] for k in ("passed", "failed", "errors", "skipped", "hangs", "ended"))
+        total = sum(counts[k] for k in ("passed", "failed", "errors", "skipped", "excluded", "hangs", "ended"))
         row = (f"| {version} | {module} | {total} | {counts['passed']} | {counts['failed']} | {counts['errors']} | "
-               f"{counts['skipped']} | {counts['hangs']} | {counts['ended']} | {counts['seconds']:.0f} s |")
+               f"{counts['skipped']} | {counts['excluded']} | {counts['hangs']} | {counts['ended']} | "
+               f"{counts['seconds']:.0f} s |")
         print(row, flush=True)
         for name in hung:
             print(f"    hang: {name}")
         for name in failing:
             print(f"    not passed: {name}")
+        for name in excluded:
+            print(f"    excluded: {name}")
         with open(args.out, "a") as f:
             f.write(row + "\n")
             f.writelines(f"<!-- hang: {n} -->\n" for n in hung)
             f.writelines(f"<!-- not passed: {n} -->\n" for n in failing)
+            f.writelines(f"<!-- excluded: {n} -->\n" for n in excluded)
     if args.expect_clean and not clean:
         raise SystemExit("compat: a module expected clean was not (see above)")
 
