@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from guv.green import socket
+from guv.green import socket, subprocess
 
 
 def test_sock_nonblock_in_the_type_gives_a_zero_timeout():
@@ -47,4 +47,24 @@ def test_getnameinfo_of_a_non_tuple_raises_typeerror_and_keeps_no_reference():
         assert sys.getrefcount(name) == before
     else:
         pytest.fail("no TypeError")
+
+
+def test_a_pipe_handed_to_another_child_stays_blocking():
+    """p1 | p2: p2's stdin is p1's stdout pipe, whose flags p2 shares; a
+    non-blocking stdin would make p2 read nothing (test_pipe_cloexec_real_tools)."""
+    p1 = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3); print('through')"],
+                          stdout=subprocess.PIPE)
+    p2 = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.read())"],
+                          stdin=p1.stdout, stdout=subprocess.PIPE)
+    assert std_os.get_blocking(p1.stdout.fileno())
+    p1.stdout.close()
+    out, _ = p2.communicate(timeout=30)
+    assert (out, p2.returncode, p1.wait(30)) == (b"through\n", 0, 0)
+
+
+def test_binary_line_buffering_warns_as_io_open_does():
+    with pytest.warns(RuntimeWarning, match="line buffering"):
+        p = subprocess.Popen(["true"], stdin=subprocess.PIPE, bufsize=1)
+    p.stdin.close()
+    assert p.wait(30) == 0
 

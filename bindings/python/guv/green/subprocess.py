@@ -1,31 +1,30 @@
-"""subprocess with cooperative pipes: Popen's stdin/stdout/stderr are
-opened on a non-blocking fd whose reads and writes wait in guv.trampoline,
-so proc.stdout.read(), readline() and communicate() suspend only the
-caller. Waiting for the child needs the os patch (waitpid).
+"""subprocess with cooperative pipes: Popen's stdin/stdout/stderr read and
+write through guv_read/guv_write, so proc.stdout.read(), readline() and
+communicate() suspend only the caller. The pipes stay in blocking mode (guv
+sets O_NONBLOCK for the length of one attempt): a pipe end handed to another
+child (`Popen(..., stdin=p1.stdout)`) shares its flags with that child,
+which must not find it non-blocking. Waiting for the child needs the os
+patch (waitpid).
 
 `from guv.green import subprocess` gives a whole green subprocess module
 without patching: a private copy of the stdlib's, made on first use of a
 name this module does not define, over guv.green's os, time, select,
 selectors and threading."""
 import io as _io
-import os as _os
 import types
+import warnings
 
 from .. import _core
-from ..greenthread import trampoline
-from .._runtime import READ, WRITE
-
-_orig_write = _os.write
+from . import _libguv
 
 
 class GreenFileIO(_io.RawIOBase):
-    """A raw pipe end (non-blocking underneath) for io's buffered classes."""
+    """A raw pipe end for io's buffered classes."""
 
     def __init__(self, fd, mode):
         super().__init__()
         self._fd = fd
         self._mode = mode
-        _os.set_blocking(fd, False)
 
     def fileno(self):
         return self._fd
@@ -37,18 +36,12 @@ class GreenFileIO(_io.RawIOBase):
         return "w" in self._mode or "a" in self._mode
 
     def readinto(self, b):
-        while True:
-            try:
-                return _os.readv(self._fd, [b])
-            except BlockingIOError:
-                trampoline(self._fd, READ)
+        data = _libguv.read(self._fd, len(b))
+        b[:len(data)] = data
+        return len(data)
 
     def write(self, b):
-        while True:
-            try:
-                return _orig_write(self._fd, b)
-            except BlockingIOError:
-                trampoline(self._fd, WRITE)
+        return _libguv.write(self._fd, b)
 
     def close(self):
         if not self.closed:
@@ -62,6 +55,9 @@ def open(file, mode="r", buffering=-1, *args, **kw):
     """io.open, green for the pipe fds Popen opens; anything else is io.open's."""
     if not isinstance(file, int) or "b" not in mode or args or kw:
         return _io.open(file, mode, buffering, *args, **kw)
+    if buffering == 1:
+        warnings.warn("line buffering (buffering=1) isn't supported in binary mode, the default buffer size "
+                      "will be used", RuntimeWarning, 2)
     raw = GreenFileIO(file, mode)
     if buffering == 0:
         return raw
