@@ -110,10 +110,11 @@ static void set_gilstate(PyThreadState *ts)
 }
 
 /* Whether `ts` is attached on this OS thread. On 3.11 the current state
- * is process-wide, so check that it belongs to this thread. */
+ * is process-wide, so check that it belongs to this thread (by its kernel
+ * id: a green thread's state carries its green ident, see py_task). */
 static int attached_here(PyThreadState *ts)
 {
-    return ts != NULL && ts->thread_id == PyThread_get_thread_ident();
+    return ts != NULL && ts->native_thread_id == PyThread_get_thread_native_id();
 }
 
 static void *hook_task_start(void *userdata)
@@ -428,10 +429,10 @@ static PyObject *hub_here(void)
  * count: they outlive their threads. */
 static int other_python_threads(void)
 {
-    unsigned long me = PyThread_get_thread_ident();
+    unsigned long me = PyThread_get_thread_native_id();
     PyInterpreterState *interp = PyInterpreterState_Get();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL; ts = PyThreadState_Next(ts)) {
-        if (ts->thread_id == me)
+        if (ts->native_thread_id == me)
             continue;
         PyFrameObject *frame = PyThreadState_GetFrame(ts);
         if (frame != NULL) {
@@ -791,6 +792,9 @@ static PyThreadState *take_tstate(PyInterpreterState *interp)
 static void drop_tstate(PyThreadState *ts)
 {
     PyThreadState_Clear(ts);
+    /* An idle state names no thread: an async exception aimed at the ended
+     * green thread's ident must not reach the next one. */
+    ts->thread_id = 0;
     if (n_idle_tstates < IDLE_TSTATES_MAX) {
         idle_tstates[n_idle_tstates++] = ts;
         PyEval_SaveThread();
@@ -913,6 +917,10 @@ static void py_task(void *arg)
     t->tstate = ts;
     struct green_node node;
     green_register(&node, t, ts);
+    /* The state's ident is the green thread's (threading.get_ident() under
+     * monkey_patch), so what CPython finds by ident finds this green thread:
+     * PyThreadState_SetAsyncExc, sys._current_frames(), faulthandler. */
+    ts->thread_id = (unsigned long)node.id;
 
     PyObject *r = PyObject_CallNoArgs(s->fn);
     if (r == NULL)

@@ -68,3 +68,41 @@ def test_binary_line_buffering_warns_as_io_open_does():
     p.stdin.close()
     assert p.wait(30) == 0
 
+
+def test_an_async_exception_reaches_the_green_thread_its_ident_names(script):
+    """PyThreadState_SetAsyncExc and sys._current_frames find a green thread
+    by threading.get_ident(); an ended one's ident names no state."""
+    r = script("""
+        import guv; guv.monkey_patch()
+        import ctypes, sys, threading, time
+        set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+
+        class AsyncExc(Exception):
+            pass
+
+        seen = []
+        def worker():
+            seen.append(threading.get_ident())
+            try:
+                while True:
+                    time.sleep(0.01)
+            except AsyncExc:
+                seen.append("caught")
+        t = threading.Thread(target=worker)
+        t.start()
+        time.sleep(0.05)
+        assert seen[0] in sys._current_frames(), (seen, list(sys._current_frames()))
+        assert set_async_exc(seen[0], ctypes.py_object(AsyncExc)) == 1
+        t.join(5)
+        assert seen[1:] == ["caught"], seen
+        assert set_async_exc(seen[0], ctypes.py_object(AsyncExc)) == 0
+        try:
+            assert set_async_exc(threading.get_ident(), ctypes.py_object(AsyncExc)) == 1
+            while True:
+                pass
+        except AsyncExc:
+            print("main caught")
+    """, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "main caught\n"
