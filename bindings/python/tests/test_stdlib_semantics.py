@@ -106,3 +106,19 @@ def test_an_async_exception_reaches_the_green_thread_its_ident_names(script):
     """, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "main caught\n"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="_thread's thread handles are 3.13's")
+def test_a_thread_handle_is_started_once_and_joined_only_when_started():
+    from guv.green import thread
+
+    with pytest.raises(RuntimeError, match="thread not started"):
+        thread.ThreadHandle().join()
+    with pytest.raises(RuntimeError, match="thread not started"):
+        thread.ThreadHandle()._set_done()
+    ran = []
+    handle = thread.start_joinable_thread(lambda: ran.append(1))
+    with pytest.raises(RuntimeError, match="thread already started"):
+        thread.start_joinable_thread(lambda: ran.append(2), handle=handle)
+    handle.join()
+    assert ran == [1] and handle.is_done()

@@ -119,7 +119,10 @@ def _spawn(function, args, kwargs, finish):
         except (SystemExit, GreenletExit):
             pass
         except BaseException as e:
-            _unraisable(e, "Exception ignored in thread started by", function)
+            if sys.version_info >= (3, 13):
+                _unraisable(e, f"Exception ignored in thread started by {function!r}", None)
+            else:
+                _unraisable(e, "Exception ignored in thread started by", function)
         finally:
             _running -= 1
             finish()
@@ -168,6 +171,8 @@ class ThreadHandle:
 
     def __init__(self, ident=None):
         self.ident = ident
+        # Made for a running thread (_make_thread_handle), or started once by start_joinable_thread.
+        self._started = ident is not None
         self._done = False
         self._waiters = []
 
@@ -175,10 +180,14 @@ class ThreadHandle:
         return self._done
 
     def _set_done(self):
+        if not self._started:
+            raise RuntimeError("thread not started")
         self._done = True
         unpark_all(self._waiters)
 
     def join(self, timeout=None):
+        if not self._started:
+            raise RuntimeError("thread not started")
         if self.ident is not None and self.ident == get_ident() and not self._done:
             raise RuntimeError("Cannot join current thread")
         deadline = None if timeout is None or timeout < 0 else _core.now() + timeout
@@ -195,6 +204,9 @@ _non_daemon = set()
 
 def start_joinable_thread(function, handle=None, daemon=True):
     handle = handle if handle is not None else ThreadHandle()
+    if handle._started:
+        raise RuntimeError("thread already started")
+    handle._started = True
 
     def finish():
         _non_daemon.discard(handle)
