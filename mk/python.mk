@@ -24,7 +24,8 @@ pytest = cd $(OUT)/python/$(1) && $(TEST_ENV) $(3) timeout 600 $(PY_$(1)) -m pyt
 .PHONY: deps-python deps-python-eco python-install
 # psycopg2cffi builds against the cffi installed before it, and against libpq-dev (deps-drivers).
 deps-python: deps-drivers
-	@test -n "$(PY1)" || { echo "no CPython among $(PYTHON_VERSIONS) found" >&2; exit 1; }
+	@test -z "$(filter-out $(PY_VERSIONS),$(PYTHON_VERSIONS))" || { echo "$@: no CPython $(filter-out \
+	  $(PY_VERSIONS),$(PYTHON_VERSIONS)) in pyenv or on PATH; PYTHON_VERSIONS=\"$(strip $(PY_VERSIONS))\" tests the others" >&2; exit 1; }
 	$(call deps,pkg-config,$(PY_DEPS) cffi,$(PY_ALL))
 	$(call deps,,--no-build-isolation psycopg2cffi,$(PY_ALL))
 # mysqlclient builds against libmariadb-dev; `make compat` needs the packages on every CPython.
