@@ -26,7 +26,7 @@ from setuptools.command.sdist import sdist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # What of the crate an sdist carries: enough for `cargo build --release` and the hook.
-CRATE_FILES = ["Cargo.toml", "Cargo.lock", "cbindgen.toml", "src", "include", "hook", "benches/core.rs"]
+CRATE_FILES = ["Cargo.toml", "Cargo.lock", "cbindgen.toml", "src", "include", "hook", "vendor", "benches/core.rs"]
 
 
 def is_crate(path):
