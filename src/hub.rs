@@ -28,8 +28,7 @@ use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
 use crate::monitor::{self, Watch};
 use crate::reactor::Reactor;
-use crate::remote::{CCall, HubHandle, Msg};
-use crate::stack::Pools;
+use crate::remote::{HubHandle, Msg, Submission};
 use crate::sys::overflow::Running;
 use crate::sys::tsan;
 use crate::task::{self, Request, Resume, Switch, Task, Wait, MAIN_CURRENT, NIL};
@@ -52,8 +51,6 @@ const BATCH: u32 = 128;
 /// lasted this long, and again each time as long, in case the fd was closed,
 /// or closed and its number reused, behind guv's back.
 const VERIFY_AFTER: u64 = 1_000_000_000;
-/// How soon a submission the hub could not start is retried (nanoseconds).
-const RETRY_UNSTARTED: u64 = 10_000_000;
 
 pub(crate) struct Hub {
     tasks: Vec<Task>,
@@ -68,7 +65,9 @@ pub(crate) struct Hub {
     tail: u32,
     timers: crate::timer::Timers,
     reactor: Reactor,
-    pools: Pools,
+    /// When the stack pools (in the handle: other threads take from them)
+    /// are next due for a trim, as of the hub's last use of them.
+    pools_trim_due: Deadline,
     handle: Arc<HubHandle>,
     /// The overflow handler's view of the running stack (sys::overflow's
     /// thread-local, reached once here so that a switch costs no lookup).
@@ -85,8 +84,8 @@ pub(crate) struct Hub {
     offloads: usize,
     wakes: Vec<(u32, u32, i32)>,
     inbox: Vec<Msg>,
-    /// Submissions from other threads that could not start yet (see start_submitted).
-    unstarted: VecDeque<CCall>,
+    /// Submissions from other threads waiting for a free slot (see start_submitted).
+    unstarted: VecDeque<Submission>,
     epoch: u64,
     /// When Reactor::verify is next due (NEVER: no wait to check).
     next_verify: Deadline,
@@ -289,12 +288,6 @@ impl Hub {
             Some(t) => Some(t),
             None if self.fd_waits > 0 && self.next_verify != NEVER => Some(self.next_verify),
             None => None,
-        };
-        // A submission waiting for a slot or a stack is retried soon, however idle the hub.
-        let wake_at = match wake_at {
-            _ if self.unstarted.is_empty() => wake_at,
-            Some(t) => Some(t.min(self.now + RETRY_UNSTARTED)),
-            None => Some(self.now + RETRY_UNSTARTED),
         };
         // Free stacks over the warm bound: look again soon, so an idle
         // server gives a burst's stacks back within a second.

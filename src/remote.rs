@@ -2,6 +2,10 @@
 //! and wake it through an eventfd (mio's Waker), which epoll reports like any
 //! fd. `HubHandle` is what C knows as `guv_hub`; the guv_hub_* operations
 //! are at the end.
+//!
+//! The hub's stack pools live under the inbox's lock: a submitter takes its
+//! green thread's stack where it queues it, so a submission that cannot have
+//! one fails there (ENOMEM) and one that was queued can always start.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,7 +13,8 @@ use std::sync::Arc;
 
 use crate::errno::{Errno, Result};
 use crate::hub;
-use crate::sys::tsan::Mutex;
+use crate::stack::{self, Pools, PooledStack};
+use crate::sys::tsan::{Guard, Mutex};
 use crate::task;
 
 /// A C function and its argument, movable to another thread: the caller of
@@ -29,8 +34,14 @@ impl CCall {
     }
 }
 
+/// A green thread submitted from another thread, with the stack it will run on.
+pub(crate) struct Submission {
+    pub call: CCall,
+    pub stack: PooledStack,
+}
+
 pub(crate) enum Msg {
-    Spawn(CCall),
+    Spawn(Submission),
     Kill(i64),
     Unpark(i64),
     Interrupt(i64),
@@ -42,7 +53,7 @@ pub(crate) enum Msg {
 /// thread that submits to it.
 pub struct HubHandle {
     pub(crate) serial: u64,
-    inbox: Mutex<Vec<Msg>>,
+    inbox: Mutex<Inbox>,
     pending: AtomicBool,
     /// Replaced (see `replace_waker`) when the hub takes a new epoll instance.
     waker: Mutex<mio::Waker>,
@@ -52,11 +63,18 @@ pub struct HubHandle {
     holds: AtomicUsize,
 }
 
+/// What the inbox's lock guards.
+pub(crate) struct Inbox {
+    msgs: Vec<Msg>,
+    /// The hub's stack pools: taken from by submitters, else only by the hub.
+    pub stacks: Pools,
+}
+
 impl HubHandle {
-    pub(crate) fn new(serial: u64, waker: mio::Waker) -> HubHandle {
+    pub(crate) fn new(serial: u64, waker: mio::Waker, stacks: Pools) -> HubHandle {
         HubHandle {
             serial,
-            inbox: Mutex::new(Vec::new()),
+            inbox: Mutex::new(Inbox { msgs: Vec::new(), stacks }),
             pending: AtomicBool::new(false),
             waker: Mutex::new(waker),
             alive: AtomicBool::new(true),
@@ -65,16 +83,34 @@ impl HubHandle {
     }
 
     pub(crate) fn send(&self, m: Msg) -> Result<()> {
+        self.send_with(|_| Ok(m))
+    }
+
+    /// Queues the message `make` builds under the inbox's lock, and wakes the hub.
+    fn send_with(&self, make: impl FnOnce(&mut Inbox) -> Result<Msg>) -> Result<()> {
         {
             let mut inbox = self.inbox.lock();
             if !self.alive.load(Ordering::Relaxed) {
                 return Err(Errno::ESRCH);
             }
-            inbox.push(m);
+            let m = make(&mut inbox)?;
+            inbox.msgs.push(m);
         }
         self.pending.store(true, Ordering::Release);
         self.wake();
         Ok(())
+    }
+
+    /// The inbox's lock, for the hub's own use of its stack pools.
+    pub(crate) fn lock(&self) -> Guard<'_, Inbox> {
+        self.inbox.lock()
+    }
+
+    /// In a forked child: the stack pools, for the child's new handle. If
+    /// another thread of the parent held the lock at the fork, they may be
+    /// half-updated: left alone (their arenas stay mapped) and new ones begun.
+    pub(crate) fn take_stacks_after_fork(&self) -> Pools {
+        self.inbox.try_lock().map(|mut inbox| std::mem::take(&mut inbox.stacks)).unwrap_or_default()
     }
 
     pub(crate) fn wake(&self) {
@@ -101,7 +137,7 @@ impl HubHandle {
         // A plain load first: the swap is a locked instruction, and the hub
         // looks at every turn (a missed store is followed by the eventfd's wake).
         if self.pending.load(Ordering::Relaxed) && self.pending.swap(false, Ordering::Acquire) {
-            out.append(&mut self.inbox.lock());
+            out.append(&mut self.inbox.lock().msgs);
         }
     }
 
@@ -161,7 +197,8 @@ pub fn remote_interrupt(handle: &HubHandle, id: i64) -> Result<()> {
     handle.send(Msg::Interrupt(remote_id(handle, id)?))
 }
 
-/// Spawns on the hub behind `handle` from any thread.
+/// Spawns on the hub behind `handle` from any thread, on a stack of the
+/// default size taken now: ENOMEM when there is no memory for it.
 ///
 /// # Safety
 /// `f(arg)` must be sound to call once, later, on the hub's thread.
@@ -170,7 +207,11 @@ pub unsafe fn remote_spawn(
     f: unsafe extern "C" fn(*mut c_void),
     arg: *mut c_void,
 ) -> Result<()> {
-    handle.send(Msg::Spawn(CCall { f, arg }))
+    let size = stack::default_size();
+    handle.send_with(|inbox| {
+        let stack = inbox.stacks.take(size)?;
+        Ok(Msg::Spawn(Submission { call: CCall { f, arg }, stack }))
+    })
 }
 
 /// Kills green thread `id` of the hub behind `handle`, from any thread.

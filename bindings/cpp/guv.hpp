@@ -1582,7 +1582,8 @@ public:
     // std::future's would block the whole OS thread, and deadlock when `f`
     // runs there). The task learns its id with guv::current(). Throws
     // std::system_error: ESRCH (the hub's thread has exited), EINVAL (empty
-    // handle). A spawn still queued when the hub's thread exits never runs
+    // handle), ENOMEM (no memory for the green thread's stack: it is taken
+    // here, so an accepted spawn always starts). A spawn still queued when the hub's thread exits never runs
     // and its future never becomes ready: hold the hub while others may
     // spawn on it.
     template <class F, class... Args>

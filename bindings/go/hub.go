@@ -200,6 +200,9 @@ type Call struct {
 // onDone, if not nil, runs on the hub thread as soon as fn has returned,
 // before Wait returns; it must not block. A panic in it is recovered and
 // becomes the Call's error, as a *PanicError.
+//
+// The green thread's stack is taken here: without memory for it Submit
+// fails (the error matches syscall.ENOMEM), and a Call it returns runs.
 func (h *Hub) Submit(ctx context.Context, fn, arg unsafe.Pointer, onDone func(result int, err error)) (*Call, error) {
 	if fn == nil {
 		return nil, fmt.Errorf("guv: Submit: %w", syscall.EINVAL)

@@ -116,6 +116,47 @@ func TestErrnoBecomesError(t *testing.T) {
 	}
 }
 
+/* Without memory for the green thread's stack Submit fails at once with
+ * ENOMEM (the stack is taken there), rather than returning a Call that never
+ * completes. The stacks asked for are 1 GiB, so the address-space limit
+ * leaves Go and the race detector a wide margin and no room for an arena. */
+func TestSubmitWithoutMemoryFails(t *testing.T) {
+	h := start(t)
+	arg := testc.NewArg(0, 7)
+	defer arg.Free()
+	statm, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := strconv.ParseUint(strings.Fields(string(statm))[0], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &saved); err != nil {
+		t.Fatal(err)
+	}
+	size := testc.SetStackSize(1 << 30)
+	tight := syscall.Rlimit{Cur: pages*uint64(os.Getpagesize()) + 1<<30, Max: saved.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &tight); err != nil {
+		t.Fatal(err)
+	}
+	call, err := h.Submit(context.Background(), testc.Sleep.Fn(), arg.Ptr(), nil)
+	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &saved); err != nil {
+		t.Fatal(err)
+	}
+	testc.SetStackSize(size)
+	if !errors.Is(err, syscall.ENOMEM) {
+		if call != nil {
+			call.Wait() // before arg is freed
+		}
+		t.Fatalf("Submit: error %v; want ENOMEM", err)
+	}
+	if got, err := h.Run(context.Background(), testc.Sleep.Fn(), arg.Ptr()); got != 7 || err != nil {
+		t.Fatalf("Run after the limit = %d, %v; want 7, nil", got, err)
+	}
+}
+
 /* 1000 goroutines' sleeps overlap on the hub's one thread: the whole batch
  * takes about one sleep, and the process gains no OS thread per goroutine. */
 func TestThousandRoutinesShareOneThread(t *testing.T) {

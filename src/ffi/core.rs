@@ -400,14 +400,17 @@ pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
 
 /// Thread-safe: start `func(arg)` as a green thread on `hub`, from any OS
 /// thread; the hub wakes up for it. The new green thread learns its id with
-/// guv_current(). `arg` must be usable on the hub's thread. A submission
-/// the hub cannot start at once (no memory for a stack) is not dropped: the
-/// hub retries it every 10 ms, and its guv_run() does not return before it
-/// ran. Submissions still queued when the hub's thread exits never run
-/// (stderr says how many); hold the hub (guv_hub_hold()) to avoid that.
+/// guv_current(). `arg` must be usable on the hub's thread. Its stack (of
+/// the default size, guv_set_stack_size()) is taken here, so a submission
+/// either fails here or starts; the hub's guv_run() does not return before
+/// it ran. (Only with 2^21 green threads alive on the hub does it wait, for
+/// one of them to end.) Submissions still queued when the hub's thread exits
+/// never run (stderr says how many); hold the hub (guv_hub_hold()) to avoid
+/// that.
 ///
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (hub or func NULL),
-/// ESRCH (the hub's thread has exited).
+/// ESRCH (the hub's thread has exited), ENOMEM (no memory for the green
+/// thread's stack).
 #[no_mangle]
 pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_void) -> c_int {
     boundary("guv_hub_spawn", || {

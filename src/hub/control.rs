@@ -7,9 +7,8 @@ use super::{Hub, MAIN};
 use crate::clock::Deadline;
 use crate::errno::{Errno, Result};
 use crate::reactor::Interest;
-use crate::remote::{CCall, Msg};
-use crate::stack;
-use crate::task::{Func, Wait};
+use crate::remote::Msg;
+use crate::task::Wait;
 
 impl Hub {
     pub(crate) fn kill(&mut self, id: i64) -> Result<()> {
@@ -57,7 +56,7 @@ impl Hub {
 
     pub(super) fn take_inbox(&mut self) {
         if !self.unstarted.is_empty() {
-            self.retry_unstarted();
+            self.start_submitted();
         }
         self.handle.drain(&mut self.inbox);
         let mut inbox = std::mem::take(&mut self.inbox);
@@ -66,7 +65,10 @@ impl Hub {
                 self.counts.remote += 1;
             }
             match m {
-                Msg::Spawn(call) => self.start_submitted(call),
+                Msg::Spawn(sub) => {
+                    self.unstarted.push_back(sub);
+                    self.start_submitted();
+                }
                 Msg::Kill(id) => {
                     let _ = self.kill(id);
                 }
@@ -82,28 +84,16 @@ impl Hub {
         self.inbox = inbox;
     }
 
-    /// Starts a green thread submitted from another thread. The submitter
-    /// was told it was accepted, so one the hub cannot start now (no slot,
-    /// no memory for a stack) is never dropped: it waits in `unstarted`, in
-    /// order, and the loop retries it at each turn.
-    fn start_submitted(&mut self, call: CCall) {
-        if self.unstarted.is_empty() {
-            match self.spawn(Func::new(move || call.call()), stack::default_size()) {
-                Ok(_) => return,
-                Err(e) => eprintln!(
-                    "guv: a green thread submitted from another thread cannot start yet ({e}); the hub retries"
-                ),
-            }
-        }
-        self.unstarted.push_back(call);
-    }
-
-    fn retry_unstarted(&mut self) {
-        while let Some(&call) = self.unstarted.front() {
-            if self.spawn(Func::new(move || call.call()), stack::default_size()).is_err() {
+    /// Starts the green threads submitted from other threads, in order.
+    /// Each brought its stack, so only a full task table (2^21 green threads
+    /// alive) can hold one back: it then waits in `unstarted` until a task
+    /// ends, and the turn after that starts it.
+    fn start_submitted(&mut self) {
+        while let Some(sub) = self.unstarted.pop_front() {
+            if let Err(sub) = self.spawn_submitted(sub) {
+                self.unstarted.push_front(sub);
                 return;
             }
-            self.unstarted.pop_front();
         }
     }
 

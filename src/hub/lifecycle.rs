@@ -21,8 +21,8 @@ use crate::clock::{self, NEVER};
 use crate::errno::{Errno, Result};
 use crate::monitor::Watch;
 use crate::reactor::{Reactor, WAKER};
-use crate::remote::{HubHandle, Msg};
-use crate::stack::Pools;
+use crate::remote::{HubHandle, Msg, Submission};
+use crate::stack::{Pools, PooledStack};
 use crate::sys::overflow::{self, Running};
 use crate::task::{self, Co, Current, Func, Home, Resume, Switch, Task, Wait, Yielder, NIL};
 
@@ -101,7 +101,7 @@ impl Hub {
         let reactor = Reactor::new().map_err(|e| Errno::from_io(&e))?;
         let waker = mio::Waker::new(reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed) & task::MAX_SERIAL;
-        let handle = Arc::new(HubHandle::new(serial.max(1), waker));
+        let handle = Arc::new(HubHandle::new(serial.max(1), waker, Pools::default()));
         let watch = Watch::new(handle.serial, Arc::downgrade(&handle));
         let now = clock::now_ns();
         let mut main = Task::empty();
@@ -116,7 +116,7 @@ impl Hub {
             tail: NIL,
             timers: Default::default(),
             reactor,
-            pools: Pools::default(),
+            pools_trim_due: NEVER,
             handle,
             running: overflow::running_cell(),
             live: 0,
@@ -143,7 +143,8 @@ impl Hub {
         self.epoch = FORK_EPOCH.load(Ordering::Relaxed);
         let waited = self.reactor.after_fork().map_err(|e| Errno::from_io(&e))?;
         let waker = mio::Waker::new(self.reactor.registry(), WAKER).map_err(|e| Errno::from_io(&e))?;
-        self.handle = Arc::new(HubHandle::new(self.handle.serial, waker));
+        let stacks = self.handle.take_stacks_after_fork();
+        self.handle = Arc::new(HubHandle::new(self.handle.serial, waker, stacks));
         self.watch.after_fork(Arc::downgrade(&self.handle));
         for fd in waited {
             if let Err(e) = self.reactor.arm(fd, true) {
@@ -188,11 +189,35 @@ impl Hub {
     /// Starts `func` as a green thread at the next turn, in a free slot
     /// whose coroutine is primed if there is one.
     pub(crate) fn spawn(&mut self, func: Func, stack_size: usize) -> Result<i64> {
-        let primed = self.primed.iter_mut().find(|p| p.size == stack_size).and_then(Primed::pop);
-        let slot = match primed {
+        let slot = match self.take_primed(stack_size) {
             Some(slot) => slot,
             None => self.new_slot(stack_size)?,
         };
+        Ok(self.start(slot, func))
+    }
+
+    /// As `spawn`, for a green thread submitted from another thread with its
+    /// stack (which goes back to the pool if a primed slot takes the task).
+    /// Only a full task table stops it: then the submission is handed back.
+    pub(crate) fn spawn_submitted(&mut self, sub: Submission) -> std::result::Result<i64, Submission> {
+        let slot = match self.take_primed(sub.stack.size()) {
+            Some(slot) => {
+                self.with_pools(|p| p.give(sub.stack));
+                slot
+            }
+            None if self.table_full() => return Err(sub),
+            None => self.slot_on(sub.stack),
+        };
+        let call = sub.call;
+        Ok(self.start(slot, Func::new(move || call.call())))
+    }
+
+    fn take_primed(&mut self, stack_size: usize) -> Option<u32> {
+        self.primed.iter_mut().find(|p| p.size == stack_size).and_then(Primed::pop)
+    }
+
+    /// Gives `slot`'s coroutine `func` to run and queues it; returns the new task's id.
+    fn start(&mut self, slot: u32, func: Func) -> i64 {
         let serial = self.handle.serial;
         let t = &mut self.tasks[slot as usize];
         t.gen += 1;
@@ -217,16 +242,37 @@ impl Hub {
         self.live += 1;
         self.counts.spawned += 1;
         self.watch.set_alive(self.live);
-        Ok(id)
+        id
+    }
+
+    /// No slot is free and the task table cannot grow.
+    fn table_full(&self) -> bool {
+        self.bare.is_empty() && self.tasks.len() >= task::MAX_SLOTS
     }
 
     /// A free slot with a new coroutine on a stack of `stack_size` bytes.
     #[cold]
     fn new_slot(&mut self, stack_size: usize) -> Result<u32> {
-        if self.bare.is_empty() && self.tasks.len() >= task::MAX_SLOTS {
+        if self.table_full() {
             return Err(Errno::EAGAIN);
         }
-        let stack = self.pools.take(stack_size)?;
+        let stack = self.with_pools(|p| p.take(stack_size))?;
+        Ok(self.slot_on(stack))
+    }
+
+    /// Runs `f` on the stack pools (under the inbox's lock: submitters take
+    /// from them too) and notes when they are next due for a trim.
+    fn with_pools<R>(&mut self, f: impl FnOnce(&mut Pools) -> R) -> R {
+        let mut inbox = self.handle.lock();
+        let r = f(&mut inbox.stacks);
+        self.pools_trim_due = inbox.stacks.trim_due();
+        r
+    }
+
+    /// A free slot (the table is not full) with a new coroutine on `stack`.
+    #[cold]
+    fn slot_on(&mut self, stack: PooledStack) -> u32 {
+        let stack_size = stack.size();
         let (guard, top) = (stack.guard(), stack.top());
         let slot = self.bare.pop().unwrap_or_else(|| {
             self.tasks.push(Task::empty());
@@ -250,7 +296,7 @@ impl Hub {
         }
         t.has_co = true;
         t.stack_size = stack_size;
-        Ok(slot)
+        slot
     }
 
     /// Ends the primed coroutine of a free slot and gives its stack back.
@@ -267,7 +313,7 @@ impl Hub {
         // SAFETY: the coroutine is suspended in `body` between two tasks (or
         // never started), where nothing on its stack needs dropping.
         unsafe { co.force_reset() };
-        self.pools.give(co.into_stack());
+        self.with_pools(|p| p.give(co.into_stack()));
     }
 
     /// A task's function returned: free its slot, keeping its coroutine
@@ -323,14 +369,14 @@ impl Hub {
     /// When `trim` has stack pages to give back (NEVER: none).
     pub(super) fn trim_due(&self) -> u64 {
         let primed = if self.primed.iter().any(Primed::over_warm) { self.primed_next_trim } else { NEVER };
-        self.pools.trim_due().min(primed)
+        self.pools_trim_due.min(primed)
     }
 
     /// Gives back the pages of free stacks, and of primed slots' stacks below
     /// their top, that no spawn needed since the last look (beyond the warm
     /// bounds), if a look is due at `now`.
     pub(super) fn trim(&mut self, now: u64) {
-        self.pools.trim(now);
+        self.with_pools(|p| p.trim(now));
         if now < self.primed_next_trim {
             return;
         }
@@ -395,7 +441,7 @@ impl Drop for Hub {
         }
         if !leaked {
             // SAFETY: every coroutine finished or was reset, so no stack of these pools is in use.
-            unsafe { self.pools.release_all() };
+            unsafe { self.handle.lock().stacks.release_all() };
         }
     }
 }

@@ -125,6 +125,17 @@ impl<T> Mutex<T> {
         acquire(self);
         Guard { guard: Some(guard), key: (self as *const Self).cast() }
     }
+
+    /// Locks it if no one holds it.
+    pub(crate) fn try_lock(&self) -> Option<Guard<'_, T>> {
+        let guard = match self.0.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        acquire(self);
+        Some(Guard { guard: Some(guard), key: (self as *const Self).cast() })
+    }
 }
 
 impl<'a, T> Guard<'a, T> {

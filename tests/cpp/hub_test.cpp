@@ -2,6 +2,10 @@
 // hold) from any thread.
 #include <guv.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <future>
 #include <memory>
 #include <optional>
@@ -157,6 +161,31 @@ static void test_misuse() {
     CHECK(f.get() >= 1);
 }
 
+/* Without memory for the green thread's stack, spawn throws ENOMEM at once
+   (its stack is taken there) instead of returning a future that never
+   becomes ready. The stacks asked for are 1 GiB, so the address-space limit
+   leaves the sanitizers a wide margin and no room for an arena of them. */
+static void test_spawn_without_memory_throws() {
+    hub_thread w;
+    std::size_t size = guv_stack_size();
+    CHECK(guv_set_stack_size(std::size_t{1} << 30) == 0);
+    unsigned long pages = 0;
+    std::FILE* statm = std::fopen("/proc/self/statm", "r");
+    CHECK(statm && std::fscanf(statm, "%lu", &pages) == 1);
+    std::fclose(statm);
+    rlimit saved{};
+    CHECK(getrlimit(RLIMIT_AS, &saved) == 0);
+    rlimit tight{pages * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t{1} << 30), saved.rlim_max};
+    CHECK(setrlimit(RLIMIT_AS, &tight) == 0);
+    int ran = 0;
+    CHECK_THROWS_ERRNO(w.hub.spawn([&ran] { ran++; }), ENOMEM);
+    CHECK(setrlimit(RLIMIT_AS, &saved) == 0);
+    CHECK(guv_set_stack_size(size) == 0);
+    w.hub.spawn([&ran] { ran++; }).get();
+    CHECK(ran == 1);
+    w.finish();
+}
+
 int main() {
     RUN(test_spawn_runs_on_the_hub_thread);
     RUN(test_exception_reaches_the_future);
@@ -164,5 +193,6 @@ int main() {
     RUN(test_interrupt_from_another_thread);
     RUN(test_many_spawns_from_many_threads);
     RUN(test_misuse);
+    RUN(test_spawn_without_memory_throws);
     return 0;
 }

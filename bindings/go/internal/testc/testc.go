@@ -116,6 +116,16 @@ func NewArg(seconds float64, value int) Arg {
 	return a
 }
 
+// SetStackSize sets guv's default stack size for green threads and returns
+// the one it replaces.
+func SetStackSize(size uint64) uint64 {
+	old := uint64(C.guv_stack_size())
+	if C.guv_set_stack_size(C.size_t(size)) != 0 {
+		panic("guv_set_stack_size refused the size")
+	}
+	return old
+}
+
 func (a Arg) Ptr() unsafe.Pointer { return unsafe.Pointer(a.c) }
 func (a Arg) Free()               { C.free(unsafe.Pointer(a.c)) }
 
