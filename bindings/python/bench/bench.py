@@ -12,7 +12,7 @@ import sys
 import time
 
 import guv
-from results import replace_section
+from results import replace_section, where
 
 ROUNDS = 7
 
@@ -92,7 +92,7 @@ def main():
     if out:
         lines = ["# Python binding: guv vs gevent", "",
                  f"`make bench-python` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), "
-                 f"CPython {platform.python_version()}, libguv {guv._lib.find_libguv()}, "
+                 f"CPython {platform.python_version()}, libguv {where(guv._lib.find_libguv())}, "
                  f"gevent {gevent_version or 'not installed'}, load average {_loadavg()}. Per operation, "
                  f"median of {ROUNDS} runs; CPU time of the process (wall time in brackets: the machine "
                  "is shared).", "",

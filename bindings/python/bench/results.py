@@ -1,6 +1,15 @@
 """benches/results/python.md is shared by the three benchmarks: each one
 replaces only its own sections, so the others' and any written by hand stay."""
+import os
 import re
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def where(path):
+    """`path` as the results name it: within the repository, relative to it (no machine paths)."""
+    path = os.path.abspath(path)
+    return os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else os.path.basename(path)
 
 
 def replace_section(path, section):
