@@ -176,10 +176,15 @@ impl Hub {
         Ok((gen == t.gen && t.in_use).then_some(slot))
     }
 
+    /// Inlined, so that a wait without a deadline costs one comparison.
+    #[inline(always)]
     fn arm_timer(&mut self, slot: u32, when: Deadline) {
-        if when == NEVER {
-            return;
+        if when != NEVER {
+            self.push_timer(slot, when);
         }
+    }
+
+    fn push_timer(&mut self, slot: u32, when: Deadline) {
         let t = &mut self.tasks[slot as usize];
         self.timers.push(when, slot, t.wait_gen);
         t.has_timer = true;
@@ -226,6 +231,14 @@ impl Hub {
             t.has_timer = false;
             self.armed -= 1;
         }
+        self.end_wait(slot, result);
+    }
+
+    /// What every wake does once the wait's fd, offload and timer are let
+    /// go of: the wait ends with `result` and `slot` is queued to run.
+    #[inline(always)]
+    fn end_wait(&mut self, slot: u32, result: Resume) {
+        let t = &mut self.tasks[slot as usize];
         t.wait = Wait::None;
         t.wait_gen = t.wait_gen.wrapping_add(1);
         t.result = result;
