@@ -149,9 +149,20 @@ fn rss_kib() -> u64 {
     s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// Child process: 1M sleepers; prints "threads rss_kib_per_thread maps seconds guard_kind".
+/// CPU time (user + system) this process has used, in seconds.
+fn cpu_s() -> f64 {
+    // SAFETY: rusage is plain integers, for which all zeros is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid rusage to write.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Child process: 1M sleepers; prints "threads rss_kib_per_thread maps seconds guard_kind cpu_seconds".
 fn sleepers_child(n: usize) {
     let before = rss_kib();
+    let cpu = cpu_s();
     let t = std::time::Instant::now();
     for _ in 0..n {
         guv::spawn(|| {
@@ -162,15 +173,17 @@ fn sleepers_child(n: usize) {
     // One turn of the hub: every sleeper runs up to its sleep.
     guv::sleep(0.0).unwrap();
     let elapsed = t.elapsed().as_secs_f64();
+    let cpu = cpu_s() - cpu;
     let after = rss_kib();
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap().lines().count();
     println!(
-        "{} {:.3} {} {:.2} {}",
+        "{} {:.3} {} {:.2} {} {:.2}",
         guv::count().unwrap(),
         (after - before) as f64 / n as f64,
         maps,
         elapsed,
-        guv::guard_kind() as i32
+        guv::guard_kind() as i32,
+        cpu
     );
     // Leave without unwinding a million suspended stacks.
     std::process::exit(0);
@@ -253,10 +266,10 @@ fn main() {
         let out = Command::new(&exe).args(["--sleepers-child", "1000000"]).env("GUV_STACK_SIZE", "65536").output();
         let line = out.as_ref().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
         let f: Vec<&str> = line.split_whitespace().collect();
-        sleepers += &if f.len() == 5 {
-            format!("| {round} | {} | {} | {} | {} | {} |\n", f[0], f[1], f[3], f[2], f[4])
+        sleepers += &if f.len() == 6 {
+            format!("| {round} | {} | {} | {} | {} | {} | {} |\n", f[0], f[1], f[3], f[5], f[2], f[4])
         } else {
-            format!("| {round} | FAILED: {:?} | | | | |\n", out.map(|o| o.status))
+            format!("| {round} | FAILED: {:?} | | | | | |\n", out.map(|o| o.status))
         };
     }
 
@@ -306,8 +319,8 @@ fn main() {
     }
     report += &format!(
         "1M sleepers, each round a fresh child process (GUV_STACK_SIZE=65536, guard regions on):\n\n\
-         | round | green threads | KiB RSS each | s to spawn and park | mappings | guard kind (1 = MADV_GUARD_INSTALL) |\n\
-         |---|---|---|---|---|---|\n{sleepers}\n"
+         | round | green threads | KiB RSS each | s to spawn and park | CPU s (user + system) | mappings | guard kind (1 = MADV_GUARD_INSTALL) |\n\
+         |---|---|---|---|---|---|---|\n{sleepers}\n"
     );
 
     // Text after the marker is kept across runs (notes on earlier results).

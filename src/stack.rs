@@ -28,6 +28,12 @@ pub const MIN_STACK_SIZE: usize = 16 * 1024;
 pub const GUARD_SIZE: usize = 64 * 1024;
 /// Arenas grow geometrically up to this many slots per mapping.
 const MAX_ARENA_SLOTS: usize = 8192;
+/// Once a pool has carved `BATCH_FROM` stacks, guards are installed, and
+/// top pages committed, for `BATCH` slots at a time: a system call each
+/// where the kernel allows it. Programs with fewer green threads (and
+/// valgrind, which does not know process_madvise) see one madvise per stack.
+const BATCH_FROM: usize = 1024;
+const BATCH: usize = 64;
 /// Free stacks a pool keeps resident, in bytes of stack: enough that spawn
 /// and exit at any steady rate never reach the kernel, small next to the
 /// 64 MiB a burst may leave behind.
@@ -178,6 +184,8 @@ struct Pool {
     /// Next uncarved slot in the newest arena, and the arena's end.
     carve: usize,
     carve_end: usize,
+    /// Slots of the newest arena below this address have their guard.
+    guarded_end: usize,
     carved: usize,
     arenas: Vec<(usize, usize)>,
     /// Under valgrind, each slot is announced as a stack so that switching
@@ -203,11 +211,25 @@ impl Pool {
             self.arenas.push((base, len));
             self.carve = base;
             self.carve_end = base + len;
+            self.guarded_end = base;
         }
         let guard = self.carve;
-        // SAFETY: `guard..guard+GUARD_SIZE` is page-aligned, inside the arena we just
-        // reserved, and not yet handed out, so it holds no data.
-        unsafe { mem::install_guard(guard as *mut u8, GUARD_SIZE)? };
+        if guard >= self.guarded_end {
+            let batch = if self.carved < BATCH_FROM { 1 } else { BATCH };
+            let n = ((self.carve_end - guard) / self.slot_len()).min(batch);
+            // SAFETY: the guard regions of the next `n` slots are page-aligned,
+            // inside the newest arena, and not yet handed out, so they hold no data.
+            unsafe { mem::install_guards(guard as *mut u8, GUARD_SIZE, self.slot_len(), n)? };
+            if n > 1 {
+                // Each new coroutine writes its first frame at the top of its
+                // stack at once: commit those pages together too.
+                let page = mem::page_size();
+                let top_page = guard + self.slot_len() - page;
+                // SAFETY: the top page of each of those slots, inside the arena.
+                unsafe { mem::prefault(top_page as *mut u8, page, self.slot_len(), n) };
+            }
+            self.guarded_end = guard + n * self.slot_len();
+        }
         self.carve += self.slot_len();
         self.carved += 1;
         self.valgrind.push(ValgrindStackRegistration::new(guard as *mut u8, self.slot_len()));
@@ -262,6 +284,7 @@ impl Pools {
                     low: 0,
                     carve: 0,
                     carve_end: 0,
+                    guarded_end: 0,
                     carved: 0,
                     arenas: Vec::new(),
                     valgrind: Vec::new(),

@@ -137,6 +137,20 @@ static void child_huge_frame(void) {
     guv_run();
 }
 
+static void child_batched(void) {
+    /* Past the first 1024 stacks a pool installs guards 64 slots at a time. */
+    for (int i = 0; i < 1100; i++) ASSERT(guv_spawn_ex(test_sleep_forever, NULL, 64 * 1024) >= 1);
+    ASSERT(guv_spawn_ex(overflow_small, NULL, 64 * 1024) >= 1);
+    guv_run();
+}
+
+/* A stack whose guard was installed in a batch with its neighbours' still catches an overflow. */
+static void test_overflow_batched_guard(void) {
+    struct outcome o;
+    in_child(child_batched, &o);
+    expect_reported(&o, 64 * 1024);
+}
+
 /* A 400 KiB frame on a 256 KiB stack. */
 static void test_overflow_one_huge_frame(void) {
     struct outcome o;
@@ -214,6 +228,7 @@ static void test_main_overflow_is_not_ours(void) {
 int main(void) {
     RUN(test_overflow_small_frames);
     RUN(test_overflow_small_stack);
+    RUN(test_overflow_batched_guard);
     RUN(test_overflow_big_frames);
     RUN(test_overflow_one_huge_frame);
     RUN(test_overflow_names_the_thread);
