@@ -197,6 +197,43 @@ impl Func {
     }
 }
 
+/// A list most tasks never use (nested deadlines, joiners): one pointer
+/// while it has never held anything, where a Vec is three (a million
+/// sleepers' two Vecs were 48 of the 328 bytes each cost besides its stack).
+/// Once used it keeps its allocation for the slot's next tasks.
+pub(crate) struct Rare<T>(Option<Box<Vec<T>>>);
+
+impl<T> Default for Rare<T> {
+    fn default() -> Self {
+        Rare(None)
+    }
+}
+
+impl<T> Rare<T> {
+    pub fn push(&mut self, v: T) {
+        self.0.get_or_insert_with(Default::default).push(v)
+    }
+
+    pub fn pop(&mut self) -> Option<T> {
+        self.0.as_mut()?.pop()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|v| v.is_empty())
+    }
+
+    pub fn clear(&mut self) {
+        if let Some(v) = &mut self.0 {
+            v.clear()
+        }
+    }
+
+    /// Removes and yields every element, keeping the allocation.
+    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.0.iter_mut().flat_map(|v| v.drain(..))
+    }
+}
+
 /// The slot of one task. Slot 0 is main, which has no coroutine.
 pub(crate) struct Task {
     /// The next task in the run queue (NIL: the last, or not queued).
@@ -229,9 +266,9 @@ pub(crate) struct Task {
     pub has_timer: bool,
     /// The earliest of the nested deadlines opened by guv_timeout_begin.
     pub deadline: Deadline,
-    pub deadlines: Vec<Deadline>,
+    pub deadlines: Rare<Deadline>,
     /// Tasks joining this one: (slot, wait_gen).
-    pub joiners: Vec<(u32, u32)>,
+    pub joiners: Rare<(u32, u32)>,
     /// When the task entered its present state (running, ready or its wait),
     /// on the hub's clock (see `Hub::now`); for guv_dump.
     pub since: u64,
@@ -275,8 +312,8 @@ impl Task {
             interrupted: false,
             has_timer: false,
             deadline: NEVER,
-            deadlines: Vec::new(),
-            joiners: Vec::new(),
+            deadlines: Rare::default(),
+            joiners: Rare::default(),
             since: 0,
             req: Request::Yield,
             name: None,

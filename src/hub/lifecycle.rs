@@ -357,7 +357,7 @@ impl Hub {
             }
         }
         if let Some(mut joiners) = joiners {
-            for (j, g) in joiners.drain(..) {
+            for (j, g) in joiners.drain() {
                 self.wake_if(j, g, 0);
             }
             self.tasks[slot as usize].joiners = joiners;
