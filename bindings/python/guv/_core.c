@@ -757,7 +757,7 @@ static size_t py_stack(void)
 }
 
 struct start {
-    PyObject *fn;
+    PyObject *fn, *arg; /* fn(arg), or fn() when arg is NULL */
     PyInterpreterState *interp;
 };
 
@@ -906,7 +906,11 @@ static void keep_frame_chunks(void)
 /* The body of every Python green thread, on its own stack. */
 static void py_task(void *arg)
 {
-    struct start *s = arg;
+    /* Taken out of the start record, which is freed now rather than held
+     * for the green thread's life. */
+    struct start start = *(struct start *)arg;
+    PyMem_RawFree(arg);
+    struct start *s = &start;
     struct task *t = running;
     PyObject *root_chunk[ROOT_CHUNK_WORDS];
     PyThreadState *ts = take_tstate(s->interp);
@@ -922,12 +926,12 @@ static void py_task(void *arg)
      * PyThreadState_SetAsyncExc, sys._current_frames(), faulthandler. */
     ts->thread_id = (unsigned long)node.id;
 
-    PyObject *r = PyObject_CallNoArgs(s->fn);
+    PyObject *r = s->arg != NULL ? PyObject_CallOneArg(s->fn, s->arg) : PyObject_CallNoArgs(s->fn);
     if (r == NULL)
         PyErr_WriteUnraisable(s->fn);
     Py_XDECREF(r);
     Py_DECREF(s->fn);
-    PyMem_RawFree(s);
+    Py_XDECREF(s->arg);
 
     Py_CLEAR(t->token);
     green_unregister(&node);
@@ -1044,21 +1048,28 @@ static PyObject *core_watch_signals(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *core_spawn(PyObject *self, PyObject *fn)
+/* spawn(fn[, arg]): fn(arg) rather than a bound method spares each green
+ * thread a method object for its life (GreenThread._run, self). */
+static PyObject *core_spawn(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (!require_loaded())
         return NULL;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "spawn(fn[, arg])");
+        return NULL;
+    }
     struct start *s = PyMem_RawMalloc(sizeof *s);
     if (s == NULL)
         return PyErr_NoMemory();
-    Py_INCREF(fn);
-    s->fn = fn;
+    s->fn = Py_NewRef(args[0]);
+    s->arg = nargs == 2 ? Py_NewRef(args[1]) : NULL;
     s->interp = PyInterpreterState_Get();
     int64_t id = g.spawn_ex(py_task, s, py_stack());
     if (id < 0) {
         int err = errno;
-        Py_DECREF(fn);
+        Py_DECREF(s->fn);
+        Py_XDECREF(s->arg);
         PyMem_RawFree(s);
         return raise_errno(err);
     }
@@ -1568,7 +1579,8 @@ static PyMethodDef core_methods[] = {
      "set_block_report(seconds, report): the blocking detector, and report(id, os_thread, seconds, frame)."},
     {"load", core_load, METH_VARARGS,
      "load(path, killed, Expired, hand_to_main, raise_pending): bind libguv at path."},
-    {"spawn", core_spawn, METH_O, "spawn(fn) -> id: run fn() as a green thread with its own thread state."},
+    {"spawn", (PyCFunction)(void (*)(void))core_spawn, METH_FASTCALL,
+     "spawn(fn[, arg]) -> id: run fn(arg), or fn(), as a green thread with its own thread state."},
     {"sleep", core_sleep, METH_O, "sleep(seconds)"},
     {"gyield", core_yield, METH_NOARGS, "Let every other ready green thread run once."},
     {"join", core_join, METH_O, "join(id): wait until green thread id has ended."},
