@@ -177,6 +177,11 @@ struct guv_stats {
    * Nanoseconds the hub spent asleep in epoll_wait.
    */
   uint64_t idle_ns;
+  /**
+   * Registrations of fds waited on re-checked for a close behind guv's
+   * back (one epoll_ctl each: at 1, 2, 4 … 64 s of a wait, then each minute).
+   */
+  uint64_t fd_checks;
 };
 
 /**

@@ -47,10 +47,6 @@ pub(crate) use local::{cur, enter, enter_from_unwind, local, outside, Local};
 pub(crate) const MAIN: u32 = 0;
 /// Ready tasks run between two looks at epoll and the timers.
 const BATCH: u32 = 128;
-/// A wait on an fd has its registration checked (one epoll_ctl) once it has
-/// lasted this long, and again each time as long, in case the fd was closed,
-/// or closed and its number reused, behind guv's back.
-const VERIFY_AFTER: u64 = 1_000_000_000;
 
 pub(crate) struct Hub {
     tasks: Vec<Task>,
@@ -87,8 +83,6 @@ pub(crate) struct Hub {
     /// Submissions from other threads waiting for a free slot (see start_submitted).
     unstarted: VecDeque<Submission>,
     epoch: u64,
-    /// When Reactor::verify is next due (NEVER: no wait to check).
-    next_verify: Deadline,
     /// What the blocking detector samples.
     watch: Arc<Watch>,
     /// Counters for guv_stats (switches are the watch's).
@@ -292,14 +286,16 @@ impl Hub {
         if self.armed == 0 && self.timers.len() > 0 {
             self.timers = Default::default(); // all stale
         }
-        if self.fd_waits > 0 && self.next_verify != NEVER {
+        // Without fd waits the checks left queued are all stale: skipped, and
+        // dropped by the turns of the next fd wait.
+        if self.fd_waits > 0 {
             self.verify();
         }
+        let check_at = if self.fd_waits > 0 { self.reactor.next_check() } else { NEVER };
         let must_not_block = !may_block || !self.runq_is_empty();
         let wake_at = match self.timers.next() {
-            Some(t) if self.fd_waits > 0 => Some(t.min(self.next_verify)),
-            Some(t) => Some(t),
-            None if self.fd_waits > 0 && self.next_verify != NEVER => Some(self.next_verify),
+            Some(t) => Some(t.min(check_at)),
+            None if check_at != NEVER => Some(check_at),
             None => None,
         };
         // Free stacks over the warm bound: look again soon, so an idle

@@ -150,6 +150,7 @@ pub struct Stats {
     pub remote: u64,
     pub turns: u64,
     pub idle_ns: u64,
+    pub fd_checks: u64,
 }
 
 #[cfg(test)]

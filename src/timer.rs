@@ -1,6 +1,7 @@
 //! The timer heap: (deadline, task slot, wait generation) entries. A wait that
 //! ends early is not searched for and removed; its entry goes stale (the
-//! task's wait generation moved on) and is skipped when it surfaces.
+//! task's wait generation moved on) and is skipped when it surfaces. The
+//! reactor keeps its fd checks in one too, an fd number in the slot's place.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

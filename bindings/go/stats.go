@@ -34,6 +34,7 @@ type Stats struct {
 	Remote       uint64        // requests received from other threads (Submit, Cancel, …)
 	Turns        uint64        // turns of the hub's loop
 	Idle         time.Duration // time the hub spent asleep in epoll
+	FdChecks     uint64        // fd registrations re-checked for a close behind guv's back
 }
 
 // Stats reads the hub's counters on its own thread.
@@ -54,5 +55,6 @@ func (h *Hub) Stats(ctx context.Context) (Stats, error) {
 		Remote:       uint64(out.remote),
 		Turns:        uint64(out.turns),
 		Idle:         time.Duration(out.idle_ns),
+		FdChecks:     uint64(out.fd_checks),
 	}, nil
 }

@@ -32,6 +32,9 @@ pub struct guv_stats {
     pub turns: u64,
     /// Nanoseconds the hub spent asleep in epoll_wait.
     pub idle_ns: u64,
+    /// Registrations of fds waited on re-checked for a close behind guv's
+    /// back (one epoll_ctl each: at 1, 2, 4 … 64 s of a wait, then each minute).
+    pub fd_checks: u64,
 }
 
 impl From<Stats> for guv_stats {
@@ -47,6 +50,7 @@ impl From<Stats> for guv_stats {
             remote: s.remote,
             turns: s.turns,
             idle_ns: s.idle_ns,
+            fd_checks: s.fd_checks,
         }
     }
 }

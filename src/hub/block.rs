@@ -4,7 +4,7 @@
 //! calls (yield, sleep, park) spell out their own booking so that each
 //! inlines only its case; hooks, main and the hub's stack take the slow path.
 
-use super::{lifecycle, local, main_block, Hub, Local, VERIFY_AFTER};
+use super::{lifecycle, local, main_block, Hub, Local};
 use crate::clock::Deadline;
 use crate::errno::{Errno, Result};
 use crate::reactor::{Armed, Interest};
@@ -147,16 +147,13 @@ impl Hub {
             Ok(Armed::AlwaysReady) => return Some(interest.bits()),
             Ok(Armed::Watched) => {}
         }
-        // Every wait that lasts gets its registration checked each second
-        // (see Reactor::verify): epoll silently drops an fd closed behind
-        // guv's back, which would leave it waiting for ever. `now` as of the
-        // last turn is close enough for that.
-        let verify_at = self.now + VERIFY_AFTER;
+        // A wait that lasts gets its registration checked (see Reactor::verify):
+        // epoll silently drops an fd closed behind guv's back, which would
+        // leave it waiting for ever. `now` as of the last turn is close enough.
         let wg = self.tasks[slot as usize].wait_gen;
-        if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg), verify_at) {
+        if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg), self.now) {
             return Some(e.code());
         }
-        self.next_verify = self.next_verify.min(verify_at);
         self.fd_waits += 1;
         self.counts.fd_waits += 1;
         self.wait_until(slot, Wait::Fd { fd }, Request::Fd { fd, interest, until, rearm }, until)

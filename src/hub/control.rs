@@ -136,11 +136,11 @@ impl Hub {
     /// became a regular file are ready.
     pub(super) fn verify(&mut self) {
         let now = self.now;
-        if now < self.next_verify {
+        if now < self.reactor.next_check() {
             return;
         }
         let mut failed = Vec::new();
-        self.next_verify = self.reactor.verify(now, now + super::VERIFY_AFTER, &mut failed);
+        self.reactor.verify(now, &mut failed);
         for (fd, e) in failed {
             for (slot, wg) in self.reactor.forget(fd).into_iter().flatten() {
                 let r = if e.0 == 0 { Interest::BOTH.bits() } else { e.code() };

@@ -100,6 +100,7 @@ impl Hub {
             remote: c.remote,
             turns: c.turns,
             idle_ns: c.idle_ns,
+            fd_checks: self.reactor.checked,
         }
     }
 }

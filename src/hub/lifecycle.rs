@@ -127,7 +127,6 @@ impl Hub {
             inbox: Vec::new(),
             unstarted: VecDeque::new(),
             epoch: FORK_EPOCH.load(Ordering::Relaxed),
-            next_verify: NEVER,
             now,
             watch,
             counts: Default::default(),

@@ -4,6 +4,7 @@
 //! tests/ (Rust) and tests/c (C).
 
 mod clock;
+mod fd_checks;
 mod ids;
 mod interest;
 mod timer;

@@ -1,9 +1,11 @@
-/* Every wait on an fd ends within about a second when the fd is closed or
- * replaced behind guv's back (plain close(2) from this or another OS thread,
- * dup2 over it): with EBADF when the number is no longer open, else as a
- * wait on what the number now names (poll(2) semantics). Before, the calls
- * drivers use (guv_trampoline, guv_trampoline_timeout, guv_poll) slept on
- * forever and guv_run never returned. */
+/* A wait on an fd ends when the fd is closed or replaced behind guv's back
+ * (plain close(2) from this or another OS thread, dup2 over it): within
+ * about a second for a wait younger than that, at its next check for an
+ * older one (at 2, 4 … 64 s of the wait, then each minute). It ends with
+ * EBADF when the number is no longer open, else as a wait on what the
+ * number now names (poll(2) semantics). Before, the calls drivers use
+ * (guv_trampoline, guv_trampoline_timeout, guv_poll) slept on forever and
+ * guv_run never returned. */
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -132,7 +134,8 @@ static void test_replaced_by_dup2(void) {
     close(other[1]);
 }
 
-/* A wait that lasts longer than one check still notices a later close. */
+/* A wait that lasts longer than one check still notices a later close, at
+ * its check at 4 s; each check is counted in guv_stats. */
 static void late_closer(void *arg) {
     (void)arg;
     ASSERT_OK(guv_sleep(2.5));
@@ -140,6 +143,8 @@ static void late_closer(void *arg) {
 }
 
 static void test_closed_after_long_wait(void) {
+    struct guv_stats before, after;
+    ASSERT_OK(guv_stats(&before, sizeof before));
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     ASSERT_OK(guv_spawn(waiter, (void *)(intptr_t)TRAMPOLINE));
     ASSERT_OK(guv_spawn(late_closer, NULL));
@@ -147,6 +152,11 @@ static void test_closed_after_long_wait(void) {
     ASSERT_EQ(wait_rc, -1);
     ASSERT_EQ(wait_errno, EBADF);
     if (waited > 2.5 + WITHIN) FAIL("the wait took %.2f s", waited);
+    ASSERT_OK(guv_stats(&after, sizeof after));
+    /* At 1 and 2 s, and the one that found it closed (at 4 s, or 2.5+ s
+     * when the first came late). */
+    uint64_t checks = after.fd_checks - before.fd_checks;
+    if (checks < 2 || checks > 3) FAIL("%llu fd checks", (unsigned long long)checks);
     ASSERT_OK(guv_forget(sv[0]));
     close(sv[1]);
 }
