@@ -209,7 +209,9 @@ extern "C" {
  * On failure returns -1 and sets errno: EINVAL (func is NULL), ENOMEM (no
  * memory for a stack), EAGAIN (this hub has 2^21 green threads alive),
  * EDEADLK (called from a signal handler that interrupted guv: see the
- * preamble). `arg` is passed as is; guv never dereferences it.
+ * preamble). `arg` is passed as is; guv never dereferences it. A green
+ * thread that has not started when its OS thread exits never runs, so
+ * whatever `arg` owns is not freed by it: run the hub (guv_run()) first.
  */
 int64_t guv_spawn(guv_fn func, void *arg);
 

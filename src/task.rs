@@ -158,27 +158,35 @@ pub(crate) const NIL: u32 = u32::MAX;
 
 /// The function a green thread runs, kept in its slot until the slot's
 /// coroutine takes it. A closure of up to two words (C's fn and arg) is
-/// stored inline; a larger one is boxed.
+/// stored inline; a larger one is boxed. One never run (its hub was dropped
+/// first) is dropped with what it captured.
 pub(crate) struct Func {
-    run: unsafe fn(*mut [usize; 2]),
+    /// Calls (`true`) or drops (`false`) the closure stored in `data`.
+    take: unsafe fn(*mut [usize; 2], bool),
     data: std::mem::MaybeUninit<[usize; 2]>,
 }
 
 impl Func {
     pub fn new<F: FnOnce() + 'static>(f: F) -> Func {
-        /// Calls the closure stored in `p` itself.
-        unsafe fn inline<F: FnOnce()>(p: *mut [usize; 2]) {
-            // SAFETY: `new` wrote an F at `p` (it fits, aligned) and `run` reads it once.
-            unsafe { p.cast::<F>().read()() }
+        /// Calls or drops the closure stored in `p` itself.
+        unsafe fn inline<F: FnOnce()>(p: *mut [usize; 2], call: bool) {
+            // SAFETY: `new` wrote an F at `p` (it fits, aligned) and it is taken once.
+            let f = unsafe { p.cast::<F>().read() };
+            if call {
+                f()
+            }
         }
-        /// Calls the closure whose Box pointer is stored in `p`.
-        unsafe fn boxed<F: FnOnce()>(p: *mut [usize; 2]) {
-            // SAFETY: `new` wrote Box::into_raw of an F at `p` and `run` reads it once.
-            unsafe { Box::from_raw(p.cast::<*mut F>().read())() }
+        /// Calls or drops the closure whose Box pointer is stored in `p`.
+        unsafe fn boxed<F: FnOnce()>(p: *mut [usize; 2], call: bool) {
+            // SAFETY: `new` wrote Box::into_raw of an F at `p` and it is taken once.
+            let f = unsafe { Box::from_raw(p.cast::<*mut F>().read()) };
+            if call {
+                f()
+            }
         }
         let mut data = std::mem::MaybeUninit::<[usize; 2]>::uninit();
         let fits = size_of::<F>() <= size_of::<[usize; 2]>() && align_of::<F>() <= align_of::<usize>();
-        let run: unsafe fn(*mut [usize; 2]) = if fits {
+        let take: unsafe fn(*mut [usize; 2], bool) = if fits {
             // SAFETY: F fits in `data` and needs no more alignment than it has.
             unsafe { data.as_mut_ptr().cast::<F>().write(f) };
             inline::<F>
@@ -187,13 +195,22 @@ impl Func {
             unsafe { data.as_mut_ptr().cast::<*mut F>().write(Box::into_raw(Box::new(f))) };
             boxed::<F>
         };
-        Func { run, data }
+        Func { take, data }
     }
 
     /// Calls the function, consuming it.
-    pub fn run(mut self) {
-        // SAFETY: `data` holds what `new` stored for `run`, read once (self is consumed).
-        unsafe { (self.run)(self.data.as_mut_ptr()) }
+    pub fn run(self) {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `data` holds what `new` stored for `take`, taken once: `this`
+        // is never dropped, so `Drop` does not take it again.
+        unsafe { (this.take)(this.data.as_mut_ptr(), true) }
+    }
+}
+
+impl Drop for Func {
+    fn drop(&mut self) {
+        // SAFETY: `data` holds what `new` stored (`run` consumes without dropping), taken once.
+        unsafe { (self.take)(self.data.as_mut_ptr(), false) }
     }
 }
 

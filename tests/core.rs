@@ -34,6 +34,26 @@ fn spawn_runs_closure_later() {
     assert_eq!(guv::count().unwrap(), 0);
 }
 
+/// A green thread that never started (its OS thread exited before running
+/// the hub) drops its closure, and so what the closure captured, with the
+/// hub: small closures (kept inline) and large ones (boxed) alike. A
+/// spawn refused for its stack size drops it at once.
+#[test]
+fn unstarted_closures_are_dropped() {
+    let captured = std::sync::Arc::new(());
+    let (small, large) = (captured.clone(), captured.clone());
+    let refused = captured.clone();
+    std::thread::spawn(move || {
+        guv::spawn(move || drop(small)).unwrap();
+        let padding = [0u64; 8];
+        guv::spawn(move || drop((large, padding))).unwrap();
+        assert_eq!(guv::spawn_with_stack(move || drop(refused), 1).unwrap_err(), Errno::EINVAL);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(std::sync::Arc::strong_count(&captured), 1);
+}
+
 /// A reader on a socket pair suspends until the peer writes.
 #[test]
 fn trampoline_waits_for_data() {

@@ -47,7 +47,9 @@ fn hub_ref<'a>(h: *const guv_hub) -> Result<&'a HubHandle> {
 /// On failure returns -1 and sets errno: EINVAL (func is NULL), ENOMEM (no
 /// memory for a stack), EAGAIN (this hub has 2^21 green threads alive),
 /// EDEADLK (called from a signal handler that interrupted guv: see the
-/// preamble). `arg` is passed as is; guv never dereferences it.
+/// preamble). `arg` is passed as is; guv never dereferences it. A green
+/// thread that has not started when its OS thread exits never runs, so
+/// whatever `arg` owns is not freed by it: run the hub (guv_run()) first.
 #[no_mangle]
 pub extern "C" fn guv_spawn(func: guv_fn, arg: *mut c_void) -> i64 {
     guv_spawn_ex(func, arg, 0)
