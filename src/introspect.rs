@@ -137,19 +137,34 @@ fn escape(out: &mut String, name: &[u8]) {
     }
 }
 
-/// A hub's counters, for guv_stats.
+/// A hub's counters, filled by guv_stats(). Fields are only ever added at
+/// the end, so a program compiled against an older header keeps working.
+#[repr(C)]
 #[derive(Clone, Copy, Default, Debug)]
-pub struct Stats {
+#[allow(non_camel_case_types)]
+pub struct guv_stats {
+    /// Green threads alive now (main not counted).
     pub green_threads: u64,
+    /// Green threads started since the hub was made.
     pub spawned: u64,
+    /// Times the hub handed its thread to a green thread or to main.
     pub switches: u64,
+    /// Waits for fd readiness begun (guv_trampoline*, the I/O calls' waits).
     pub fd_waits: u64,
+    /// Sleeps begun (guv_sleep with a positive time).
     pub sleeps: u64,
+    /// Timers pending now (sleeps, deadlines and timeouts armed).
     pub timers: u64,
+    /// Calls handed to offload threads since the hub was made.
     pub offloads: u64,
+    /// Requests received from other threads (guv_hub_spawn, _kill, _unpark, _interrupt).
     pub remote: u64,
+    /// Turns of the hub's loop (looks at its inbox, epoll and timers).
     pub turns: u64,
+    /// Nanoseconds the hub spent asleep in epoll_wait.
     pub idle_ns: u64,
+    /// Registrations of fds waited on re-checked for a close behind guv's
+    /// back (one epoll_ctl each: at 1, 2, 4 … 64 s of a wait, then each minute).
     pub fd_checks: u64,
 }
 

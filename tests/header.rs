@@ -12,10 +12,12 @@ fn generate() -> String {
     let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     let mut out = Vec::new();
     cbindgen::Builder::new()
-        // The C surface is src/ffi plus the #[repr(C)] types it uses; parsing only
+        // The C surface is src/ffi plus the #[repr(C)] types it uses (guv_hooks,
+        // guv_stats), which the core fills in itself; parsing only
         // those keeps internal generic aliases out of cbindgen's way.
         .with_src(root.join("src/ffi/mod.rs"))
         .with_src(root.join("src/callbacks.rs"))
+        .with_src(root.join("src/introspect.rs"))
         .with_config(config)
         .with_after_include(format!(
             "\n#define GUV_VERSION_MAJOR {major}\n#define GUV_VERSION_MINOR {minor}\n#define GUV_VERSION_PATCH {patch}\n#define GUV_VERSION \"{version}\"\n\n{}",

@@ -4,56 +4,8 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 
 use super::boundary;
 use crate::errno::{Errno, Result};
-use crate::introspect::Stats;
+pub use crate::introspect::guv_stats;
 use crate::{hub, monitor};
-
-/// A hub's counters, filled by guv_stats(). Fields are only ever added at
-/// the end, so a program compiled against an older header keeps working.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct guv_stats {
-    /// Green threads alive now (main not counted).
-    pub green_threads: u64,
-    /// Green threads started since the hub was made.
-    pub spawned: u64,
-    /// Times the hub handed its thread to a green thread or to main.
-    pub switches: u64,
-    /// Waits for fd readiness begun (guv_trampoline*, the I/O calls' waits).
-    pub fd_waits: u64,
-    /// Sleeps begun (guv_sleep with a positive time).
-    pub sleeps: u64,
-    /// Timers pending now (sleeps, deadlines and timeouts armed).
-    pub timers: u64,
-    /// Calls handed to offload threads since the hub was made.
-    pub offloads: u64,
-    /// Requests received from other threads (guv_hub_spawn, _kill, _unpark, _interrupt).
-    pub remote: u64,
-    /// Turns of the hub's loop (looks at its inbox, epoll and timers).
-    pub turns: u64,
-    /// Nanoseconds the hub spent asleep in epoll_wait.
-    pub idle_ns: u64,
-    /// Registrations of fds waited on re-checked for a close behind guv's
-    /// back (one epoll_ctl each: at 1, 2, 4 … 64 s of a wait, then each minute).
-    pub fd_checks: u64,
-}
-
-impl From<Stats> for guv_stats {
-    fn from(s: Stats) -> guv_stats {
-        guv_stats {
-            green_threads: s.green_threads,
-            spawned: s.spawned,
-            switches: s.switches,
-            fd_waits: s.fd_waits,
-            sleeps: s.sleeps,
-            timers: s.timers,
-            offloads: s.offloads,
-            remote: s.remote,
-            turns: s.turns,
-            idle_ns: s.idle_ns,
-            fd_checks: s.fd_checks,
-        }
-    }
-}
 
 /// Name green thread `id` (0: the caller, green thread or main). The name is
 /// copied and truncated to 63 bytes; it appears in guv_dump(), in the
@@ -152,7 +104,7 @@ pub extern "C" fn guv_stats(out: *mut guv_stats, size: usize) -> c_int {
         if out.is_null() || size == 0 {
             return Err(Errno::EINVAL);
         }
-        let s = guv_stats::from(hub::stats()?);
+        let s = hub::stats()?;
         let n = size.min(std::mem::size_of::<guv_stats>());
         // SAFETY: the caller passes `size` writable bytes at `out`; `n <= size`
         // and `n` bytes of `s` are readable.

@@ -3,7 +3,7 @@
 
 use super::{cur, with, Hub, MAIN};
 use crate::errno::{Errno, Result};
-use crate::introspect::{self, Line, Name, State, Stats};
+use crate::introspect::{self, guv_stats, Line, Name, State};
 use crate::stack::GUARD_SIZE;
 use crate::sys::overflow::Running;
 use crate::task::{Request, Wait};
@@ -87,9 +87,9 @@ impl Hub {
         out
     }
 
-    fn stats(&self) -> Stats {
+    fn stats(&self) -> guv_stats {
         let c = &self.counts;
-        Stats {
+        guv_stats {
             green_threads: self.live as u64,
             spawned: c.spawned,
             switches: self.watch.switches(),
@@ -122,6 +122,6 @@ pub(crate) fn dump() -> Result<String> {
 }
 
 /// This thread's hub's counters.
-pub(crate) fn stats() -> Result<Stats> {
+pub(crate) fn stats() -> Result<guv_stats> {
     with(|h| h.stats())
 }
