@@ -10,7 +10,8 @@
 //! `stack` (arenas, guards), `timer`, `reactor` (fd state, epoll), `fd`
 //! (fd waits and the hub's fd books), `io` (greenified POSIX calls),
 //! `callbacks` (per-task callbacks for bindings), `remote` (other threads),
-//! `offload` (thread pool), `sys` (kernel seams), `ffi` (C surface).
+//! `offload` (thread pool), `lock` (the Mutex, TSan-aware), `sys` (kernel
+//! seams), `ffi` (C surface).
 
 pub mod callbacks;
 mod clock;
@@ -19,6 +20,7 @@ mod fd;
 mod hub;
 mod introspect;
 mod io;
+mod lock;
 mod monitor;
 mod offload;
 mod ops;

@@ -21,7 +21,7 @@ use crate::errno::{Errno, Result};
 use crate::remote::HubHandle;
 use crate::sys::backtrace::{self, Capture, Runner, Taken};
 use crate::sys::overflow;
-use crate::sys::tsan::Mutex;
+use crate::lock::Mutex;
 use crate::sys::{call, signal};
 
 /// A hub's face towards the monitor.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Condvar};
 
-use crate::sys::tsan::Mutex;
+use crate::lock::Mutex;
 
 use crate::remote::{CCall, HubHandle, Msg};
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::errno::{Errno, Result};
 use crate::hub;
 use crate::stack::{self, Pools, PooledStack};
-use crate::sys::tsan::{Guard, Mutex};
+use crate::lock::{Guard, Mutex};
 use crate::task;
 
 /// A C function and its argument, movable to another thread: the caller of

@@ -528,7 +528,7 @@ impl Drop for Unwound {
             // marks on it loses checks, never memory.
             unsafe { f(self.stack.0 as *const libc::c_void, self.stack.1) };
         }
-        if cxx_exception_in_flight() {
+        if crate::sys::dl::cxx_exception_in_flight() {
             eprintln!(
                 "guv: a C++ exception escaped the function of green thread {}; it cannot be \
                  unwound past the green thread's stack: aborting",
@@ -549,20 +549,4 @@ impl Drop for Unwound {
         eprintln!("guv: an exited green thread was resumed");
         std::process::abort();
     }
-}
-
-/// Whether a C++ exception is being thrown right now (libstdc++ loaded and
-/// counting one not yet caught); glibc's forced unwind is not one.
-fn cxx_exception_in_flight() -> bool {
-    static UNCAUGHT: std::sync::OnceLock<Option<unsafe extern "C" fn() -> i32>> = std::sync::OnceLock::new();
-    let f = UNCAUGHT.get_or_init(|| {
-        // SAFETY: dlsym with a NUL-terminated name; the symbol, when present,
-        // is libstdc++'s `int __cxa_uncaught_exceptions() noexcept`.
-        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__cxa_uncaught_exceptions".as_ptr()) };
-        // SAFETY: see above; a non-null result is that function.
-        (!p.is_null())
-            .then(|| unsafe { std::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn() -> i32>(p) })
-    });
-    // SAFETY: the function takes nothing and cannot fail.
-    f.is_some_and(|f| unsafe { f() } > 0)
 }

@@ -245,13 +245,9 @@ type Demangle = unsafe extern "C" fn(*const c_char, *mut c_char, *mut usize, *mu
 /// `__cxa_demangle`, when the process has one loaded; None otherwise.
 fn demangle(sym: &CStr) -> Option<String> {
     static FN: std::sync::OnceLock<Option<Demangle>> = std::sync::OnceLock::new();
-    let f = FN.get_or_init(|| {
-        // SAFETY: dlsym only looks the name up; a non-null result is libstdc++'s
-        // (or libc++'s) `char *__cxa_demangle(const char *, char *, size_t *, int *)`.
-        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__cxa_demangle".as_ptr()) };
-        // SAFETY: see above.
-        (!p.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, Demangle>(p) })
-    });
+    // SAFETY: libstdc++'s (or libc++'s)
+    // `char *__cxa_demangle(const char *, char *, size_t *, int *)`.
+    let f = FN.get_or_init(|| unsafe { super::dl::function(c"__cxa_demangle") });
     if !sym.to_bytes().starts_with(b"_Z") {
         return None;
     }

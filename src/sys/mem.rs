@@ -186,11 +186,6 @@ pub(crate) type Unpoison = unsafe extern "C" fn(*const libc::c_void, usize);
 
 pub(crate) fn asan_unpoison() -> Option<Unpoison> {
     static UNPOISON: std::sync::OnceLock<Option<Unpoison>> = std::sync::OnceLock::new();
-    *UNPOISON.get_or_init(|| {
-        // SAFETY: dlsym with a NUL-terminated name; when present the symbol is
-        // ASan's `void __asan_unpoison_memory_region(void const volatile *, size_t)`.
-        let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__asan_unpoison_memory_region".as_ptr()) };
-        // SAFETY: see above; a non-null result is that function.
-        (!f.is_null()).then(|| unsafe { std::mem::transmute::<*mut libc::c_void, Unpoison>(f) })
-    })
+    // SAFETY: ASan's `void __asan_unpoison_memory_region(void const volatile *, size_t)`.
+    *UNPOISON.get_or_init(|| unsafe { super::dl::function(c"__asan_unpoison_memory_region") })
 }

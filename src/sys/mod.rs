@@ -1,9 +1,11 @@
 //! The operating-system seam: memory mappings, guard regions, the overflow
-//! signal handler, raw system calls, the clock and fork handlers. Everything
+//! signal handler, raw system calls, the clock and fork handlers, and the
+//! optional runtimes looked up in the process (dl, tsan). Everything
 //! that talks to the kernel outside epoll (which mio owns) lives here.
 
 pub(crate) mod backtrace;
 pub(crate) mod call;
+pub(crate) mod dl;
 pub(crate) mod mem;
 pub(crate) mod os;
 pub(crate) mod overflow;

@@ -7,8 +7,10 @@
 //! where each hand-off happens and gives each green thread a TSan fiber;
 //! otherwise every call here is a load and a branch.
 
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use std::sync::OnceLock;
+
+use super::dl::function;
 
 /// A TSan fiber (null when TSan is absent).
 pub(crate) type Fiber = *mut c_void;
@@ -28,32 +30,16 @@ fn api() -> Option<&'static Api> {
     API.get_or_init(lookup).as_ref()
 }
 
-fn symbol(name: &CStr) -> *mut c_void {
-    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
-    unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
-}
-
 fn lookup() -> Option<Api> {
-    let names = [
-        c"__tsan_acquire",
-        c"__tsan_release",
-        c"__tsan_create_fiber",
-        c"__tsan_get_current_fiber",
-        c"__tsan_switch_to_fiber",
-    ];
-    let syms = names.map(symbol);
-    if syms.iter().any(|p| p.is_null()) {
-        return None;
-    }
-    // SAFETY: each symbol is TSan's public interface function of that name,
-    // whose C signature (sanitizer/tsan_interface.h) the field's type spells.
+    // SAFETY: each name is TSan's public interface function whose C
+    // signature (sanitizer/tsan_interface.h) the field's type spells.
     unsafe {
         Some(Api {
-            acquire: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void)>(syms[0]),
-            release: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void)>(syms[1]),
-            create_fiber: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(u32) -> Fiber>(syms[2]),
-            get_current_fiber: std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> Fiber>(syms[3]),
-            switch_to_fiber: std::mem::transmute::<*mut c_void, unsafe extern "C" fn(Fiber, u32)>(syms[4]),
+            acquire: function(c"__tsan_acquire")?,
+            release: function(c"__tsan_release")?,
+            create_fiber: function(c"__tsan_create_fiber")?,
+            get_current_fiber: function(c"__tsan_get_current_fiber")?,
+            switch_to_fiber: function(c"__tsan_switch_to_fiber")?,
         })
     }
 }
@@ -100,77 +86,5 @@ pub(crate) fn switch_to(fiber: Fiber) {
     if let Some(a) = api() {
         // SAFETY: `fiber` came from create_fiber or current_fiber and is never destroyed.
         unsafe { (a.switch_to_fiber)(fiber, 0) }
-    }
-}
-
-/// std's Mutex, poison-tolerant, with what it hands from one holder to the
-/// next told to TSan (std's lock is a futex TSan cannot see).
-pub(crate) struct Mutex<T>(std::sync::Mutex<T>);
-
-/// The lock held; TSan learns of the hand-off when it is dropped.
-pub(crate) struct Guard<'a, T> {
-    guard: Option<std::sync::MutexGuard<'a, T>>,
-    key: *const (),
-}
-
-impl<T> Mutex<T> {
-    pub(crate) const fn new(v: T) -> Mutex<T> {
-        Mutex(std::sync::Mutex::new(v))
-    }
-
-    /// Locks it; a holder that panicked left the data as it was, which is
-    /// still consistent for every user here (queues and flags).
-    pub(crate) fn lock(&self) -> Guard<'_, T> {
-        let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        acquire(self);
-        Guard { guard: Some(guard), key: (self as *const Self).cast() }
-    }
-
-    /// Locks it if no one holds it.
-    pub(crate) fn try_lock(&self) -> Option<Guard<'_, T>> {
-        let guard = match self.0.try_lock() {
-            Ok(g) => g,
-            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return None,
-        };
-        acquire(self);
-        Some(Guard { guard: Some(guard), key: (self as *const Self).cast() })
-    }
-}
-
-impl<'a, T> Guard<'a, T> {
-    /// Condvar::wait_timeout on this lock, telling TSan of the unlock and relock.
-    pub(crate) fn wait_timeout(
-        mut self,
-        cv: &std::sync::Condvar,
-        dur: std::time::Duration,
-    ) -> (Guard<'a, T>, std::sync::WaitTimeoutResult) {
-        release(self.key);
-        let inner = self.guard.take().expect("a live guard holds its lock");
-        let (inner, r) = cv.wait_timeout(inner, dur).unwrap_or_else(|e| e.into_inner());
-        acquire(self.key);
-        self.guard = Some(inner);
-        (self, r)
-    }
-}
-
-impl<T> std::ops::Deref for Guard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.guard.as_ref().expect("a live guard holds its lock")
-    }
-}
-
-impl<T> std::ops::DerefMut for Guard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.guard.as_mut().expect("a live guard holds its lock")
-    }
-}
-
-impl<T> Drop for Guard<'_, T> {
-    fn drop(&mut self) {
-        if self.guard.is_some() {
-            release(self.key); // before the field's drop unlocks
-        }
     }
 }
