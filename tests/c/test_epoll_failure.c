@@ -92,25 +92,13 @@ static void late_writer(void *arg) {
 
 /* Counts lines of what `fn` wrote to stderr. */
 static int stderr_lines(void (*fn)(void)) {
-    char path[] = "/tmp/guv_epoll_closed_XXXXXX";
-    int tmp = mkstemp(path);
-    ASSERT(tmp >= 0);
-    unlink(path);
-    fflush(stderr);
-    int saved = dup(2);
-    ASSERT_EQ(dup2(tmp, 2), 2);
+    test_capture_begin();
     fn();
-    fflush(stderr);
-    ASSERT_EQ(dup2(saved, 2), 2);
-    close(saved);
-    char buf[65536];
-    ssize_t n = pread(tmp, buf, sizeof buf - 1, 0);
-    close(tmp);
-    ASSERT(n >= 0);
-    buf[n] = 0;
+    char *text = test_capture_end();
     int lines = 0;
-    for (char *p = buf; *p; p++) lines += *p == '\n';
-    if (lines) fprintf(stderr, "  stderr said: %s", buf);
+    for (char *p = text; *p; p++) lines += *p == '\n';
+    if (lines) fprintf(stderr, "  stderr said: %s", text);
+    free(text);
     return lines;
 }
 
