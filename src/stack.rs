@@ -116,8 +116,8 @@ pub fn parse_size(s: &str) -> Option<usize> {
 }
 
 /// How many free stacks of `size` bytes a pool keeps resident (the warm
-/// bound); a hub keeps as many primed coroutines' stacks whole.
-pub(crate) fn warm_count(size: usize) -> usize {
+/// bound of `Warm`).
+fn warm_count(size: usize) -> usize {
     (WARM_BYTES / size).max(MIN_WARM)
 }
 
@@ -170,17 +170,64 @@ unsafe impl Stack for PooledStack {
     }
 }
 
+/// A LIFO of free stacks (or of free slots whose coroutine keeps its stack)
+/// that keeps about `warm_max` of them resident: the most recently freed
+/// (warmest) on top, the `cold` ones at the bottom having given their pages
+/// back. A trim gives back those beyond the bound that no taker needed since
+/// the last trim, so spawning in batches never reaches the kernel while a
+/// burst's memory goes back.
+pub(crate) struct Warm<T> {
+    items: Vec<T>,
+    cold: usize,
+    /// The fewest items since the last trim: those below were not needed all along.
+    low: usize,
+    warm_max: usize,
+}
+
+impl<T> Warm<T> {
+    /// Keeping as many as a pool keeps of stacks of `size` bytes.
+    pub fn new(size: usize) -> Warm<T> {
+        Warm { items: Vec::new(), cold: 0, low: 0, warm_max: warm_count(size) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn push(&mut self, x: T) {
+        self.items.push(x);
+    }
+
+    pub fn pop(&mut self) -> Option<T> {
+        let x = self.items.pop()?;
+        self.cold = self.cold.min(self.items.len());
+        self.low = self.low.min(self.items.len());
+        Some(x)
+    }
+
+    /// More are resident than the bound allows.
+    pub fn over_warm(&self) -> bool {
+        self.items.len() - self.cold > self.warm_max
+    }
+
+    /// The items whose pages the caller is to give back now, oldest first:
+    /// those that stayed unused since the last trim, beyond the warm bound.
+    /// They count as cold from here on.
+    pub fn trim(&mut self) -> &[T] {
+        let unused_warm = self.low.saturating_sub(self.cold);
+        let keep = self.warm_max.min(self.items.len() - self.cold);
+        let n = unused_warm.min(self.items.len() - self.cold - keep);
+        let from = self.cold;
+        self.cold += n;
+        self.low = self.items.len();
+        &self.items[from..from + n]
+    }
+}
+
 /// Stacks of one size, owned by one hub (no locking).
 struct Pool {
     size: usize,
-    /// LIFO: the most recently freed (warmest) stacks on top; the `cold`
-    /// ones at the bottom have had their pages given back.
-    free: Vec<PooledStack>,
-    cold: usize,
-    warm_max: usize,
-    /// The fewest free stacks since the last trim: the ones below that
-    /// mark were not needed all along.
-    low: usize,
+    free: Warm<PooledStack>,
     /// Next uncarved slot in the newest arena, and the arena's end.
     carve: usize,
     carve_end: usize,
@@ -200,8 +247,6 @@ impl Pool {
 
     fn take(&mut self) -> Result<PooledStack> {
         if let Some(s) = self.free.pop() {
-            self.cold = self.cold.min(self.free.len());
-            self.low = self.low.min(self.free.len());
             return Ok(s);
         }
         if self.carve == self.carve_end {
@@ -240,26 +285,16 @@ impl Pool {
         self.free.push(s);
     }
 
-    /// More free stacks are resident than the bound allows.
-    fn over_warm(&self) -> bool {
-        self.free.len() - self.cold > self.warm_max
-    }
-
     /// Gives back the pages of the free stacks that stayed unused since the
     /// last trim, beyond the warm bound, oldest first: one madvise each.
     fn trim(&mut self) {
-        let unused_warm = self.low.saturating_sub(self.cold);
-        let keep = self.warm_max.min(self.free.len() - self.cold);
-        let n = unused_warm.min(self.free.len() - self.cold - keep);
-        for s in &self.free[self.cold..self.cold + n] {
+        for s in self.free.trim() {
             // SAFETY: a free stack's usable part is inside our arena and
             // page-aligned (`top` and the guard's end are), and its green
             // thread has finished: nothing lives in it. The guard region
             // below it is left alone.
             unsafe { mem::discard(s.bottom() as *mut u8, s.size()) };
         }
-        self.cold += n;
-        self.low = self.free.len();
     }
 }
 
@@ -278,10 +313,7 @@ impl Pools {
             None => {
                 self.pools.push(Pool {
                     size,
-                    free: Vec::new(),
-                    cold: 0,
-                    warm_max: warm_count(size),
-                    low: 0,
+                    free: Warm::new(size),
                     carve: 0,
                     carve_end: 0,
                     guarded_end: 0,
@@ -306,7 +338,7 @@ impl Pools {
 impl Pools {
     /// When the hub should call `trim` (u64::MAX: nothing to give back).
     pub fn trim_due(&self) -> u64 {
-        if self.pools.iter().any(Pool::over_warm) {
+        if self.pools.iter().any(|p| p.free.over_warm()) {
             self.next_trim
         } else {
             u64::MAX
@@ -349,7 +381,7 @@ mod tests {
 
     /// (free stacks, of which given back) of the pool of 1 MiB stacks.
     fn counts(p: &Pools) -> (usize, usize) {
-        (p.pools[0].free.len(), p.pools[0].cold)
+        (p.pools[0].free.len(), p.pools[0].free.cold)
     }
 
     #[test]

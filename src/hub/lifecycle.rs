@@ -22,7 +22,7 @@ use crate::errno::{Errno, Result};
 use crate::monitor::Watch;
 use crate::reactor::{Reactor, WAKER};
 use crate::remote::{HubHandle, Msg, Submission};
-use crate::stack::{Pools, PooledStack};
+use crate::stack::{Pools, PooledStack, Warm};
 use crate::sys::overflow::{self, Running};
 use crate::task::{self, Co, Current, Func, Home, Resume, Switch, Task, Wait, Yielder, NIL};
 
@@ -33,28 +33,12 @@ const PRIMED: usize = 1024;
 /// few frames live there (well under a page), the rest is a margin.
 const PRIMED_KEEP: usize = 8 * 1024;
 
-/// Free slots of one stack size whose coroutine is primed: a LIFO whose
-/// oldest entries (`..cold`) have given their stacks' touched pages back.
+/// Free slots of one stack size whose coroutine is primed, kept warm as the
+/// stack pool keeps its free stacks (a cold one has given back its stack's
+/// pages below the top, where the suspended body lives).
 pub(super) struct Primed {
     size: usize,
-    slots: Vec<u32>,
-    cold: usize,
-    /// The fewest slots since the last trim: those below were not needed all along.
-    low: usize,
-    warm_max: usize,
-}
-
-impl Primed {
-    fn pop(&mut self) -> Option<u32> {
-        let slot = self.slots.pop()?;
-        self.cold = self.cold.min(self.slots.len());
-        self.low = self.low.min(self.slots.len());
-        Some(slot)
-    }
-
-    fn over_warm(&self) -> bool {
-        self.slots.len() - self.cold > self.warm_max
-    }
+    slots: Warm<u32>,
 }
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
@@ -212,7 +196,7 @@ impl Hub {
     }
 
     fn take_primed(&mut self, stack_size: usize) -> Option<u32> {
-        self.primed.iter_mut().find(|p| p.size == stack_size).and_then(Primed::pop)
+        self.primed.iter_mut().find(|p| p.size == stack_size).and_then(|p| p.slots.pop())
     }
 
     /// Gives `slot`'s coroutine `func` to run and queues it; returns the new task's id.
@@ -346,13 +330,11 @@ impl Hub {
                     self.unprime(slot);
                     self.bare.push(slot);
                 }
-                None => self.primed.push(Primed {
-                    size,
-                    slots: vec![slot],
-                    cold: 0,
-                    low: 0,
-                    warm_max: crate::stack::warm_count(size),
-                }),
+                None => {
+                    let mut slots = Warm::new(size);
+                    slots.push(slot);
+                    self.primed.push(Primed { size, slots });
+                }
             }
         }
         if let Some(mut joiners) = joiners {
@@ -367,7 +349,7 @@ impl Hub {
 impl Hub {
     /// When `trim` has stack pages to give back (NEVER: none).
     pub(super) fn trim_due(&self) -> u64 {
-        let primed = if self.primed.iter().any(Primed::over_warm) { self.primed_next_trim } else { NEVER };
+        let primed = if self.primed.iter().any(|p| p.slots.over_warm()) { self.primed_next_trim } else { NEVER };
         self.pools_trim_due.min(primed)
     }
 
@@ -379,15 +361,12 @@ impl Hub {
         if now < self.primed_next_trim {
             return;
         }
-        for i in 0..self.primed.len() {
-            let p = &self.primed[i];
-            let unused_warm = p.low.saturating_sub(p.cold);
-            let keep = p.warm_max.min(p.slots.len() - p.cold);
-            let n = unused_warm.min(p.slots.len() - p.cold - keep);
-            for k in p.cold..p.cold + n {
-                let slot = self.primed[i].slots[k];
-                // SAFETY: `running` is the slot's home's copy of its stack's bounds (see Hub::running).
-                let r = unsafe { *self.running(slot) };
+        for p in &mut self.primed {
+            for &slot in p.slots.trim() {
+                let home = self.tasks[slot as usize].home.expect("a primed slot has its home");
+                // SAFETY: the home's copy of its stack's bounds (see Hub::running);
+                // nothing else references the home of a free slot.
+                let r = unsafe { (*home.as_ptr()).running };
                 let (bottom, end) = (r.guard + crate::stack::GUARD_SIZE, r.top - PRIMED_KEEP);
                 if end > bottom {
                     // SAFETY: page-aligned (guard, top and PRIMED_KEEP are), inside
@@ -396,9 +375,6 @@ impl Hub {
                     unsafe { crate::sys::mem::discard(bottom as *mut u8, end - bottom) };
                 }
             }
-            let p = &mut self.primed[i];
-            p.cold += n;
-            p.low = p.slots.len();
         }
         self.primed_next_trim = now + crate::stack::TRIM_EVERY;
     }
