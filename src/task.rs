@@ -218,6 +218,7 @@ impl Drop for Func {
 /// while it has never held anything, where a Vec is three (a million
 /// sleepers' two Vecs were 48 of the 328 bytes each cost besides its stack).
 /// Once used it keeps its allocation for the slot's next tasks.
+#[allow(clippy::box_collection)] // the Box is the point: one pointer while empty
 pub(crate) struct Rare<T>(Option<Box<Vec<T>>>);
 
 impl<T> Default for Rare<T> {
