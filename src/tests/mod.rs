@@ -7,4 +7,5 @@ mod clock;
 mod fd_checks;
 mod ids;
 mod interest;
+mod rare;
 mod timer;
