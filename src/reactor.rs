@@ -287,7 +287,7 @@ impl Reactor {
             if st.reader.is_none() && st.writer.is_none() {
                 continue; // its next wait queues it again
             }
-            let age = now - st.waited_since;
+            let age = now.saturating_sub(st.waited_since);
             if age < VERIFY_AFTER {
                 let since = st.waited_since;
                 self.queue_check(fd as i32, since + VERIFY_AFTER);
