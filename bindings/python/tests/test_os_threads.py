@@ -10,7 +10,7 @@ from guv.green import thread as green_thread
 
 
 def test_os_thread_releasing_a_green_lock_wakes_its_green_waiter():
-    lock = green_thread.Lock()
+    lock = green_thread.allocate_lock()
     lock.acquire()
     got = []
 
@@ -39,7 +39,7 @@ def test_main_waiting_for_an_event_an_os_thread_sets_is_woken_not_deadlocked():
 
 
 def test_os_thread_waiting_on_a_green_lock_is_woken_by_a_green_release():
-    lock = green_thread.Lock()
+    lock = green_thread.allocate_lock()
     lock.acquire()
     got = []
     taker = threading.Thread(target=lambda: got.append(lock.acquire(timeout=5)))

@@ -122,3 +122,18 @@ def test_a_thread_handle_is_started_once_and_joined_only_when_started():
         thread.start_joinable_thread(lambda: ran.append(2), handle=handle)
     handle.join()
     assert ran == [1] and handle.is_done()
+
+
+def test_the_green_lock_type_is_made_only_as_the_stdlib_makes_it():
+    from guv.green import thread
+
+    lock = thread.allocate_lock()
+    assert lock.acquire(False) and not lock.acquire(False)
+    with pytest.raises(TypeError, match="not an acceptable base type"):
+        class MyLock(type(lock)):
+            pass
+    if sys.version_info < (3, 13):
+        with pytest.raises(TypeError, match="cannot create 'guv.green.thread.Lock' instances"):
+            type(lock)()
+    else:
+        assert not type(lock)().locked()  # 3.13: threading.Lock is the type itself

@@ -29,6 +29,14 @@ class Lock:
 
     __slots__ = ("_locked", "_waiters", "__weakref__")
 
+    if sys.version_info < (3, 13):
+        # Before 3.13 only allocate_lock makes one (threading.Lock is that function).
+        def __new__(cls, *args, **kwargs):
+            raise TypeError(f"cannot create '{cls.__module__}.{cls.__qualname__}' instances")
+
+    def __init_subclass__(cls, **kwargs):
+        raise TypeError(f"type '{__name__}.Lock' is not an acceptable base type")
+
     def __init__(self):
         self._locked = False
         self._waiters = []
@@ -91,13 +99,19 @@ class Lock:
         return f"<{'locked' if self._locked else 'unlocked'} guv.green.thread.Lock object at {id(self):#x}>"
 
 
-allocate_lock = Lock
+if sys.version_info < (3, 13):
+    def allocate_lock():
+        lock = object.__new__(Lock)
+        lock.__init__()
+        return lock
+else:
+    allocate_lock = Lock
 
 
 def _set_sentinel():
     """The lock threading acquires and join() waits on: released when the
     green thread ends (its thread state is kept for reuse, never deleted)."""
-    lock = Lock()
+    lock = allocate_lock()
     _sentinels[_core.current()] = lock
     return lock
 
