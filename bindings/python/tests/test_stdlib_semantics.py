@@ -137,3 +137,21 @@ def test_the_green_lock_type_is_made_only_as_the_stdlib_makes_it():
             type(lock)()
     else:
         assert not type(lock)().locked()  # 3.13: threading.Lock is the type itself
+
+
+def test_a_fresh_queue_module_s_simplequeue_raises_its_own_empty(script):
+    """test_queue's CSimpleQueueTest imports queue and _queue afresh and
+    catches that copy's Empty."""
+    r = script("""
+        import guv; guv.monkey_patch()
+        from test.support.import_helper import import_fresh_module
+        c_queue = import_fresh_module("queue", fresh=["_queue"])
+        q = c_queue.SimpleQueue()
+        try:
+            q.get(block=False)
+        except c_queue.Empty:
+            q.put(1)
+            print("own Empty", q.get_nowait(), q.empty())
+    """, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "own Empty 1 True\n"

@@ -306,5 +306,25 @@ def patch_queue(module):
 def patch_c_queue(module):
     """_queue.SimpleQueue, which code may take from _queue itself: the
     patched queue's pure-Python one, over green locks. Not imported here:
-    a fresh _queue is imported while queue may be half-made."""
-    module.SimpleQueue = _py_simple_queue
+    a fresh _queue is imported while queue may be half-made. A fresh _queue
+    (import_fresh_module) has an Empty class of its own, which its
+    SimpleQueue must raise."""
+    py_empty = _py_simple_queue.get.__globals__["Empty"]
+    if module.Empty is py_empty:
+        module.SimpleQueue = _py_simple_queue
+        return
+
+    class SimpleQueue(_py_simple_queue):
+        __doc__ = _py_simple_queue.__doc__
+
+        def get(self, block=True, timeout=None):
+            try:
+                return super().get(block, timeout)
+            except py_empty:
+                raise module.Empty from None
+
+        def get_nowait(self):
+            return self.get(False)
+
+    SimpleQueue.__module__ = module.__name__
+    module.SimpleQueue = SimpleQueue
