@@ -71,4 +71,5 @@ compat-cpython: python-install
 	rm -f $(OUT)/python/compat.md && $(foreach v,$(PY_VERSIONS),$(call cpython_tests,$(v),--out $(OUT)/python/compat.md $(COMPAT_MODULES)) && ) true
 	sh $(PY_DIR)/compat/report.sh $(OUT)/python/compat.md > $(ROOT)/benches/results/python-compat.md
 test-python-compat: $(OUT)/python/$(PY1)/.installed
-	$(call cpython_tests,$(PY1),--expect-clean --out $(OUT)/python/compat-clean.md test_thread test_threading_local test_select)
+	$(call cpython_tests,$(PY1),--expect-clean --out $(OUT)/python/compat-clean.md test_thread test_threading_local test_select \
+	  test_selectors test_socketserver)

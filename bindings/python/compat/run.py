@@ -3,7 +3,7 @@
     python run.py --python /path/to/python3.11 --timeout 60 --out results.md test_queue test_thread ...
 
 Each module runs in a process of its own (regrtest_patched.py: patch, then
-test.libregrtest, verbose, with libregrtest's per-test --timeout). The tests
+test.libregrtest, verbose, each test limited to --timeout seconds). The tests
 excluded.py names (each with its reason) are not run and are counted as
 excluded. A test that hangs ends that process: it is counted as a hang, and
 the module runs again with it and every test already counted ignored, so the
@@ -55,15 +55,17 @@ def run_module(python, module, timeout, env, logs=None):
     ignorefile = os.path.join(env.get("TMPDIR", "/tmp"), f"compat-ignore-{os.getpid()}-{module}")
     for run in range(MAX_RERUNS):
         # network: loopback servers (test_socketserver runs only with it).
-        cmd = [python, os.path.join(HERE, "regrtest_patched.py"), module, "-v", "-u", "network",
-               "--timeout", str(timeout)]
+        # libregrtest's own --timeout is for the whole file: a module that
+        # takes longer than that on a loaded machine looked like a hang.
+        cmd = [python, os.path.join(HERE, "regrtest_patched.py"), "--test-timeout", str(timeout), module, "-v",
+               "-u", "network"]
         if seen:
             with open(ignorefile, "w") as f:
                 f.writelines(t + "\n" for t in seen)
             cmd += ["--ignorefile", ignorefile]
         try:
             out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 timeout=timeout * 20, env=env, cwd=env.get("TMPDIR", "/tmp")).stdout
+                                 timeout=timeout * 40, env=env, cwd=env.get("TMPDIR", "/tmp")).stdout
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace") + "\nTimeout (whole module)!\n"
         if logs:
@@ -111,7 +113,7 @@ def run_module(python, module, timeout, env, logs=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--python", required=True)
-    ap.add_argument("--timeout", type=int, default=60)
+    ap.add_argument("--timeout", type=int, default=60, help="seconds a test may take before it counts as a hang")
     ap.add_argument("--out", required=True)
     ap.add_argument("--logs", help="directory for each run's whole output (a hang's traceback is there)")
     ap.add_argument("--expect-clean", action="store_true",
