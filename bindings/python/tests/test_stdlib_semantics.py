@@ -129,6 +129,11 @@ def test_the_green_lock_type_is_made_only_as_the_stdlib_makes_it():
 
     lock = thread.allocate_lock()
     assert lock.acquire(False) and not lock.acquire(False)
+
+    class Tests:
+        locktype = thread.allocate_lock  # a C function there: not bound to the instance
+
+    assert not Tests().locktype().locked()
     with pytest.raises(TypeError, match="not an acceptable base type"):
         class MyLock(type(lock)):
             pass
