@@ -38,9 +38,13 @@ func TestThousandGoroutinesQueryOnFewThreads(t *testing.T) {
 }
 
 /* The comparison: blocking PQexec in 40 goroutines costs about one OS thread
- * per query in flight, since each cgo call holds its thread until it returns. */
+ * per query in flight, since each cgo call holds its thread until it returns.
+ * Each goroutine also connects first (a backend fork on the server), so the
+ * sleep is long enough for all 40 to be in flight at once even on a loaded
+ * machine: with 0.5 s, early queries ended and gave their threads back before
+ * the last had connected, and the count grew by only 22 at load 10. */
 func TestNaiveCgoNeedsAThreadPerQuery(t *testing.T) {
-	const n, sleep = 40, 0.5
+	const n, sleep = 40, 2.0
 	r, err := RunNaive(Conninfo(), n, sleep)
 	if err != nil {
 		t.Fatalf("PostgreSQL at %q (set GUV_TEST_PG): %v", Conninfo(), err)
