@@ -19,59 +19,82 @@ static int sv[2];
 static int wait_rc, wait_errno;
 static double waited;
 
-enum how { TRAMPOLINE, TRAMPOLINE_TIMEOUT, AFTER_EAGAIN, POLL, POLL_TWO, READ };
+enum how { TRAMPOLINE, TRAMPOLINE_TIMEOUT, AFTER_EAGAIN, POLL, POLL_TWO, READ, HOWS };
+static const char *const how_names[HOWS] = { "guv_trampoline", "guv_trampoline_timeout",
+                                             "guv_trampoline_after_eagain", "guv_poll", "guv_poll of two",
+                                             "guv_read" };
 static int quiet[2]; /* a pipe nobody writes to */
 
-static void waiter(void *arg) {
+/* One wait on fd[0] of its own socketpair, and what it returned. */
+struct wait {
+    enum how how;
+    int fd[2];
+    int rc, err;
+    double waited;
+};
+
+static void wait_on(struct wait *w) {
     double t0 = guv_now();
+    int fd = w->fd[0];
     errno = 0;
-    switch ((enum how)(intptr_t)arg) {
-    case TRAMPOLINE: wait_rc = guv_trampoline(sv[0], GUV_READ); break;
-    case TRAMPOLINE_TIMEOUT: wait_rc = guv_trampoline_timeout(sv[0], GUV_READ, 3600); break;
-    case AFTER_EAGAIN: wait_rc = guv_trampoline_after_eagain(sv[0], GUV_READ, -1); break;
+    switch (w->how) {
+    case TRAMPOLINE: w->rc = guv_trampoline(fd, GUV_READ); break;
+    case TRAMPOLINE_TIMEOUT: w->rc = guv_trampoline_timeout(fd, GUV_READ, 3600); break;
+    case AFTER_EAGAIN: w->rc = guv_trampoline_after_eagain(fd, GUV_READ, -1); break;
     case POLL: {
-        struct pollfd p = { sv[0], POLLIN, 0 };
-        wait_rc = guv_poll(&p, 1, -1);
-        if (wait_rc == 1 && (p.revents & POLLNVAL)) { wait_rc = -1; errno = EBADF; }
+        struct pollfd p = { fd, POLLIN, 0 };
+        w->rc = guv_poll(&p, 1, -1);
+        if (w->rc == 1 && (p.revents & POLLNVAL)) { w->rc = -1; errno = EBADF; }
         break;
     }
     case POLL_TWO: {
-        struct pollfd p[2] = { { quiet[0], POLLIN, 0 }, { sv[0], POLLIN, 0 } };
-        wait_rc = guv_poll(p, 2, -1);
-        if (wait_rc == 1 && (p[1].revents & POLLNVAL)) { wait_rc = -1; errno = EBADF; }
+        struct pollfd p[2] = { { quiet[0], POLLIN, 0 }, { fd, POLLIN, 0 } };
+        w->rc = guv_poll(p, 2, -1);
+        if (w->rc == 1 && (p[1].revents & POLLNVAL)) { w->rc = -1; errno = EBADF; }
         break;
     }
-    case READ: { char c; wait_rc = (int)guv_read(sv[0], &c, 1); break; }
+    case READ: { char c; w->rc = (int)guv_read(fd, &c, 1); break; }
+    case HOWS: break;
     }
-    wait_errno = errno;
-    waited = guv_now() - t0;
+    w->err = errno;
+    w->waited = guv_now() - t0;
 }
+
+/* The later tests' waiter: one wait on sv[0], results in the globals. */
+static void waiter(void *arg) {
+    struct wait w = { (enum how)(intptr_t)arg, { sv[0], sv[1] }, 0, 0, 0 };
+    wait_on(&w);
+    wait_rc = w.rc;
+    wait_errno = w.err;
+    waited = w.waited;
+}
+
+static void green_waiter(void *arg) { wait_on(arg); }
 
 static void closer(void *arg) {
-    (void)arg;
     ASSERT_OK(guv_sleep(0.1));
-    ASSERT_EQ(close(sv[0]), 0);
+    ASSERT_EQ(close(((struct wait *)arg)->fd[0]), 0);
 }
 
-/* A plain close(2) from a green thread of the same hub: EBADF. */
-static void closed_by_green_thread(enum how how) {
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    ASSERT_OK(guv_spawn(waiter, (void *)(intptr_t)how));
-    ASSERT_OK(guv_spawn(closer, NULL));
+/* A plain close(2) from a green thread of the same hub: EBADF, for every kind
+ * of wait. They wait at once, since each takes up to guv's one-second check. */
+static void test_closed_by_green_thread(void) {
+    struct wait w[HOWS];
+    for (int how = 0; how < HOWS; how++) {
+        w[how] = (struct wait){ (enum how)how, { -1, -1 }, 0, 0, 0 };
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, w[how].fd), 0);
+        ASSERT_OK(guv_spawn(green_waiter, &w[how]));
+        ASSERT_OK(guv_spawn(closer, &w[how]));
+    }
     ASSERT_EQ(guv_run(), 0);
-    ASSERT_EQ(wait_rc, -1);
-    ASSERT_EQ(wait_errno, EBADF);
-    if (waited > WITHIN) FAIL("the wait took %.2f s", waited);
-    ASSERT_OK(guv_forget(sv[0]));
-    close(sv[1]);
+    for (int how = 0; how < HOWS; how++) {
+        if (w[how].rc != -1 || w[how].err != EBADF)
+            FAIL("%s returned %d, errno %d, not -1 with EBADF", how_names[how], w[how].rc, w[how].err);
+        if (w[how].waited > WITHIN) FAIL("%s waited %.2f s", how_names[how], w[how].waited);
+        ASSERT_OK(guv_forget(w[how].fd[0]));
+        close(w[how].fd[1]);
+    }
 }
-
-static void test_trampoline_closed(void) { closed_by_green_thread(TRAMPOLINE); }
-static void test_trampoline_timeout_closed(void) { closed_by_green_thread(TRAMPOLINE_TIMEOUT); }
-static void test_after_eagain_closed(void) { closed_by_green_thread(AFTER_EAGAIN); }
-static void test_poll_closed(void) { closed_by_green_thread(POLL); }
-static void test_poll_two_closed(void) { closed_by_green_thread(POLL_TWO); }
-static void test_read_closed(void) { closed_by_green_thread(READ); }
 
 /* The program: main closes the fd, then runs the hub. */
 static void test_main_closes_then_runs(void) {
@@ -163,12 +186,7 @@ static void test_closed_after_long_wait(void) {
 
 int main(void) {
     ASSERT_EQ(pipe(quiet), 0);
-    RUN(test_trampoline_closed);
-    RUN(test_trampoline_timeout_closed);
-    RUN(test_after_eagain_closed);
-    RUN(test_poll_closed);
-    RUN(test_poll_two_closed);
-    RUN(test_read_closed);
+    RUN(test_closed_by_green_thread);
     RUN(test_main_closes_then_runs);
     RUN(test_closed_by_other_thread);
     RUN(test_replaced_by_dup2);
