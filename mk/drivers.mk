@@ -1,7 +1,6 @@
 # Driver support modules (include/guv/*.h) against live servers (docs/support-modules.md).
 ## make test-drivers       the headers compile as C++; tests/drivers and examples/*_example run
 ## make bench-drivers      libpq SELECT 1 round trips, green vs OS threads: benches/results/drivers.md
-
 DRV_TESTS := $(basename $(notdir $(wildcard $(ROOT)/tests/drivers/test_*.c)))
 DRV_EXAMPLES := pq_example mysql_example redis_example
 DRV_PROGS := $(addprefix $(OUT)/drivers/,$(DRV_TESTS)) $(addprefix $(OUT)/examples/,$(DRV_EXAMPLES))
@@ -13,7 +12,6 @@ $(OUT)/drivers/test_mysql $(OUT)/examples/mysql_example $(OUT)/hook/test_mysql: 
 $(OUT)/drivers/test_redis $(OUT)/drivers/test_redis_async $(OUT)/examples/redis_example $(OUT)/hook/test_redis: PKG := hiredis
 $(OUT)/release/benches/pq_bench: EXTRA_CFLAGS := -DGUV_PROFILE=\"release\"
 $(DRV_PROGS) $(OUT)/release/benches/pq_bench: | deps-drivers
-.PHONY: deps-drivers
 # The client libraries' development packages: for these tests, the hook's, Go's and Python's.
 deps-drivers:
 	$(call deps,libpq-dev libmariadb-dev libhiredis-dev libcurl4-openssl-dev pkg-config)

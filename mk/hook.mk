@@ -1,7 +1,6 @@
 # libguv_hook.so (hook/): libc's blocking calls interposed, so unmodified code cooperates.
 ## make test-hook          libpq, hiredis, MariaDB, libcurl, fd/sleep/poll; plain programs under LD_PRELOAD
 ## make test-hook-install  the installed copy (`make install` has it): pkg-config, CMake, LD_PRELOAD
-
 HOOK_SRCS    := $(sort $(wildcard $(ROOT)/hook/*.c))
 HOOK_SO      := $(OUT)/libguv_hook.so
 HOOK_RELEASE := $(OUT)/release/libguv_hook.so
@@ -9,7 +8,6 @@ HOOK_TESTS   := $(basename $(notdir $(wildcard $(ROOT)/tests/hook/test_*.c)))
 # $(call cc_hook,LIBGUV DIRECTORY,OPTIMISATION,RPATH): links the hook against that libguv.so.
 cc_hook = mkdir -p $(@D) && $(CC) -I$(ROOT)/include -Wall -Wextra -Werror -g -fPIC -fvisibility=default $(2) -o $@ \
 	$(HOOK_SRCS) -shared -Wl,-soname,libguv_hook.so.0 -Wl,-z,defs -L$(1) -lguv -ldl -Wl,-rpath,$(3)
-.PHONY: install-hook
 $(HOOK_SO): $(HOOK_SRCS) $(ROOT)/hook/hook.h $(TEST_HDRS) $(GUV_SO)
 	$(call cc_hook,$(dir $(GUV_SO)),-O1,$(dir $(GUV_SO)))
 	ln -sfn libguv_hook.so $(OUT)/libguv_hook.so.0

@@ -1,6 +1,5 @@
 # install/uninstall (libraries with sonames, headers, .pc files, the CMake package), and their tests.
 ## make test-packaging     install, pkg-config (shared, --static), a moved CMake install, uninstall
-
 LIBDIR     ?= lib
 INCLUDEDIR ?= include
 $(if $(filter /%,$(LIBDIR) $(INCLUDEDIR)),$(error LIBDIR and INCLUDEDIR are relative to PREFIX))
@@ -21,7 +20,6 @@ GUV_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@I
 	-e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(GUV_VERSION)))|g' -e 's|@SONAME@|$(GUV_SONAME)|g' \
 	-e 's|@REALNAME@|$(GUV_REALNAME)|g' -e 's|@CMAKE_TO_PREFIX@|$(GUV_CMAKE_TO_PREFIX)|g' \
 	-e 's|@STATIC_DEPS@|$(GUV_CMAKE_STATIC_DEPS)|g' -e 's|@SIZEOF_VOID_P@|$(if $(filter 64,$(shell getconf LONG_BIT)),8,4)|g'
-.PHONY: install uninstall demo deps-packaging test-native-libs
 install: $(GUV_RELEASE)/libguv.a $(GUV_RELEASE)/libguv.so $(HOOK_RELEASE)
 	install -d $(GUV_DEST)/$(LIBDIR)/pkgconfig $(GUV_DEST)/$(LIBDIR)/cmake/guv $(GUV_DEST)/$(INCLUDEDIR)
 	install -m 644 $(GUV_RELEASE)/libguv.a $(GUV_DEST)/$(LIBDIR)/libguv.a

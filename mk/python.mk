@@ -7,7 +7,6 @@
 ## make test-hook-python   CPython sockets, sleep and psycopg2 under LD_PRELOAD of the hook
 ## make test-python-package  wheels and an sdist from the tree as cloned, each run in a fresh venv
 ## make bench-python       vs gevent (speed, 10k-1M sleepers), guv.wsgi vs gevent/eventlet/gunicorn: benches/results/python.md
-
 PYTHON_VERSIONS ?= 3.11 3.12 3.13
 # PY_<version>: pyenv's newest <version>.*, else python<version> on PATH.
 $(foreach v,$(PYTHON_VERSIONS),$(eval PY_$(v) := $(or $(lastword $(sort $(wildcard \
@@ -17,11 +16,11 @@ PY1      := $(firstword $(PY_VERSIONS))
 PY_ALL   := $(foreach v,$(PY_VERSIONS),$(PY_$(v)))
 PY_DIR   := $(ROOT)/bindings/python
 PY_SRCS  := guv setup.py pyproject.toml README.md
+PY_FILES := $(shell find $(addprefix $(PY_DIR)/,$(PY_SRCS)) -type f)
 PY_DEPS  := pytest psycopg2-binary setuptools wheel requests
 ECO_DEPS := redis hiredis pg8000 mysqlclient gunicorn boto3 'moto[server]' cryptography psycopg psycopg-binary PyMySQL
 # $(call pytest,VERSION,TESTS[,ENV]): pytest with that CPython, from its install directory.
 pytest = cd $(OUT)/python/$(1) && $(TEST_ENV) $(3) timeout 600 $(PY_$(1)) -m pytest -q -p no:cacheprovider $(2)
-.PHONY: deps-python deps-python-eco python-install
 # psycopg2cffi builds against the cffi installed before it, and against libpq-dev (deps-drivers).
 deps-python: deps-drivers
 	@test -z "$(filter-out $(PY_VERSIONS),$(PYTHON_VERSIONS))" || { echo "$@: no CPython $(filter-out \
@@ -31,10 +30,9 @@ deps-python: deps-drivers
 # mysqlclient builds against libmariadb-dev; `make compat` needs the packages on every CPython.
 deps-python-eco: deps-drivers deps-python
 	$(call deps,,$(ECO_DEPS),$(foreach v,$(if $(filter compat%,$(MAKECMDGOALS)),$(PY_VERSIONS),$(PY1)),$(PY_$(v))))
-
 # From a copy of the sources: setuptools writes build/ beside setup.py.
 python-install: $(foreach v,$(PY_VERSIONS),$(OUT)/python/$(v)/.installed)
-$(OUT)/python/%/.installed: $(GUV_SO) $(shell find $(addprefix $(PY_DIR)/,$(PY_SRCS)) -type f) | deps-python
+$(OUT)/python/%/.installed: $(GUV_SO) $(PY_FILES) | deps-python
 	rm -rf $(@D) $(OUT)/python/src-$* && mkdir -p $(OUT)/python/src-$*
 	cp -r $(addprefix $(PY_DIR)/,$(PY_SRCS)) $(OUT)/python/src-$*/ && GUV_LIBRARY=$(GUV_SO) GUV_CRATE=$(ROOT) \
 	  $(PY_$*) -m pip install -q --root-user-action=ignore --no-build-isolation --no-deps --target $(@D) \
@@ -52,8 +50,11 @@ test-hook-python: $(OUT)/python/$(PY1)/.installed $(HOOK_SO)
 	cd $(OUT)/python/$(PY1) && $(TEST_ENV) PYTHONPATH=. GUV_LIBRARY=$(GUV_SO) LD_PRELOAD=$(HOOK_SO) \
 	  timeout $(TIMEOUT) $(PY_$(PY1)) $(ROOT)/tests/hook/test_python.py
 PY_PKG_ENV := env -u GUV_LIBRARY CARGO_TARGET_DIR=$(ROOT)/target/python-package
-test-python-package: | deps-python
-	$(PY_PKG_ENV) sh $(PY_DIR)/tests_package/build.sh $(OUT)/python/package $(PY_ALL)
+# Built again when what they package changes (setup.py's CRATE_FILES, the hook, the binding).
+PY_PACKAGES := $(OUT)/python/package/.built
+$(PY_PACKAGES): $(RUST_SRCS) $(ROOT)/cbindgen.toml $(HOOK_SRCS) $(TEST_HDRS) $(PY_FILES) | deps-python
+	$(PY_PKG_ENV) sh $(PY_DIR)/tests_package/build.sh $(@D) $(PY_ALL) && touch $@
+test-python-package: $(PY_PACKAGES) | deps-python
 	cd $(OUT)/python/package && $(PY_PKG_ENV) GUV_PKG_DIR=$(OUT)/python/package GUV_PKG_PYTHONS="$(PY_ALL)" \
 	  timeout 600 $(PY_$(PY1)) -m pytest -q -p no:cacheprovider $(PY_DIR)/tests_package
 # Against the release libguv (GUV_LIBRARY comes before the package's own copy).

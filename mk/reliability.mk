@@ -3,7 +3,6 @@
 ## make soak-reliability   10M spawns, 1M fd waits and sleepers, valgrind, 10 min of fuzzing: benches/results
 ## make fuzz-reliability [FUZZ_SECONDS=30 FUZZ_SEED=1]   fuzz (seed 0: random)
 ## make test-reliability-tsan   test_threads.c under ThreadSanitizer, its reports shown (test-c-tsan fails on one)
-
 REL_TESTS := $(basename $(notdir $(wildcard $(ROOT)/tests/reliability/test_*.c)))
 # The core C tests that cover the most of the API per second under valgrind.
 REL_VG_TESTS := test_misuse test_trampoline test_timeout test_join test_kill test_close test_park test_hub_remote
@@ -28,7 +27,6 @@ $(OUT)/fuzz/fuzz_api: $(ROOT)/fuzz/fuzz_api.c $(TEST_HDRS) $(FUZZ_A) | deps-reli
 # The same harness as a seeded random driver, against the plain library.
 $(OUT)/fuzz/replay: $(ROOT)/fuzz/fuzz_api.c $(TEST_HDRS) $(GUV_A)
 	$(call cc_prog,$(GUV_A),-DFUZZ_STANDALONE)
-.PHONY: deps-reliability rel-programs rel-valgrind rel-thread-exit-valgrind fuzz-reliability test-reliability-tsan
 deps-reliability:
 	$(call deps,valgrind clang libclang-rt-dev)
 # The programs alone first (they have timing gates), then valgrind and the fuzzer side by side.
