@@ -115,6 +115,7 @@ impl Hub {
             watch,
             counts: Default::default(),
             dumps: 0,
+            trim_polls: 0,
         })
     }
 
