@@ -786,6 +786,14 @@ static PyThreadState *take_tstate(PyInterpreterState *interp)
     return ts;
 }
 
+/* In a forked child CPython deletes every thread state but the forking
+ * thread's (PyOS_AfterFork_Child): the idle ones are freed and unlinked from
+ * the interpreter, so a green thread must never be given one. */
+static void forget_idle_tstates_after_fork(void)
+{
+    n_idle_tstates = 0;
+}
+
 /* Ends the attached state `ts` of a finished green thread: cleared (its
  * frames, exception, dict, context are gone, as for a deleted one), then
  * kept idle or deleted. Either way the GIL is released. */
@@ -1565,6 +1573,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     };
     g.set_hooks(&hooks);
     keep_frame_chunks();
+    if (pthread_atfork(NULL, NULL, forget_idle_tstates_after_fork) != 0)
+        return raise_errno(ENOMEM);
     loaded = 1;
     Py_RETURN_NONE;
 }

@@ -160,3 +160,25 @@ def test_a_fresh_queue_module_s_simplequeue_raises_its_own_empty(script):
     """, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "own Empty 1 True\n"
+
+
+def test_a_green_thread_started_in_a_forked_child_has_a_live_thread_state(script):
+    """CPython frees every other thread state at fork, the idle ones kept for
+    reuse too: a green thread of the child must get a state the interpreter
+    still lists (sys._current_frames() finds it), not a freed one."""
+    r = script("""
+        import os, sys, warnings
+        import guv
+        from guv import _core
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for _ in range(5):
+            guv.spawn(lambda: None).wait()
+        pid = os.fork()
+        if pid == 0:
+            seen = []
+            guv.spawn(lambda: seen.append(_core.current() in sys._current_frames())).wait()
+            os._exit(0 if seen == [True] else 3)
+        print(os.waitpid(pid, 0)[1] >> 8)
+    """, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "0\n"
