@@ -11,8 +11,7 @@ OUT     := $(abspath $(BUILD))
 # What the umbrella targets run, in order.
 SUITES_check  := test-rust test-c test-io
 SUITES_test   := $(SUITES_check) test-c-sanitize test-c-tsan test-reliability test-packaging test-python test-cpp \
-                 test-hook test-hook-install test-drivers test-go test-python-compat test-python-package \
-                 test-hook-python test-python-eco
+	test-hook test-hook-install test-drivers test-go test-python-compat test-python-package test-hook-python test-python-eco
 SUITES_bench  := bench-core bench-io bench-detector bench-drivers bench-cpp bench-go bench-python
 SUITES_soak   := soak-reliability
 SUITES_compat := compat-python-eco compat-cpython
@@ -43,7 +42,6 @@ GUV_RELEASE_BUILD := CARGO_TARGET_DIR=$(ROOT)/target/package $(cargo) rustc --ma
 	--release --lib --crate-type staticlib,cdylib -- -C link-arg=-Wl,-soname,$(GUV_SONAME) --print native-static-libs
 $(GUV_RELEASE)/libguv.a $(GUV_RELEASE)/libguv.so &: $(RUST_SRCS)
 	$(GUV_RELEASE_BUILD)
-# Every target that names no file: the suites, and the areas' helpers (mk/*.mk).
 .PHONY: help all lib header check test bench soak compat clean $(foreach u,check test bench soak compat,$(SUITES_$(u))) \
 	cpp-programs go-programs python-install install install-hook uninstall demo test-native-libs test-c-valgrind \
 	rel-programs rel-valgrind rel-thread-exit-valgrind fuzz-reliability test-reliability-tsan $(addprefix deps-,drivers go \

@@ -43,8 +43,7 @@ $(IO_BENCH)/echo_%: $(ROOT)/examples/echo_%.c $(TEST_HDRS) $(GUV_RELEASE)/libguv
 $(IO_BENCH)/go_echo: $(ROOT)/benches/io/go_echo.go | deps-go
 	cd $(ROOT)/benches/io && GOTOOLCHAIN=local GOPROXY=off $(GO) build -o $@ go_echo.go
 bench-io: $(addprefix $(IO_BENCH)/,pingpong epoll_echo load_client echo_server echo_client go_echo)
-	python3 $(ROOT)/benches/io/run.py $(IO_BENCH) $(ROOT)/benches/results/io.md --rounds $(or $(IO_ROUNDS),3) \
-	  --seconds $(or $(IO_SECONDS),2)
+	python3 $(ROOT)/benches/io/run.py $(IO_BENCH) $(ROOT)/benches/results/io.md --rounds $(or $(IO_ROUNDS),3) --seconds $(or $(IO_SECONDS),2)
 bench-detector: $(IO_BENCH)/echo_server $(IO_BENCH)/load_client
 	python3 $(ROOT)/benches/io/detector.py $(IO_BENCH) $(ROOT)/benches/results/observability.md \
 	  --rounds $(or $(DETECTOR_ROUNDS),5) $(if $(DETECTOR_BASE),--base $(DETECTOR_BASE))

@@ -8,7 +8,7 @@
 ## make test-python-package  wheels and an sdist from the tree as cloned, each run in a fresh venv
 ## make bench-python       vs gevent (speed, 10k-1M sleepers), guv.wsgi vs gevent/eventlet/gunicorn: benches/results/python.md
 PYTHON_VERSIONS ?= 3.11 3.12 3.13
-# PY_<version>: pyenv's newest <version>.*, else python<version> on PATH.
+# PY_<version>: pyenv's newest <version>.*, else python<version> on PATH; deps-python fails if one is missing.
 $(foreach v,$(PYTHON_VERSIONS),$(eval PY_$(v) := $(or $(lastword $(sort $(wildcard \
 	$(HOME)/.pyenv/versions/$(v).*/bin/python$(v)))),$(shell command -v python$(v)))))
 PY_VERSIONS := $(foreach v,$(PYTHON_VERSIONS),$(if $(PY_$(v)),$(v)))
@@ -23,8 +23,7 @@ ECO_DEPS := redis hiredis pg8000 mysqlclient gunicorn boto3 'moto[server]' crypt
 pytest = cd $(OUT)/python/$(1) && $(TEST_ENV) $(3) timeout 600 $(PY_$(1)) -m pytest -q -p no:cacheprovider $(2)
 # psycopg2cffi builds against the cffi installed before it, and against libpq-dev (deps-drivers).
 deps-python: deps-drivers
-	@test -z "$(filter-out $(PY_VERSIONS),$(PYTHON_VERSIONS))" || { echo "$@: no CPython $(filter-out \
-	  $(PY_VERSIONS),$(PYTHON_VERSIONS)) in pyenv or on PATH; PYTHON_VERSIONS=\"$(strip $(PY_VERSIONS))\" tests the others" >&2; exit 1; }
+	@test -z "$(filter-out $(PY_VERSIONS),$(PYTHON_VERSIONS))" || { echo "$@: no python$(filter-out $(PY_VERSIONS),$(PYTHON_VERSIONS))" >&2; exit 1; }
 	$(call deps,pkg-config,$(PY_DEPS) cffi,$(PY_ALL))
 	$(call deps,,--no-build-isolation psycopg2cffi,$(PY_ALL))
 # mysqlclient builds against libmariadb-dev; `make compat` needs the packages on every CPython.

@@ -50,6 +50,5 @@ fuzz-reliability: $(OUT)/fuzz/fuzz_api
 	  $(OUT)/fuzz/fuzz.log | grep -q '^Done' || { tail -40 $(OUT)/fuzz/fuzz.log; echo "FAILED: $@"; exit 1; }
 test-reliability-tsan: $(OUT)/tsan/reliability/test_threads
 	$(call run_tests,$(OUT)/tsan/reliability,test_threads,TSAN_OPTIONS="halt_on_error=0 exitcode=0")
-soak-reliability: $(OUT)/release/tests/reliability/test_soak $(OUT)/c/test_stack_release $(OUT)/fuzz/fuzz_api \
-		| deps-reliability
+soak-reliability: $(OUT)/release/tests/reliability/test_soak $(OUT)/c/test_stack_release $(OUT)/fuzz/fuzz_api | deps-reliability
 	OUT=$(OUT) SOAK=$< TEST_ENV="$(TEST_ENV)" sh $(ROOT)/tests/reliability/soak.sh
