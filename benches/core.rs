@@ -256,7 +256,7 @@ fn main() {
     let ratio = |g: f64, v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.2}", g / v));
 
     let counts = std::env::var("GUV_BENCH_COST").ok().filter(|p| std::path::Path::new(p).exists()).map(|exe| {
-        ["yield", "main", "wake", "sleep0", "spawn", "pingpong"]
+        ["yield", "hooks1", "hooks2", "main", "wake", "sleep0", "spawn", "pingpong"]
             .map(|w| (w, instructions(&exe, w, 20_000)))
     });
 
@@ -307,6 +307,8 @@ fn main() {
         for (w, n) in c {
             let what = match w {
                 "yield" => "yield round trip A→B→A",
+                "hooks1" => "the same with one set of per-task hooks (guv_add_hooks), callbacks that count",
+                "hooks2" => "the same with two sets",
                 "main" => "yield round trip main→green→main",
                 "wake" => "wake round trip (park/unpark ping-pong)",
                 "sleep0" => "sleep(0)",

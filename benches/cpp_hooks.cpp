@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 int main(int argc, char** argv) {
-    if (argc > 1 && std::strcmp(argv[1], "nohooks") == 0) guv_set_hooks(nullptr);
+    if (argc > 1 && std::strcmp(argv[1], "nohooks") == 0) guv_remove_hooks(guv::detail::install_hooks());
     const int n = 100000;
     auto body = [n] { for (int i = 0; i < n; i++) guv::yield(); };
     auto a = guv::spawn(body), b = guv::spawn(body);

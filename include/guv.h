@@ -85,6 +85,11 @@
 #define GUV_GUARD_MPROTECT 2
 
 /**
+ * How many hook sets (guv_add_hooks) may be in force at once.
+ */
+#define GUV_HOOKS_MAX 4
+
+/**
  * A thread-safe handle to one OS thread's hub, for handing it work from
  * other threads. Obtained with guv_hub_self(), released with guv_hub_release().
  */
@@ -99,6 +104,11 @@ typedef void (*guv_fn)(void *arg);
  * Callbacks run around each green thread's life and each of its switches.
  * Set `size` to sizeof(guv_hooks); every other member may be NULL.
  * `userdata` is passed to each callback as its first argument.
+ *
+ * With several sets in force (guv_add_hooks), each has its own task data;
+ * task_start and switch_in run in the order the sets were added, switch_out
+ * and task_end in reverse, and may_switch is asked in order until one
+ * refuses (any refusal wins).
  */
 typedef struct guv_hooks {
   /**
@@ -186,9 +196,10 @@ struct guv_stats {
 
 /**
  * Called by the blocking detector after each report, on its monitor thread:
- * the offending green thread's id (0: main), its hook data (see guv_hooks;
- * NULL without hooks), the hub's OS thread id, and the seconds it has
- * blocked so far. For bindings that add their language's stack.
+ * the offending green thread's id (0: main), the task data of the first
+ * hook set it runs with (see guv_add_hooks; NULL without hooks), the hub's
+ * OS thread id, and the seconds it has blocked so far. For bindings that
+ * add their language's stack.
  */
 typedef void (*guv_block_fn)(void *userdata, int64_t id, void *task_data, int thread, double seconds);
 
@@ -670,15 +681,27 @@ int guv_hub_unhold(struct guv_hub *hub);
 /****************************************************************************/
 
 /**
- * Install process-wide per-task hooks (copied), or remove them with NULL.
- * A green thread takes the hooks in force when it starts running (not when
- * it is spawned) and keeps them for life. Returns 0.
- * See guv_hooks for when each callback runs.
+ * Add a process-wide set of per-task hooks (copied) after those in force,
+ * as each binding in a process does for its own per-task state. A green
+ * thread takes the sets in force when it starts running (not when it is
+ * spawned) and keeps them for life. Returns the set's handle (> 0, never
+ * reused), for guv_remove_hooks(). See guv_hooks for when each callback
+ * runs, and in which order when several sets are in force.
  *
- * On failure returns -1 and sets errno: EINVAL (`hooks->size` is not
- * sizeof(guv_hooks) of a guv this library can read).
+ * On failure returns -1 and sets errno: EINVAL (`hooks` is NULL, or
+ * `hooks->size` is not sizeof(guv_hooks) of a guv this library can read),
+ * ENOSPC (GUV_HOOKS_MAX sets are in force).
  */
-int guv_set_hooks(const struct guv_hooks *hooks);
+int guv_add_hooks(const struct guv_hooks *hooks);
+
+
+/**
+ * Remove the hook set `handle` (from guv_add_hooks()): green threads that
+ * start afterwards run without it, those already started keep it. Returns 0.
+ *
+ * On failure returns -1 and sets errno: ENOENT (no set in force has that handle).
+ */
+int guv_remove_hooks(int handle);
 
 
 /**

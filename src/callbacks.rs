@@ -1,10 +1,16 @@
-//! Per-task callbacks (`guv_hooks`, set with guv_set_hooks): how a binding
+//! Per-task callbacks (`guv_hooks`, added with guv_add_hooks): how a binding
 //! keeps per-thread state of a foreign runtime (CPython's PyThreadState and
-//! GIL, for one) per green thread, without the core knowing any language.
+//! GIL, C++'s exception record) per green thread, without the core knowing
+//! any language. Several bindings live in one process (C++ embedding
+//! Python), so up to `MAX` sets are in force at once, chained: each has its
+//! own task data, and they run in registration order as a task enters
+//! (start, switch_in) and in reverse as it leaves (switch_out, end), so a
+//! later binding sees an earlier one's state in place, as with nested scopes.
 //! (Not to be confused with hook/, libguv_hook's libc interposition.)
 
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
 
 use crate::errno::{Errno, Result};
 use crate::hub::outside;
@@ -12,6 +18,11 @@ use crate::hub::outside;
 /// Callbacks run around each green thread's life and each of its switches.
 /// Set `size` to sizeof(guv_hooks); every other member may be NULL.
 /// `userdata` is passed to each callback as its first argument.
+///
+/// With several sets in force (guv_add_hooks), each has its own task data;
+/// task_start and switch_in run in the order the sets were added, switch_out
+/// and task_end in reverse, and may_switch is asked in order until one
+/// refuses (any refusal wins).
 #[repr(C)]
 #[derive(Clone, Copy)]
 #[allow(non_camel_case_types)]
@@ -35,22 +46,123 @@ pub struct guv_hooks {
     pub userdata: *mut c_void,
 }
 
+/// What task_end, switch_out and switch_in are.
+type Callback = unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void);
+
 /// The smallest guv_hooks a caller may pass: the first version's.
 const FIRST_SIZE: usize = std::mem::size_of::<guv_hooks>();
 
-static HOOKS: AtomicPtr<guv_hooks> = AtomicPtr::new(std::ptr::null_mut());
+/// How many sets may be in force at once (GUV_HOOKS_MAX in C): one per
+/// binding in a process, with room to spare.
+pub(crate) const MAX: usize = 4;
 
-/// Sets the process-wide hooks (None removes them). Green threads started
-/// earlier keep running without hooks. A replaced set is leaked on purpose:
-/// another thread may be inside one of its callbacks.
-pub fn set(h: Option<guv_hooks>) {
-    let new = h.map_or(std::ptr::null_mut(), |h| Box::into_raw(Box::new(h)));
-    HOOKS.store(new, Ordering::Release);
+/// The sets in force, in the order they were added, with the handles
+/// guv_remove_hooks knows them by; fixed arrays, so that a switch walks them
+/// without an indirection. A green thread keeps the chain it started with,
+/// so a chain is never changed or freed: adding or removing a set publishes
+/// a new one, and the old one stays in `EDIT` (tasks still running keep it;
+/// another thread may be inside it).
+#[derive(Clone, Copy)]
+pub(crate) struct Chain {
+    len: usize,
+    handles: [c_int; MAX],
+    /// The first `len` are in force, the rest all NULL.
+    hooks: [guv_hooks; MAX],
 }
 
-pub(crate) fn get() -> Option<&'static guv_hooks> {
-    // SAFETY: a non-null pointer came from Box::into_raw in `set` and is never freed.
-    unsafe { HOOKS.load(Ordering::Acquire).as_ref() }
+// SAFETY: a chain is never changed once published; its pointers are the
+// callbacks and userdata of process-wide hooks, which the binding that added
+// them has every OS thread's green threads call (guv_add_hooks says so).
+unsafe impl Send for Chain {}
+
+const NO_HOOKS: guv_hooks = guv_hooks {
+    size: 0,
+    task_start: None,
+    task_end: None,
+    switch_out: None,
+    switch_in: None,
+    may_switch: None,
+    userdata: std::ptr::null_mut(),
+};
+
+const NO_CHAIN: Chain = Chain { len: 0, handles: [0; MAX], hooks: [NO_HOOKS; MAX] };
+
+/// Each set's task data for one task, in the chain's order; it lives in the
+/// green thread's outermost frame (`lifecycle::body`) for the task's life.
+/// Chain::task_start writes the first `len` slots (null for a set without
+/// task_start); the others are never read.
+pub(crate) struct TaskData([*mut c_void; MAX]);
+
+impl TaskData {
+    /// The first set's task data, as the block callback reports it (once
+    /// task_start has run).
+    pub(crate) fn first(&self) -> *mut c_void {
+        self.0[0]
+    }
+}
+
+/// The chain in force; null when no set is, so that a green thread started
+/// then carries None and its switches test one branch.
+static CHAIN: AtomicPtr<Chain> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Every chain published so far (none is freed, see `Chain`; a binding adds
+/// its set once, so there are few), and the last handle given. Its lock
+/// orders the read-modify-write of CHAIN by add and remove.
+struct Chains {
+    all: Vec<Box<Chain>>,
+    last_handle: c_int,
+}
+
+static EDIT: Mutex<Chains> = Mutex::new(Chains { all: Vec::new(), last_handle: 0 });
+
+/// Adds a set after those in force; returns its handle (> 0, never reused).
+/// ENOSPC when MAX sets are in force already.
+pub fn add(hooks: guv_hooks) -> Result<c_int> {
+    let mut chains = EDIT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = get().copied().unwrap_or(NO_CHAIN);
+    if c.len == MAX {
+        return Err(Errno::ENOSPC);
+    }
+    let handle = chains.last_handle.checked_add(1).ok_or(Errno::ENOSPC)?;
+    chains.last_handle = handle;
+    c.handles[c.len] = handle;
+    c.hooks[c.len] = hooks;
+    c.len += 1;
+    chains.publish(c);
+    Ok(handle)
+}
+
+/// Removes the set `handle` names; green threads already started keep it.
+/// ENOENT when no set in force has that handle.
+pub fn remove(handle: c_int) -> Result<()> {
+    let mut chains = EDIT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = get().copied().unwrap_or(NO_CHAIN);
+    let at = c.handles[..c.len].iter().position(|&h| h == handle).ok_or(Errno::ENOENT)?;
+    c.handles.copy_within(at + 1..c.len, at);
+    c.hooks.copy_within(at + 1..c.len, at);
+    c.len -= 1;
+    c.hooks[c.len] = NO_HOOKS;
+    chains.publish(c);
+    Ok(())
+}
+
+impl Chains {
+    fn publish(&mut self, c: Chain) {
+        let new = if c.len == 0 {
+            std::ptr::null_mut()
+        } else {
+            self.all.push(Box::new(c));
+            let last: &Chain = self.all.last().expect("just pushed");
+            std::ptr::from_ref(last).cast_mut()
+        };
+        CHAIN.store(new, Ordering::Release);
+    }
+}
+
+/// The chain a green thread starting now takes (None: no set in force).
+pub(crate) fn get() -> Option<&'static Chain> {
+    // SAFETY: a non-null pointer is that of a boxed chain in EDIT, which is never freed or changed.
+    unsafe { CHAIN.load(Ordering::Acquire).as_ref() }
 }
 
 impl guv_hooks {
@@ -73,31 +185,79 @@ impl guv_hooks {
         unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&raw mut h).cast::<u8>(), size) };
         Ok(h)
     }
+}
 
-    pub(crate) fn task_start(&self) -> *mut c_void {
-        // SAFETY: the binding that installed the hooks vouches for its callbacks.
-        self.task_start.map_or(std::ptr::null_mut(), |f| outside(|| unsafe { f(self.userdata) }))
+// Each runs the sets' callbacks with guv's "inside" flag clear (`outside`),
+// once for the whole chain. The binding that added a set vouches for its
+// callbacks; `data` is the running task's own `TaskData`, valid and used by
+// nothing else while the task runs. Plain index loops: a zip of the two
+// arrays cost a dozen instructions per switch more.
+impl Chain {
+    /// How many sets, told to the compiler: a published chain has 1 to MAX.
+    #[inline(always)]
+    fn len(&self) -> usize {
+        // SAFETY: `publish` stores no empty chain, and `add` never goes past MAX.
+        unsafe { std::hint::assert_unchecked((1..=MAX).contains(&self.len)) };
+        self.len
     }
-    pub(crate) fn task_end(&self, data: *mut c_void) {
-        // SAFETY: as above.
-        if let Some(f) = self.task_end {
-            outside(|| unsafe { f(self.userdata, data) })
-        }
+
+    /// Set `i` (below `len`) and its slot of `data`.
+    #[inline(always)]
+    fn at(&self, i: usize, data: *mut TaskData) -> (&guv_hooks, *mut *mut c_void) {
+        // SAFETY: `i < len <= MAX` (`add` never goes past MAX); `data` is
+        // valid (see above), and only its slot's address is taken here.
+        unsafe { (self.hooks.get_unchecked(i), (&raw mut (*data).0).cast::<*mut c_void>().add(i)) }
     }
-    pub(crate) fn switch_out(&self, data: *mut c_void) {
-        // SAFETY: as above.
-        if let Some(f) = self.switch_out {
-            outside(|| unsafe { f(self.userdata, data) })
-        }
+
+    /// In order: each set's task_start fills its slot of `data`, which may
+    /// be uninitialised before.
+    pub(crate) fn task_start(&self, data: *mut TaskData) {
+        outside(|| {
+            for i in 0..self.len() {
+                let (h, d) = self.at(i, data);
+                // SAFETY: see above.
+                let v = h.task_start.map_or(std::ptr::null_mut(), |f| unsafe { f(h.userdata) });
+                // SAFETY: see above; a write, not a read, of a slot maybe uninitialised.
+                unsafe { d.write(v) };
+            }
+        })
     }
-    pub(crate) fn switch_in(&self, data: *mut c_void) {
-        // SAFETY: as above.
-        if let Some(f) = self.switch_in {
-            outside(|| unsafe { f(self.userdata, data) })
-        }
+
+    /// Calls the callback `pick` chooses of each set, in order or in reverse.
+    #[inline(always)]
+    fn each(&self, data: *mut TaskData, reverse: bool, pick: impl Fn(&guv_hooks) -> Option<Callback>) {
+        outside(|| {
+            let n = self.len();
+            for k in 0..n {
+                let (h, d) = self.at(if reverse { n - 1 - k } else { k }, data);
+                if let Some(f) = pick(h) {
+                    // SAFETY: see above.
+                    unsafe { f(h.userdata, *d) };
+                }
+            }
+        })
     }
-    pub(crate) fn may_switch(&self, data: *mut c_void) -> bool {
-        // SAFETY: as above.
-        self.may_switch.is_none_or(|f| outside(|| unsafe { f(self.userdata, data) }) != 0)
+
+    pub(crate) fn task_end(&self, data: *mut TaskData) {
+        self.each(data, true, |h| h.task_end)
+    }
+
+    pub(crate) fn switch_out(&self, data: *mut TaskData) {
+        self.each(data, true, |h| h.switch_out)
+    }
+
+    pub(crate) fn switch_in(&self, data: *mut TaskData) {
+        self.each(data, false, |h| h.switch_in)
+    }
+
+    /// Whether every set agrees to a switch now; asks in order, and the first refusal ends the asking.
+    pub(crate) fn may_switch(&self, data: *mut TaskData) -> bool {
+        outside(|| {
+            (0..self.len()).all(|i| {
+                let (h, d) = self.at(i, data);
+                // SAFETY: see above.
+                h.may_switch.is_none_or(|f| unsafe { f(h.userdata, *d) } != 0)
+            })
+        })
     }
 }

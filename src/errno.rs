@@ -18,7 +18,9 @@ impl Errno {
     pub const EDEADLK: Errno = Errno(libc::EDEADLK);
     pub const EINTR: Errno = Errno(libc::EINTR);
     pub const EINVAL: Errno = Errno(libc::EINVAL);
+    pub const ENOENT: Errno = Errno(libc::ENOENT);
     pub const ENOMEM: Errno = Errno(libc::ENOMEM);
+    pub const ENOSPC: Errno = Errno(libc::ENOSPC);
     pub const ENOTSOCK: Errno = Errno(libc::ENOTSOCK);
     pub const EPERM: Errno = Errno(libc::EPERM);
     pub const ESRCH: Errno = Errno(libc::ESRCH);

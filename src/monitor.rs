@@ -262,7 +262,7 @@ fn runner(w: &Watch) -> Runner {
     } else {
         std::ptr::null()
     };
-    Runner { id: cur.id, name, task_data: cur.hook_data, entry: r.entry }
+    Runner { id: cur.id, name, task_data: r.task_data, entry: r.entry }
 }
 
 // ---- The monitor thread ----

@@ -5,9 +5,7 @@
 //! A slot's generation moves on when its task ends, and a slot whose
 //! generation is used up is retired, so an id is never issued twice.
 
-use std::ffi::c_void;
-
-use crate::callbacks::guv_hooks;
+use crate::callbacks::{Chain, TaskData};
 use crate::clock::{Deadline, NEVER};
 use crate::reactor::Interest;
 use crate::stack::PooledStack;
@@ -118,8 +116,9 @@ pub(crate) struct Current {
     pub id: i64,
     /// Null in main.
     pub yielder: *const Yielder,
-    pub hooks: Option<&'static guv_hooks>,
-    pub hook_data: *mut c_void,
+    /// The hook sets this task started with, and their task data.
+    pub hooks: Option<&'static Chain>,
+    pub hook_data: *mut TaskData,
     /// Inside guv_call_on_hub: blocking is refused.
     pub on_hub_stack: bool,
 }

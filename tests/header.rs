@@ -118,7 +118,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "Bindings: per-task hooks and the hub's own stack",
-        &["guv_set_hooks", "guv_can_switch", "guv_call_on_hub"],
+        &["guv_add_hooks", "guv_remove_hooks", "guv_can_switch", "guv_call_on_hub"],
     ),
     (
         "Introspection: names, dumps, counters, the blocking detector",

@@ -3,6 +3,8 @@
  * to the hub's hot path can be compared with a build without it:
  *
  *   cost yield N      two green threads yield to each other N times each
+ *   cost hooks1 N     the same with one set of per-task hooks (each callback
+ *   cost hooks2 N     counts the task's switches), or with two sets
  *   cost main N       main and a green thread yield to each other N times each
  *   cost wake N       N park/unpark round trips between two green threads
  *   cost sleep0 N     a green thread alone calls guv_sleep(0) N times
@@ -49,6 +51,18 @@ static void sleeper(void *arg) {
 
 static void empty(void *arg) { (void)arg; }
 
+/* Hooks that do next to nothing, so that what is counted is guv's calling them. */
+static long switches[2];
+static void *on_start(void *userdata) { return userdata; }
+static void on_switch(void *userdata, void *data) {
+    (void)userdata;
+    ++*(long *)data;
+}
+static int32_t on_may(void *userdata, void *data) {
+    (void)userdata;
+    return data != NULL;
+}
+
 static void pong(void *arg) {
     (void)arg;
     char c;
@@ -69,6 +83,13 @@ int main(int argc, char **argv) {
     if (argc != 3) return 2;
     n = atol(argv[2]);
     if (strcmp(argv[1], "yield") == 0) {
+        guv_spawn(yielder, NULL);
+        guv_spawn(yielder, NULL);
+    } else if (strcmp(argv[1], "hooks1") == 0 || strcmp(argv[1], "hooks2") == 0) {
+        for (int i = 0; i < argv[1][5] - '0'; i++) {
+            guv_hooks h = {sizeof(guv_hooks), on_start, NULL, on_switch, on_switch, on_may, &switches[i]};
+            if (guv_add_hooks(&h) < 0) return 1;
+        }
         guv_spawn(yielder, NULL);
         guv_spawn(yielder, NULL);
     } else if (strcmp(argv[1], "main") == 0) {

@@ -115,7 +115,7 @@ T check(T rc, const char* what) {
 //
 // guv switches green threads inside its C calls, which a C driver makes too,
 // so what must stay a task's own across a switch is saved and restored by
-// per-task hooks (guv_set_hooks) that guv runs at every switch, not by this
+// per-task hooks (guv_add_hooks) that guv runs at every switch, not by this
 // header's wrappers. Two things are kept:
 //
 // - The C++ runtime keeps the exceptions being handled, and the count of
@@ -287,11 +287,11 @@ inline void warn_abandoned() noexcept {
                      n);
 }
 
-// Installs the hooks once per process. guv keeps one set of hooks per
-// process: code that installs its own (the Python binding does) replaces
-// these, and tasks started afterwards lose what they keep.
-inline bool install_hooks() noexcept {
-    static const bool installed = [] {
+// Adds the hooks once per process and returns their handle (-1 if guv
+// refused them). Other bindings' sets (the Python binding's, say) run beside
+// these, each keeping its own per-task state.
+inline int install_hooks() noexcept {
+    static const int handle = [] {
         guv_hooks h{};
         h.size = sizeof h;
         h.task_start = hook_task_start;
@@ -299,15 +299,15 @@ inline bool install_hooks() noexcept {
         h.switch_out = hook_switch_out;
         h.switch_in = hook_switch_in;
         std::atexit(warn_abandoned);
-        return guv_set_hooks(&h) == 0;
+        return guv_add_hooks(&h);
     }();
-    return installed;
+    return handle;
 }
 
 // At static initialisation, so tasks that C code spawns get them too; and
 // again (a no-op) at each spawn, should a static initialiser elsewhere spawn
 // first.
-inline const bool hooks_installed = install_hooks();
+inline const int hooks_handle = install_hooks();
 
 template <class Rep, class Period>
 double seconds(std::chrono::duration<Rep, Period> d) {
@@ -1177,7 +1177,8 @@ private:
 // Give it static storage duration. Each task's value is default-constructed
 // at its first use and destroyed when the task ends (right after its
 // function returned: the destructor must not block). Relies on guv.hpp's
-// hooks: throws std::logic_error in a task if other hooks replaced them.
+// hooks: throws std::logic_error in a task started without them (removed
+// with guv_remove_hooks, or refused: GUV_HOOKS_MAX other sets in force).
 template <class T>
 class task_local {
 public:
@@ -1199,7 +1200,7 @@ private:
     static detail::local_values& locals() {
         static thread_local detail::local_values main_values;
         if (guv_current() == 0) return main_values;
-        if (!detail::running_task) throw std::logic_error("guv::task_local: guv.hpp's hooks were replaced");
+        if (!detail::running_task) throw std::logic_error("guv::task_local: the task runs without guv.hpp's hooks");
         return detail::running_task->locals;
     }
 };

@@ -4,7 +4,7 @@ use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::boundary;
-use crate::callbacks::guv_hooks;
+use crate::callbacks::{self, guv_hooks};
 use crate::errno::{Errno, Result};
 use crate::reactor::Interest;
 use crate::remote::HubHandle;
@@ -19,6 +19,10 @@ pub const GUV_WRITE: c_int = 2;
 pub const GUV_GUARD_MADVISE: c_int = 1;
 /// Guard regions are made with mprotect: two mappings per stack, capped by vm.max_map_count.
 pub const GUV_GUARD_MPROTECT: c_int = 2;
+
+/// How many hook sets (guv_add_hooks) may be in force at once.
+pub const GUV_HOOKS_MAX: c_int = 4;
+const _: () = assert!(GUV_HOOKS_MAX as usize == callbacks::MAX);
 
 /// The body of a green thread or a callback.
 pub type guv_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
@@ -341,25 +345,34 @@ pub extern "C" fn guv_guard_kind() -> c_int {
     crate::guard_kind() as c_int
 }
 
-/// Install process-wide per-task hooks (copied), or remove them with NULL.
-/// A green thread takes the hooks in force when it starts running (not when
-/// it is spawned) and keeps them for life. Returns 0.
-/// See guv_hooks for when each callback runs.
+/// Add a process-wide set of per-task hooks (copied) after those in force,
+/// as each binding in a process does for its own per-task state. A green
+/// thread takes the sets in force when it starts running (not when it is
+/// spawned) and keeps them for life. Returns the set's handle (> 0, never
+/// reused), for guv_remove_hooks(). See guv_hooks for when each callback
+/// runs, and in which order when several sets are in force.
 ///
-/// On failure returns -1 and sets errno: EINVAL (`hooks->size` is not
-/// sizeof(guv_hooks) of a guv this library can read).
+/// On failure returns -1 and sets errno: EINVAL (`hooks` is NULL, or
+/// `hooks->size` is not sizeof(guv_hooks) of a guv this library can read),
+/// ENOSPC (GUV_HOOKS_MAX sets are in force).
 #[no_mangle]
-pub extern "C" fn guv_set_hooks(hooks: *const guv_hooks) -> c_int {
-    boundary("guv_set_hooks", || {
-        let hooks = if hooks.is_null() {
-            None
-        } else {
-            // SAFETY: the caller passes NULL or a valid guv_hooks of `size` bytes.
-            Some(unsafe { guv_hooks::read(hooks) }?)
-        };
-        crate::callbacks::set(hooks);
-        Ok(0)
+pub extern "C" fn guv_add_hooks(hooks: *const guv_hooks) -> c_int {
+    boundary("guv_add_hooks", || {
+        if hooks.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: the caller passes a valid guv_hooks of `size` bytes.
+        callbacks::add(unsafe { guv_hooks::read(hooks) }?)
     })
+}
+
+/// Remove the hook set `handle` (from guv_add_hooks()): green threads that
+/// start afterwards run without it, those already started keep it. Returns 0.
+///
+/// On failure returns -1 and sets errno: ENOENT (no set in force has that handle).
+#[no_mangle]
+pub extern "C" fn guv_remove_hooks(handle: c_int) -> c_int {
+    boundary("guv_remove_hooks", || callbacks::remove(handle).map(|()| 0))
 }
 
 /// 1 if the caller may switch now (blocking guv calls would suspend rather

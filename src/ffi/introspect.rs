@@ -140,9 +140,10 @@ pub extern "C" fn guv_set_block_report(seconds: f64) -> c_int {
 }
 
 /// Called by the blocking detector after each report, on its monitor thread:
-/// the offending green thread's id (0: main), its hook data (see guv_hooks;
-/// NULL without hooks), the hub's OS thread id, and the seconds it has
-/// blocked so far. For bindings that add their language's stack.
+/// the offending green thread's id (0: main), the task data of the first
+/// hook set it runs with (see guv_add_hooks; NULL without hooks), the hub's
+/// OS thread id, and the seconds it has blocked so far. For bindings that
+/// add their language's stack.
 pub type guv_block_fn = Option<
     unsafe extern "C" fn(userdata: *mut c_void, id: i64, task_data: *mut c_void, thread: c_int, seconds: f64),
 >;

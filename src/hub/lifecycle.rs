@@ -441,24 +441,30 @@ fn body(y: &Yielder, home: *mut Home) {
     };
     loop {
         let hooks = callbacks::get();
+        // The hook sets' task data lives in this frame for the task's life,
+        // written by task_start before anything reads it.
+        let mut slots = MaybeUninit::<callbacks::TaskData>::uninit();
+        let data = if hooks.is_some() { slots.as_mut_ptr() } else { std::ptr::null_mut() };
         // SAFETY: as above.
         let slot = unsafe {
             (*home).cur.hooks = hooks;
+            (*home).cur.hook_data = data;
             (*home).cur.slot
         };
         let Ok(Some(func)) = with(|h| h.tasks[slot as usize].func.take()) else {
             eprintln!("guv: a green thread started without its function");
             std::process::abort();
         };
-        let data = match hooks {
-            None => std::ptr::null_mut(),
+        let first = match hooks {
             Some(h) => {
-                let data = h.task_start();
-                // SAFETY: as above.
-                unsafe { (*home).cur.hook_data = data };
-                data
+                h.task_start(data);
+                // SAFETY: `data` is `slots`, in this frame.
+                unsafe { (*data).first() }
             }
+            None => std::ptr::null_mut(),
         };
+        // SAFETY: as above. The blocking detector's signal handler reads it.
+        unsafe { (*home).running.task_data = first };
         let run = || {
             let unwound = Unwound { hooks, data, stack, unpoison: crate::sys::mem::asan_unpoison() };
             // Where on the stack the task's own frames begin (this frame, just
@@ -488,8 +494,8 @@ fn body(y: &Yielder, home: *mut Home) {
 /// of pthread_exit() (or of a cancellation acted on), which cannot go past
 /// the green thread's stack, or a C++ exception escaping the function.
 struct Unwound {
-    hooks: Option<&'static callbacks::guv_hooks>,
-    data: *mut std::ffi::c_void,
+    hooks: Option<&'static callbacks::Chain>,
+    data: *mut callbacks::TaskData,
     /// The green thread's stack (lowest address, length).
     stack: (usize, usize),
     unpoison: Option<crate::sys::mem::Unpoison>,

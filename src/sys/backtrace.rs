@@ -53,7 +53,7 @@ pub(crate) struct Runner {
     pub id: i64,
     /// The green thread's name (NUL-terminated), or null when it has none.
     pub name: *const [u8; NAME_LEN],
-    /// Its hook data (the binding's per-task state), or null.
+    /// The first hook set's task data (a binding's per-task state), or null.
     pub task_data: *mut c_void,
     /// A stack address just above the green thread's own function: frames
     /// beyond it are guv's entry and the hub's loop, left out. 0: keep all.

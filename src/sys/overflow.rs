@@ -19,10 +19,19 @@ pub(crate) struct Running {
     pub name: *const [u8; NAME_LEN],
     /// A stack address just above its function's frames (see backtrace::Runner).
     pub entry: usize,
+    /// The first hook set's task data, or null (see backtrace::Runner).
+    pub task_data: *mut std::ffi::c_void,
 }
 
 impl Running {
-    pub const NONE: Running = Running { guard: 0, top: 0, id: 0, name: std::ptr::null(), entry: 0 };
+    pub const NONE: Running = Running {
+        guard: 0,
+        top: 0,
+        id: 0,
+        name: std::ptr::null(),
+        entry: 0,
+        task_data: std::ptr::null_mut(),
+    };
 }
 
 thread_local! {

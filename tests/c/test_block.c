@@ -168,10 +168,9 @@ static void on_block(void *userdata, int64_t id, void *task_data, int thread, do
     hook_seconds = seconds;
 }
 
-/* guv_set_block_callback: called once per episode, on the monitor thread,
- * with the offending green thread's id, its (absent) hook data, the hub's OS
- * thread id and the time so far. */
-static void test_block_callback(void) {
+/* Runs busy_green with on_block as the callback; returns its id. */
+static int64_t run_busy_green_with_callback(void) {
+    hook_calls = 0;
     ASSERT_EQ(guv_set_block_callback(on_block, &hook_calls), 0);
     ASSERT_EQ(guv_set_block_report(0.1), 0);
     test_capture_begin();
@@ -179,6 +178,14 @@ static void test_block_callback(void) {
     ASSERT_EQ(guv_run(), 0);
     usleep(100 * 1000);
     free(test_capture_end());
+    return id;
+}
+
+/* guv_set_block_callback: called once per episode, on the monitor thread,
+ * with the offending green thread's id, its (absent) hook data, the hub's OS
+ * thread id and the time so far. */
+static void test_block_callback(void) {
+    int64_t id = run_busy_green_with_callback();
     ASSERT_EQ(hook_calls, 1);
     ASSERT_EQ(hook_id, id);
     ASSERT(hook_data == NULL);
@@ -186,6 +193,26 @@ static void test_block_callback(void) {
     ASSERT(hook_seconds >= 0.1 && hook_seconds < 1.0); /* the monitor may run late on a loaded machine */
     ASSERT_EQ(guv_set_block_callback(NULL, NULL), 0);
     ASSERT_EQ(guv_set_block_report(0), 0);
+}
+
+static int first_set, second_set;
+static void *task_data_of(void *userdata) { return userdata; }
+
+/* With hook sets in force, the callback gets the task data of the first one
+ * added. */
+static void test_block_callback_gets_first_sets_task_data(void) {
+    guv_hooks a = {.size = sizeof(guv_hooks), .task_start = task_data_of, .userdata = &first_set};
+    guv_hooks b = {.size = sizeof(guv_hooks), .task_start = task_data_of, .userdata = &second_set};
+    int ha = guv_add_hooks(&a), hb = guv_add_hooks(&b);
+    ASSERT(ha > 0 && hb > 0);
+    int64_t id = run_busy_green_with_callback();
+    ASSERT_EQ(hook_calls, 1);
+    ASSERT_EQ(hook_id, id);
+    ASSERT(hook_data == &first_set);
+    ASSERT_EQ(guv_set_block_callback(NULL, NULL), 0);
+    ASSERT_EQ(guv_set_block_report(0), 0);
+    ASSERT_EQ(guv_remove_hooks(ha), 0);
+    ASSERT_EQ(guv_remove_hooks(hb), 0);
 }
 
 /* Off, a blocking green thread goes unreported. */
@@ -211,6 +238,7 @@ int main(void) {
     RUN(test_idle_hub_is_not_reported);
     RUN(test_main_is_reported);
     RUN(test_block_callback);
+    RUN(test_block_callback_gets_first_sets_task_data);
     RUN(test_off_is_silent);
     return 0;
 }

@@ -237,14 +237,15 @@ static void see_reader(void *arg)
 static void test_refused_switch_blocks_plainly(void)
 {
     guv_hooks hooks = { .size = sizeof(guv_hooks), .may_switch = never_switch };
-    ASSERT_OK(guv_set_hooks(&hooks));
+    int set = guv_add_hooks(&hooks);
+    ASSERT_OK(set);
     int sv[2], seen = -1;
     ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
     double t0 = guv_now();
     ASSERT_OK(guv_spawn(read_without_switching, sv));
     ASSERT_OK(guv_spawn(see_reader, &seen));
     ASSERT_OK(guv_run());
-    ASSERT_OK(guv_set_hooks(NULL));
+    ASSERT_OK(guv_remove_hooks(set));
     ASSERT(guv_now() - t0 >= HOOK_WAIT * 0.95);
     ASSERT_EQ(seen, 1);
     close(sv[0]);

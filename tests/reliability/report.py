@@ -88,9 +88,8 @@ The core C tests (tests/c, built without sanitizers), the peer-reset and
 thread-exit programs, and the fuzz corpus replayed by the harness's plain
 build, under `valgrind --leak-check=full --errors-for-leak-kinds=definite
 --error-exitcode=9 --max-stackframe=16777216`: {len(vg)} programs clean
-({', '.join(vg)}). Suppressed, with reasons in the .supp files: the hook set
-guv_set_hooks replaces (kept for threads still inside it), and, only for the
-programs that end a thread with green threads suspended, their coroutines.
+({', '.join(vg)}). Suppressed, with reasons in the .supp files, only for the
+programs that end a thread with green threads suspended: their coroutines.
 test_overflow is left out (valgrind takes over the stack-overflow SIGSEGV).
 --max-stackframe: test_stack's 7 MiB frame is otherwise taken for a stack
 switch and its reads reported as invalid.

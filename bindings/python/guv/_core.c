@@ -60,7 +60,7 @@ static struct {
     int (*trampoline_timeout)(int, int, double);
     int (*timeout_begin)(double);
     int (*timeout_end)(void);
-    int (*set_hooks)(const guv_hooks *);
+    int (*add_hooks)(const guv_hooks *);
     int (*can_switch)(void);
     int64_t (*count)(void);
     double (*now)(void);
@@ -656,7 +656,6 @@ static PyObject *core_set_name(PyObject *self, PyObject *args)
 /* Episodes queued by the monitor's callback for the reporter thread. */
 struct episode {
     int64_t id;
-    void *task_data;
     int tid;
     double seconds;
 };
@@ -671,22 +670,24 @@ static PyObject *block_reporter; /* guv.debug's report function */
 static void on_block(void *userdata, int64_t id, void *task_data, int tid, double seconds)
 {
     (void)userdata;
+    (void)task_data;
     pthread_mutex_lock(&episodes_lock);
     if (n_episodes < EPISODES) {
-        episodes[n_episodes++] = (struct episode){id, task_data, tid, seconds};
+        episodes[n_episodes++] = (struct episode){id, tid, seconds};
         pthread_cond_signal(&episodes_cond);
     }
     pthread_mutex_unlock(&episodes_lock);
 }
 
 /* The frame of the green thread an episode names, if it still runs Python:
- * its node must still be listed (the task data alone may be freed by now). */
+ * found by its id (never reused), since its task data is another binding's
+ * when that binding added its hooks first, and may be freed by now. */
 static PyObject *episode_frame(const struct episode *e)
 {
     if (e->id == 0)
         return frame_of(main_tstate((unsigned long)e->tid));
     for (struct green_node *n = green_nodes; n != NULL; n = n->next)
-        if (n->task == e->task_data && n->id == e->id)
+        if (n->id == e->id)
             return frame_of(n->tstate);
     Py_RETURN_NONE;
 }
@@ -1530,7 +1531,7 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(trampoline_timeout, "guv_trampoline_timeout");
     SYM(timeout_begin, "guv_timeout_begin");
     SYM(timeout_end, "guv_timeout_end");
-    SYM(set_hooks, "guv_set_hooks");
+    SYM(add_hooks, "guv_add_hooks");
     SYM(can_switch, "guv_can_switch");
     SYM(count, "guv_count");
     SYM(now, "guv_now");
@@ -1554,14 +1555,6 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(write, "guv_write");
     if (find_gilstate_key() < 0)
         return NULL;
-    Py_INCREF(killed);
-    Py_INCREF(expired);
-    Py_INCREF(hand_to_main);
-    Py_INCREF(pending);
-    Killed = killed;
-    handoff = hand_to_main;
-    raise_pending = pending;
-    Expired = expired;
     static const guv_hooks hooks = {
         .size = sizeof(guv_hooks),
         .task_start = hook_task_start,
@@ -1571,7 +1564,17 @@ static PyObject *core_load(PyObject *self, PyObject *args)
         .may_switch = hook_may_switch,
         .userdata = NULL,
     };
-    g.set_hooks(&hooks);
+    /* Beside any other binding's set (guv.hpp's, in a C++ program embedding Python). */
+    if (g.add_hooks(&hooks) < 0)
+        return PyErr_SetFromErrno(PyExc_ImportError);
+    Py_INCREF(killed);
+    Py_INCREF(expired);
+    Py_INCREF(hand_to_main);
+    Py_INCREF(pending);
+    Killed = killed;
+    handoff = hand_to_main;
+    raise_pending = pending;
+    Expired = expired;
     keep_frame_chunks();
     if (pthread_atfork(NULL, NULL, forget_idle_tstates_after_fork) != 0)
         return raise_errno(ENOMEM);
