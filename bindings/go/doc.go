@@ -55,7 +55,9 @@
 // # Threads
 //
 // A hub adds one OS thread to the process, however many goroutines submit
-// to it. Code that uses guv_offload (guv/pq.h does, for connecting and for
+// to it, and the thread ends when the hub closes. It is never the process's
+// main thread, which Go never ends: a hub whose goroutine starts there hands
+// over to another goroutine before it begins. Code that uses guv_offload (guv/pq.h does, for connecting and for
 // cancelling a query on the server) also starts guv's offload pool, up to
 // GUV_OFFLOAD_THREADS threads (8 by default), which stay for the life of
 // the process.

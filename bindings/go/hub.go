@@ -57,11 +57,17 @@ type hub struct {
 	runErr  error
 }
 
-// Start starts a hub on a new OS thread.
+// Start starts a hub on an OS thread of its own, never the process's main
+// thread (see serve).
 func Start() (*Hub, error) {
+	return start(func(serve func()) { go serve() })
+}
+
+// start: launch starts serve on a goroutine of its own.
+func start(launch func(serve func())) (*Hub, error) {
 	inner := &hub{exited: make(chan struct{}), calls: make(map[*Call]struct{})}
 	ready := make(chan error, 1)
-	go inner.serve(ready)
+	launch(func() { inner.serve(ready) })
 	if err := <-ready; err != nil {
 		return nil, err
 	}
@@ -74,6 +80,10 @@ func (h *hub) serve(ready chan<- error) {
 	// Never unlocked: when serve returns the thread exits, and the hub's
 	// thread-local state goes with it.
 	runtime.LockOSThread()
+	if syscall.Gettid() == syscall.Getpid() {
+		h.serveOffMainThread(ready)
+		return
+	}
 	defer close(h.exited)
 	hub, err := C.guvgo_hub_open()
 	if hub == nil {
@@ -86,6 +96,18 @@ func (h *hub) serve(ready chan<- error) {
 		h.runErr = fmt.Errorf("guv: guv_run: %w", err)
 	}
 	C.guv_hub_release(hub)
+}
+
+// serveOffMainThread has another goroutine serve the hub. Go never ends the
+// process's main thread (when a goroutine locked to it exits, Go parks the
+// thread instead), so a hub there would keep its guv state until the process
+// exits. This goroutine holds the main thread until the other has locked
+// its own, so the scheduler cannot run that one here.
+func (h *hub) serveOffMainThread(ready chan<- error) {
+	started := make(chan error, 1)
+	go h.serve(started)
+	ready <- <-started
+	runtime.UnlockOSThread()
 }
 
 // Close refuses new submissions, cancels those under way (their routines'
