@@ -111,7 +111,7 @@ check test bench soak compat:
 	echo "suites: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
 # In `make test`, later suites' builds are made at low priority beside a suite that mostly waits (sleeps, servers),
 # once its own programs are built. A failure is only reported: the suite that needs the build fails on it too.
-alongside = @start=$$(date +%s); r=built; nice -n 10 $(MAKE) --no-print-directory $(1) > $(OUT)/$@.log 2>&1 || r="FAILED, \
+alongside = @start=$$(date +%s); r=built; nice -n 10 $(MAKE) -j$(JOBS) --no-print-directory $(1) > $(OUT)/$@.log 2>&1 || r="FAILED, \
 	see $(OUT)/$@.log"; echo "$@: later suites' builds $$r in $$(( $$(date +%s) - start )) s"
 alongside-test-c: | $(addprefix $(OUT)/c/,$(C_TESTS))
 	$(call alongside,$(addprefix $(OUT)/san/c/,$(C_TESTS)) $(addprefix $(OUT)/tsan/c/,$(C_TSAN)) $(OUT)/fuzz/fuzz_api \
