@@ -365,30 +365,27 @@ struct offloaded {
     PyObject *exc_type, *exc_value, *exc_tb;
 };
 
-/* The thread state each offload thread runs Python with, made on its first
- * Python call and kept: making one per call costs an mmap and a munmap. */
-static __thread PyThreadState *offload_tstate;
-
-/* Runs on an offload thread, which has no GIL: takes it with the thread's
- * own state for the call and releases it after. */
+/* Runs on an offload thread, which has no GIL: takes it with a thread state
+ * made for this call and deletes that state after, as PyGILState_Release
+ * would: offload threads end when idle (offload.rs) and new ones start on
+ * demand, so a state kept per thread would outlive it, never deleted. */
 static void offload_trampoline(void *arg)
 {
     struct offloaded *o = arg;
-    if (offload_tstate == NULL) {
-        offload_tstate = PyThreadState_New(o->interp);
-        if (offload_tstate == NULL) {
-            fputs("guv: no memory for an offload thread's PyThreadState\n", stderr);
-            abort();
-        }
-        set_gilstate(offload_tstate);
+    PyThreadState *ts = PyThreadState_New(o->interp);
+    if (ts == NULL) {
+        fputs("guv: no memory for an offload thread's PyThreadState\n", stderr);
+        abort();
     }
-    PyEval_RestoreThread(offload_tstate);
+    set_gilstate(ts);
+    PyEval_RestoreThread(ts);
     o->result = PyObject_Call(o->fn, o->args, NULL);
     if (o->result == NULL) {
         PyErr_Fetch(&o->exc_type, &o->exc_value, &o->exc_tb);
         PyErr_NormalizeException(&o->exc_type, &o->exc_value, &o->exc_tb);
     }
-    PyEval_SaveThread();
+    PyThreadState_Clear(ts);
+    PyThreadState_DeleteCurrent();
 }
 
 static int call_offload(void *ctx, double timeout)
@@ -425,8 +422,7 @@ static PyObject *hub_here(void)
 
 /* Whether Python runs on an OS thread other than this one (a state there
  * has a frame): a thread that could still wake a waiter here. Idle states
- * (green threads' kept for reuse, offload threads' between calls) do not
- * count: they outlive their threads. */
+ * (green threads' kept for reuse) do not count: they outlive their tasks. */
 static int other_python_threads(void)
 {
     unsigned long me = PyThread_get_thread_native_id();

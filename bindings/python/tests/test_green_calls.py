@@ -1,6 +1,7 @@
 """libguv's offload, poll, read and write as guv._core exposes them to
 guv.green: results and exceptions come back, only the caller waits, and
 main's wait ends with what a green thread hands it, not InterruptedError."""
+import ctypes
 import os
 import socket
 import threading
@@ -23,6 +24,30 @@ def test_offload_returns_the_result_from_another_os_thread():
 def test_offload_raises_what_the_call_raised():
     with pytest.raises(ZeroDivisionError):
         _core.offload(lambda: 1 / 0)
+
+
+def _thread_states():
+    """Addresses of the interpreter's thread states, walked as the C API does."""
+    api = ctypes.pythonapi
+    api.PyInterpreterState_Get.restype = ctypes.c_void_p
+    api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
+    api.PyInterpreterState_ThreadHead.argtypes = [ctypes.c_void_p]
+    api.PyThreadState_Next.restype = ctypes.c_void_p
+    api.PyThreadState_Next.argtypes = [ctypes.c_void_p]
+    states, ts = set(), api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
+    while ts:
+        states.add(ts)
+        ts = api.PyThreadState_Next(ts)
+    return states
+
+
+def test_offload_deletes_the_thread_state_it_ran_python_with():
+    # Offload threads end when idle and new ones start on demand: a state
+    # kept per thread would outlive it, one more in the interpreter's list each time.
+    state_here = ctypes.pythonapi.PyThreadState_Get
+    state_here.restype = ctypes.c_void_p
+    used = {_core.offload(state_here) for _ in range(3)}
+    assert not used & _thread_states()
 
 
 def test_offloads_of_green_threads_overlap():
