@@ -230,10 +230,13 @@ def sleep(seconds=0):
 def gyield(switch_back=True):
     """Let every other ready green thread run once. gyield(False), as in the
     original guv, suspends the caller for good: only a kill (or a Timeout)
-    ends it."""
+    ends it. In main it runs the hub until no green thread is left, as the
+    original's did: its hub returned to main when its loop ran dry."""
     try:
         if switch_back:
             _core.gyield()
+        elif _core.current() == 0:
+            _core.run()
         else:
             park([])
     except _Expired:

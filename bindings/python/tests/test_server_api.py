@@ -249,6 +249,16 @@ def test_gyield_switch_back_false_suspends_until_killed():
     assert gt.dead and after == []
 
 
+def test_gyield_switch_back_false_in_main_runs_the_hub_dry():
+    # The original's hub returned to main when its loop had nothing left (its
+    # tests' TestCondition ends with gyield(False) in main).
+    done = []
+    guv.spawn(lambda: (guv.sleep(0.02), done.append("sleeper")))
+    guv.spawn(lambda: (guv.gyield(), done.append("yielder")))
+    guv.gyield(False)
+    assert done == ["yielder", "sleeper"]
+
+
 def test_import_patched_at_top_level():
     import http.client
 
