@@ -81,6 +81,13 @@ def test_threading_thread_is_a_green_thread_and_locks_park():
     assert ev.wait(1)
 
 
+def test_threading_thread_repr_says_green():
+    # The original guv's tests (test_threads.py) tell a green Thread by its repr.
+    t = threading.Thread(target=int, name="w")
+    assert repr(t) == "<green Thread(w, initial)>"
+    assert "green" not in repr(std_threading.Thread(target=int))
+
+
 def test_queue_get_parks():
     q = queue.Queue()
     guv.spawn_after(0.02, q.put, "item")

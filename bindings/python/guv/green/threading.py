@@ -17,3 +17,12 @@ _thread = _namespace.dict_copy("_thread", _green_thread.patch_thread)
 _module = _namespace.private_copy("threading", _green_thread.patch_threading, _thread=_thread)
 globals().update({k: v for k, v in vars(_module).items() if not (k.startswith("__") and k.endswith("__"))})
 del _threading_mod
+
+
+def _green_repr(self, _repr=_module.Thread.__repr__):
+    # "<green Thread(...)>": the original guv's Thread said it was green, and
+    # in a log it tells a green thread from an OS thread.
+    return "<green " + _repr(self)[1:]
+
+
+_module.Thread.__repr__ = _green_repr
