@@ -121,3 +121,15 @@ def test_errors_in_green_threads_reach_wait(dsn):
     gt = guv.spawn(_query, dsn, "SELECT 1 / 0")
     with pytest.raises(psycopg2.errors.DivisionByZero):
         gt.wait()
+
+
+def test_support_module_is_an_attribute_after_import_guv(script):
+    # The README's `guv.support.psycopg2.enable()` after a bare `import guv`;
+    # the driver is imported only then.
+    r = script("""
+        import sys, guv
+        assert "psycopg2" not in sys.modules
+        guv.support.psycopg2.enable()
+        print(guv.support.psycopg2.enabled(), "psycopg2" in sys.modules)
+    """)
+    assert r.stdout.split() == ["True", "True"], r.stderr

@@ -14,6 +14,15 @@ def installed(name):
     return importlib.util.find_spec(DRIVERS[name]) is not None
 
 
+def __getattr__(name):
+    # guv.support.psycopg2.enable() after a bare `import guv`, as the README
+    # writes it: a driver's support module (and so the driver) is imported
+    # on first use, never by `import guv`.
+    if name in DRIVERS:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def enable(name):
     importlib.import_module(f"{__name__}.{name}").enable()
 
