@@ -85,14 +85,16 @@ def test_a_failing_copy_raises_the_server_error_and_the_connection_goes_on(conn,
     assert cur.fetchone() == (2,)
 
 
-def test_an_error_reading_the_file_ends_the_copy_and_is_raised(conn, table):
+def test_an_error_reading_the_file_ends_the_copy_and_the_server_reports_it(conn, table):
     class Broken(io.StringIO):
         def read(self, size=-1):
             raise OSError("disk gone")
 
     cur = conn.cursor()
-    with pytest.raises(OSError, match="disk gone"):
+    # psycopg2's rule (its test_copy_from_propagate_error): the server's error, naming the file's.
+    with pytest.raises(psycopg2.errors.QueryCanceled, match="error in .read.. call: OSError disk gone") as e:
         cur.copy_from(Broken(), table)
+    assert isinstance(e.value.__cause__, OSError) and e.value.pgcode == "57014"
     conn.rollback()
     cur.execute("SELECT 3")
     assert cur.fetchone() == (3,)
@@ -138,9 +140,113 @@ def test_large_objects_write_read_seek_and_unlink(conn, tmp_path):
     lo.unlink()
     imported.unlink()
     conn.commit()
-    with pytest.raises(psycopg2.errors.UndefinedObject):  # psycopg2's own says OperationalError
+    with pytest.raises(psycopg2.OperationalError, match="does not exist"):  # as psycopg2's own
         conn.lobject(oid, "rb")
     conn.rollback()
+
+
+def test_copy_sets_rowcount_and_query_until_the_next_statement(conn, table):
+    # psycopg2's test_copy_rowcount, test_copy_rowcount_error and test_copy_query.
+    cur = conn.cursor()
+    cur.copy_from(io.StringIO("1\ta\n2\tb\n3\tc\n"), table)
+    assert cur.rowcount == 3 and cur.query.startswith(b"COPY ") and b"FROM stdin" in cur.query
+    cur.copy_to(io.StringIO(), table)
+    assert cur.rowcount == 3 and b"TO stdout" in cur.query
+    cur.execute("SELECT 1 UNION ALL SELECT 2")
+    assert cur.rowcount == 2 and cur.query == b"SELECT 1 UNION ALL SELECT 2"
+    with pytest.raises(psycopg2.errors.InvalidTextRepresentation):
+        cur.copy_from(io.StringIO("x\ty\n"), table)
+    assert cur.rowcount == -1
+
+
+def test_copy_refuses_a_file_without_read_or_write(conn, table):
+    cur = conn.cursor()
+    with pytest.raises(TypeError, match="must have a .read"):
+        cur.copy_from(object(), table)
+    with pytest.raises(TypeError, match="must have a .write"):
+        cur.copy_to(object(), table)
+    with pytest.raises(TypeError, match="readable file-like"):
+        cur.copy_expert("COPY (SELECT 1) TO STDOUT", object())
+    cur.execute("SELECT 5")  # nothing was sent
+    assert cur.fetchone() == (5,)
+
+
+def test_a_copy_error_carries_pgcode_and_pgerror(conn):
+    with pytest.raises(psycopg2.errors.UndefinedTable) as e:
+        conn.cursor().copy_to(io.StringIO(), "guv_foreign_no_such_table")
+    assert e.value.pgcode == "42P01" and e.value.pgerror.startswith("ERROR:")
+    conn.rollback()
+
+
+def test_an_async_connection_keeps_psycopg2s_refusal_of_copy():
+    # psycopg2's test_copy_while_async: no wait callback runs on such a connection.
+    c = psycopg2.connect(DSN, async_=True)
+    try:
+        psycopg2.extras.wait_select(c)
+        with pytest.raises(psycopg2.ProgrammingError, match="cannot be used in asynchronous mode"):
+            c.cursor().copy_expert("COPY (SELECT 1) TO STDOUT", io.StringIO())
+    finally:
+        c.close()
+
+
+def test_a_new_large_object_is_opened_for_writing_whatever_the_mode(conn):
+    # psycopg2's lobject_open; its test_lobject writes to conn.lobject() as made.
+    lo = conn.lobject()
+    assert isinstance(lo, psycopg2.extensions.lobject)
+    assert lo.mode == "wt" and conn.lobject(mode=None).mode == "wt" and conn.lobject(mode="n").mode == "wt"
+    assert lo.write("x") == 1
+    lo.seek(0)
+    assert lo.read() == "x"
+    assert conn.lobject(lo.oid, "n").mode == "n" and conn.lobject(lo.oid, "n").closed
+    conn.rollback()
+
+
+def test_a_large_object_is_invalid_after_its_transaction(conn):
+    lo = conn.lobject()
+    conn.commit()
+    with pytest.raises(psycopg2.ProgrammingError, match="isn't valid anymore"):
+        lo.write(b"late")
+    lo.close()  # allowed: the commit closed it on the server
+    conn.lobject(lo.oid).unlink()
+    conn.commit()
+
+
+def test_lobject_factory_gets_an_instance_of_its_class(conn):
+    class Mine(psycopg2.extensions.lobject):
+        pass
+
+    lo = conn.lobject(lobject_factory=Mine)
+    assert isinstance(lo, Mine) and lo.write(b"ok") == 2
+    conn.rollback()
+
+
+def test_a_connection_factory_that_is_not_a_class_is_called_as_given(table):
+    made = []
+
+    def factory(dsn, async_=False):
+        made.append(dsn)
+        return psycopg2.extensions.connection(dsn, async_=async_)
+
+    c = psycopg2.connect(DSN, connection_factory=factory)
+    try:
+        assert made and type(c) is psycopg2.extensions.connection
+        c.cursor().execute("SELECT 1")
+    finally:
+        c.close()
+
+
+def test_connect_imported_before_enable_makes_green_connections(script):
+    r = script("""
+        import io, os
+        from psycopg2 import connect
+        import guv
+        guv.support.psycopg2.enable()
+        c = connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        out = io.StringIO()
+        c.cursor().copy_expert("COPY (SELECT 6) TO STDOUT", out)
+        print(out.getvalue().strip())
+    """)
+    assert r.stdout.strip() == "6", r.stderr
 
 
 def test_large_objects_need_a_transaction(conn):

@@ -32,41 +32,68 @@ def _parse_mode(mode):
     return flags
 
 
-class LargeObject:
+class LargeObject(extensions.lobject):
+    """psycopg2's lobject (a subclass, so isinstance holds) whose every
+    operation is a query. Opening follows psycopg2's lobject_open: a new
+    object is opened for writing whatever the mode; mode "n" opens nothing."""
+
     def __init__(self, conn, oid=0, mode="", new_oid=0, new_file=None):
+        from .psycopg2 import transaction_mark
+
         if conn.autocommit:
             raise psycopg2.ProgrammingError("can't use a lobject outside of transactions")
-        self.conn, self._flags, self._fd = conn, _parse_mode(mode), -1
+        self.conn, self._flags, self._fd = conn, _parse_mode(mode or ""), -1
+        self._mark = transaction_mark(conn)
+        self._oid = oid
         if not oid:
-            oid = self._one("SELECT lo_create(%s)", (new_oid,))
+            self._oid = self._lo("SELECT lo_create(%s)", (new_oid if new_file is None else 0,))
             if new_file is not None:
-                self.oid = oid
-                self._fd = self._one("SELECT lo_open(%s, %s)", (oid, INV_WRITE))
+                fd = self._lo("SELECT lo_open(%s, %s)", (self._oid, INV_WRITE))
                 with open(new_file, "rb") as f:
                     while chunk := f.read(CHUNK):
-                        self._write_bytes(chunk)
-                self._one("SELECT lo_close(%s)", (self._fd,))
-                self._fd = -1
-        self.oid = oid
-        if self._flags & (READ | WRITE):
-            pg_mode = (INV_READ if self._flags & READ else 0) | (INV_WRITE if self._flags & WRITE else 0)
-            self._fd = self._one("SELECT lo_open(%s, %s)", (oid, pg_mode))
+                        self._lo("SELECT lowrite(%s, %s)", (fd, psycopg2.Binary(chunk)))
+                self._lo("SELECT lo_close(%s)", (fd,))
+            self._flags = (self._flags & ~READ) | WRITE
+        pg_mode = (INV_READ if self._flags & READ else 0) | (INV_WRITE if self._flags & WRITE else 0)
+        if pg_mode:
+            self._fd = self._lo("SELECT lo_open(%s, %s)", (self._oid, pg_mode))
+
+    @property
+    def oid(self):
+        return self._oid
 
     def _one(self, sql, args):
         with self.conn.cursor() as cur:
             cur.execute(sql, args)
             return cur.fetchone()[0]
 
+    def _lo(self, sql, args):
+        """A large-object function: its failure is an OperationalError, as
+        libpq's lo_* calls report it through psycopg2."""
+        try:
+            return self._one(sql, args)
+        except psycopg2.OperationalError:
+            raise
+        except psycopg2.DatabaseError as e:
+            raise psycopg2.OperationalError(str(e)) from e
+
+    def _valid(self):
+        from .psycopg2 import transaction_mark
+
+        return not self.conn.autocommit and transaction_mark(self.conn) == self._mark
+
     def _check(self):
         if self.closed:
             raise psycopg2.InterfaceError("lobject already closed")
         if self.conn.autocommit:
             raise psycopg2.ProgrammingError("can't use a lobject outside of transactions")
+        if not self._valid():
+            raise psycopg2.ProgrammingError("lobject isn't valid anymore")
 
     @property
     def mode(self):
         rw = {READ: "r", WRITE: "w", READ | WRITE: "rw", 0: "n"}[self._flags & (READ | WRITE)]
-        return rw + ("t" if self._flags & TEXT else "b")
+        return rw if rw == "n" else rw + ("t" if self._flags & TEXT else "b")
 
     @property
     def closed(self):
@@ -81,7 +108,7 @@ class LargeObject:
             here = self.tell()
             size = self.seek(0, os.SEEK_END) - here
             self.seek(here)
-        data = bytes(self._one("SELECT loread(%s, %s)", (self._fd, size)))
+        data = bytes(self._lo("SELECT loread(%s, %s)", (self._fd, size)))
         return data.decode(self._codec()) if self._flags & TEXT else data
 
     def write(self, data):
@@ -91,40 +118,43 @@ class LargeObject:
         return self._write_bytes(data)
 
     def _write_bytes(self, data):
-        return self._one("SELECT lowrite(%s, %s)", (self._fd, psycopg2.Binary(data)))
+        return self._lo("SELECT lowrite(%s, %s)", (self._fd, psycopg2.Binary(data)))
 
     def seek(self, offset, whence=0):
         self._check()
-        return self._one("SELECT lo_lseek64(%s, %s, %s)", (self._fd, offset, whence))
+        return self._lo("SELECT lo_lseek64(%s, %s, %s)", (self._fd, offset, whence))
 
     def tell(self):
         self._check()
-        return self._one("SELECT lo_tell64(%s)", (self._fd,))
+        return self._lo("SELECT lo_tell64(%s)", (self._fd,))
 
     def truncate(self, len=0):
         self._check()
-        self._one("SELECT lo_truncate64(%s, %s)", (self._fd, len))
+        self._lo("SELECT lo_truncate64(%s, %s)", (self._fd, len))
 
     def close(self):
-        if not self.closed:
-            self._one("SELECT lo_close(%s)", (self._fd,))
-        self._fd = -1
+        # Closing is always allowed: ending the transaction closed it already.
+        if not self.closed and self._valid():
+            self._lo("SELECT lo_close(%s)", (self._fd,))
+            self._fd = -1
 
     def unlink(self):
         if self.conn.autocommit:
             raise psycopg2.ProgrammingError("can't use a lobject outside of transactions")
-        self.close()
-        self._one("SELECT lo_unlink(%s)", (self.oid,))
+        if not self.closed and self._valid():
+            self._lo("SELECT lo_close(%s)", (self._fd,))
+            self._fd = -1
+        self._lo("SELECT lo_unlink(%s)", (self.oid,))
 
     def export(self, filename):
         """Writes the object's content to a file on the client, as psycopg2's export does."""
-        fd = self._one("SELECT lo_open(%s, %s)", (self.oid, INV_READ))
-        try:
-            with open(filename, "wb") as f:
-                while chunk := bytes(self._one("SELECT loread(%s, %s)", (fd, CHUNK))):
-                    f.write(chunk)
-        finally:
-            self._one("SELECT lo_close(%s)", (fd,))
+        if self.conn.autocommit:
+            raise psycopg2.ProgrammingError("can't use a lobject outside of transactions")
+        fd = self._lo("SELECT lo_open(%s, %s)", (self.oid, INV_READ))
+        with open(filename, "wb") as f:
+            while chunk := bytes(self._lo("SELECT loread(%s, %s)", (fd, CHUNK))):
+                f.write(chunk)
+        self._lo("SELECT lo_close(%s)", (fd,))
 
     def __enter__(self):
         return self

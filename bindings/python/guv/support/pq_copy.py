@@ -46,7 +46,7 @@ def copy(cursor, sql, file, size):
     Returns the number of rows copied."""
     conn = cursor.connection
     if isinstance(sql, str):
-        sql = sql.encode(_codec(conn))
+        sql = sql.encode(codec(conn))
     if not conn.autocommit and conn.info.transaction_status == extensions.TRANSACTION_STATUS_IDLE:
         # psycopg2 must send the BEGIN itself: it commits only what it knows it began.
         cursor.execute("SELECT 1")
@@ -59,17 +59,14 @@ def copy(cursor, sql, file, size):
         _pq.PQsetnonblocking(pg, was_nonblocking)
 
 
-class _Reported(Exception):
-    """The COPY was already ended cleanly; raise the cause."""
-
-
-def _codec(conn):
+def codec(conn):
     return extensions.encodings.get(conn.encoding, "utf-8")
 
 
 class _Copy:
     def __init__(self, conn, pg):
         self.conn, self.pg, self.fd = conn, pg, _pq.PQsocket(pg)
+        self.read_error = None
 
     def run(self, sql, file, size):
         if not _pq.PQsendQuery(self.pg, sql):
@@ -87,15 +84,13 @@ class _Copy:
             else:
                 self.drain()
                 raise error or psycopg2.ProgrammingError("copy: the statement is not a COPY FROM STDIN or TO STDOUT")
-        except _Reported as e:
-            raise e.__cause__ from None
         except BaseException:
             self.rescue()
             raise
         return self.finish()
 
     def conn_error(self):
-        return (_pq.PQerrorMessage(self.pg) or b"").decode(_codec(self.conn), "replace")
+        return (_pq.PQerrorMessage(self.pg) or b"").decode(codec(self.conn), "replace")
 
     def wait(self, events):
         trampoline(self.fd, events)
@@ -115,12 +110,12 @@ class _Copy:
         return _pq.PQgetResult(self.pg)
 
     def copy_in(self, file, size):
-        codec = _codec(self.conn)
+        enc = codec(self.conn)
         unyielded = 0
         try:
             while data := file.read(size):
                 if isinstance(data, str):
-                    data = data.encode(codec)
+                    data = data.encode(enc)
                 while (r := _pq.PQputCopyData(self.pg, data, len(data))) == 0:
                     self.wait(WRITE)
                     unyielded = 0
@@ -132,10 +127,11 @@ class _Copy:
                     gyield()
                     unyielded = 0
         except Exception as e:
-            # End the COPY with an error (the server rolls it back), then report file's error.
-            self.end(f"error in .read() call: {type(e).__name__} {e}".encode(codec, "replace"))
-            self.drain()
-            raise _Reported(e) from e
+            # End the COPY with the error: as psycopg2 does, the server's error
+            # (QueryCanceled, naming it) is raised, from this one.
+            self.read_error = e
+            self.end(f"error in .read() call: {type(e).__name__} {e}".encode(enc, "replace"))
+            return
         self.end(None)
 
     def end(self, errormsg):
@@ -147,7 +143,7 @@ class _Copy:
 
     def copy_out(self, file, size):
         text = isinstance(file, io.TextIOBase)
-        codec = _codec(self.conn)
+        enc = codec(self.conn)
         buf = _P()
         rows, held = [], 0
         while True:
@@ -167,7 +163,7 @@ class _Copy:
             if rows:
                 # Whole rows only, so a multibyte character is never split.
                 data = b"".join(rows)
-                file.write(data.decode(codec) if text else data)
+                file.write(data.decode(enc) if text else data)
                 rows, held = [], 0
             if n == -1:
                 return
@@ -184,7 +180,9 @@ class _Copy:
                 error = self.error_of(res)
             _pq.PQclear(res)
         if error is not None:
-            raise error
+            raise error from self.read_error
+        if self.read_error is not None:
+            raise self.read_error
         return rowcount
 
     def drain(self):
@@ -193,13 +191,17 @@ class _Copy:
 
     def error_of(self, res):
         sqlstate = _pq.PQresultErrorField(res, PG_DIAG_SQLSTATE)
-        message = (_pq.PQresultErrorMessage(res) or b"").decode(_codec(self.conn), "replace")
-        message = message.split(":  ", 1)[-1]  # without "ERROR:  ", as psycopg2 words it
+        pgerror = (_pq.PQresultErrorMessage(res) or b"").decode(codec(self.conn), "replace")
+        message = pgerror.split(":  ", 1)[-1]  # without "ERROR:  ", as psycopg2 words it
         try:
             cls = errors.lookup(sqlstate.decode()) if sqlstate else psycopg2.DatabaseError
         except KeyError:
             cls = psycopg2.DatabaseError
-        return cls(message)
+        error = cls(message)
+        # psycopg2's own unpickling is the one way in to these two; diag
+        # needs a PGresult of psycopg2's and stays empty.
+        error.__setstate__({"pgerror": pgerror, "pgcode": sqlstate.decode() if sqlstate else None})
+        return error
 
     def rescue(self):
         """After an interruption (Timeout, kill, a failing read or write of

@@ -11,6 +11,7 @@ connection and cursor classes are the ones asked for (connection_factory,
 cursor_factory), subclassed. Connections made before enable() keep
 psycopg2's methods."""
 import functools
+import weakref
 
 import psycopg2
 from psycopg2 import extensions, sql
@@ -45,6 +46,11 @@ def _cancel(conn):
         pass  # not connected yet, or already closed: nothing runs there
 
 
+# Cursor -> (rowcount, query) of its last statement when that was a COPY: psycopg2's
+# own members cannot be set from Python, so CopyCursor's properties answer for them.
+_copied = weakref.WeakKeyDictionary()
+
+
 class CopyCursor:
     """Mixed into the cursor class: COPY through guv.support.pq_copy."""
 
@@ -59,18 +65,49 @@ class CopyCursor:
             raise psycopg2.ProgrammingError("copy cannot be used with a named cursor")
         if isinstance(statement, sql.Composable):
             statement = statement.as_string(self)
-        return pq_copy.copy(self, statement, file, size)
+        query = statement.encode(pq_copy.codec(self.connection)) if isinstance(statement, str) else statement
+        _copied[self] = (-1, query)
+        _copied[self] = (pq_copy.copy(self, statement, file, size), query)
 
     def copy_expert(self, sql, file, size=8192):
+        if not (hasattr(file, "read") or hasattr(file, "write")):
+            raise TypeError("file must be a readable file-like object for COPY FROM; "
+                            "a writable file-like object for COPY TO.")
         self._copy(sql, file, size)
 
     def copy_from(self, file, table, sep="\t", null="\\N", size=8192, columns=None):
+        if not hasattr(file, "read"):
+            raise TypeError("argument 1 must have a .read() method")
         self._copy(f"COPY {self._target(table, columns)} FROM stdin WITH DELIMITER AS {self._literal(sep)} "
                    f"NULL AS {self._literal(null)}", file, size)
 
     def copy_to(self, file, table, sep="\t", null="\\N", columns=None):
+        if not hasattr(file, "write"):
+            raise TypeError("argument 1 must have a .write() method")
         self._copy(f"COPY {self._target(table, columns)} TO stdout WITH DELIMITER AS {self._literal(sep)} "
                    f"NULL AS {self._literal(null)}", file, 8192)
+
+    @property
+    def rowcount(self):
+        copied = _copied.get(self)
+        return super().rowcount if copied is None else copied[0]
+
+    @property
+    def query(self):
+        copied = _copied.get(self)
+        return super().query if copied is None else copied[1]
+
+    def execute(self, query, vars=None):
+        _copied.pop(self, None)
+        return super().execute(query, vars)
+
+    def executemany(self, query, vars_list):
+        _copied.pop(self, None)
+        return super().executemany(query, vars_list)
+
+    def callproc(self, procname, parameters=None):
+        _copied.pop(self, None)
+        return super().callproc(procname, parameters)
 
     def _target(self, table, columns):
         # psycopg2 2.9 quotes the table and column names the same way.
@@ -91,7 +128,9 @@ class GreenConnection:
     def cursor(self, *args, **kwargs):
         cur = super().cursor(*args, **kwargs)
         cls = type(cur)
-        if isinstance(cur, CopyCursor):
+        if self.async_ or isinstance(cur, CopyCursor):
+            # An asynchronous connection never waits in the callback: psycopg2's
+            # own rules (no COPY, no large objects) stand.
             return cur
         green = _green_class(cls, CopyCursor)
         if cls.__flags__ & _HEAPTYPE:
@@ -106,15 +145,66 @@ class GreenConnection:
             kwargs["cursor_factory"] = green
         return super().cursor(*args, **kwargs)
 
+    # psycopg2's "mark": a large object is valid only in the transaction that opened it.
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            _transaction_ended(self)
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            _transaction_ended(self)
+
+    def reset(self):
+        try:
+            super().reset()
+        finally:
+            _transaction_ended(self)
+
+    def tpc_prepare(self):
+        try:
+            super().tpc_prepare()
+        finally:
+            _transaction_ended(self)
+
+    def tpc_commit(self, *xid):
+        try:
+            super().tpc_commit(*xid)
+        finally:
+            _transaction_ended(self)
+
+    def tpc_rollback(self, *xid):
+        try:
+            super().tpc_rollback(*xid)
+        finally:
+            _transaction_ended(self)
+
     def lobject(self, oid=0, mode="", new_oid=0, new_file=None, lobject_factory=None):
         from .pg_largeobject import LargeObject
 
-        if lobject_factory not in (None, extensions.lobject):
-            raise psycopg2.NotSupportedError("guv: lobject_factory is not supported with guv's support on")
-        return LargeObject(self, oid, mode, new_oid, new_file)
+        if self.async_:
+            return super().lobject(oid, mode, new_oid, new_file, lobject_factory or extensions.lobject)
+        cls = LargeObject
+        if lobject_factory not in (None, extensions.lobject, LargeObject):
+            # guv's methods come first: the factory's own overrides of them are not called.
+            cls = _green_class(lobject_factory, LargeObject)
+        return cls(self, oid, mode, new_oid, new_file)
 
 
 _HEAPTYPE = 1 << 9
+# Connection -> how many of its transactions have ended.
+_marks = weakref.WeakKeyDictionary()
+
+
+def transaction_mark(conn):
+    return _marks.get(conn, 0)
+
+
+def _transaction_ended(conn):
+    _marks[conn] = _marks.get(conn, 0) + 1
 
 
 @functools.cache
@@ -129,23 +219,30 @@ def _green_class(cls, mixin):
 _connect = None
 
 
-def _green_connect(dsn=None, connection_factory=None, cursor_factory=None, **kwargs):
-    factory = _green_class(connection_factory or extensions.connection, GreenConnection)
-    return _connect(dsn, connection_factory=factory, cursor_factory=cursor_factory, **kwargs)
+def _green_connect(dsn, connection_factory=None, **kwargs):
+    """psycopg2._connect, which psycopg2.connect calls: the connection class
+    asked for, given GreenConnection. A factory that is not a connection
+    class (any callable may be one) is psycopg2's business alone."""
+    factory = connection_factory or extensions.connection
+    if isinstance(factory, type) and issubclass(factory, extensions.connection):
+        factory = _green_class(factory, GreenConnection)
+    return _connect(dsn, connection_factory=factory, **kwargs)
 
 
 def enable():
     global _connect
     extensions.set_wait_callback(wait_callback)
     if _connect is None:
-        _connect, psycopg2.connect = psycopg2.connect, _green_connect
+        # psycopg2.connect looks _connect up at each call: `from psycopg2 import
+        # connect` done before enable() gets green connections too.
+        _connect, psycopg2._connect = psycopg2._connect, _green_connect
 
 
 def disable():
     global _connect
     extensions.set_wait_callback(None)
     if _connect is not None:
-        psycopg2.connect, _connect = _connect, None
+        psycopg2._connect, _connect = _connect, None
 
 
 def enabled():
