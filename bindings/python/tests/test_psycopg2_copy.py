@@ -306,3 +306,17 @@ def test_twenty_green_threads_copy_in_and_out_while_a_ticker_ticks():
     ticks_in = [sum(a < t < b for t in ticks) for a, b in copies]
     print("ticks during each COPY:", ticks_in)
     assert len(copies) == 40 and min(ticks_in) >= 1, ticks_in
+
+
+def test_a_named_cursor_can_take_over_a_declared_one(conn):
+    # psycopg2's test_named_cursor_stealing: making the cursor must not CLOSE one of its name.
+    conn.cursor().execute("DECLARE guv_foreign_stolen CURSOR WITHOUT HOLD FOR SELECT generate_series(1, 3)")
+    assert conn.cursor("guv_foreign_stolen").fetchall() == [(1,), (2,), (3,)]
+    conn.rollback()
+
+
+def test_cursors_of_a_factory_function_get_copy_too(conn):
+    cur = conn.cursor(cursor_factory=lambda c, name=None: psycopg2.extras.DictCursor(c, name))
+    out = io.StringIO()
+    cur.copy_expert("COPY (SELECT 7) TO STDOUT", out)
+    assert isinstance(cur, psycopg2.extras.DictCursor) and out.getvalue() == "7\n"

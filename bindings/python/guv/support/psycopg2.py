@@ -125,25 +125,18 @@ class GreenConnection:
 
     __slots__ = ()
 
-    def cursor(self, *args, **kwargs):
-        cur = super().cursor(*args, **kwargs)
-        cls = type(cur)
-        if self.async_ or isinstance(cur, CopyCursor):
-            # An asynchronous connection never waits in the callback: psycopg2's
-            # own rules (no COPY, no large objects) stand.
-            return cur
-        green = _green_class(cls, CopyCursor)
-        if cls.__flags__ & _HEAPTYPE:
-            # A Python cursor class (psycopg2.extras'): the same object, given the subclass.
-            cur.__class__ = green
-            return cur
-        # psycopg2's own cursor type cannot change class: make the cursor again as the subclass.
-        cur.close()
-        if len(args) >= 2:
-            args = (args[0], green) + args[2:]
-        else:
-            kwargs["cursor_factory"] = green
-        return super().cursor(*args, **kwargs)
+    def cursor(self, name=None, cursor_factory=None, withhold=False, scrollable=None):
+        # The class is chosen before the cursor is made: making one and closing
+        # it would close a server-side cursor of that name (a "stolen" one).
+        factory = cursor_factory or self.cursor_factory or extensions.cursor
+        green = not self.async_  # an asynchronous connection keeps psycopg2's rules (no COPY)
+        if green and isinstance(factory, type) and issubclass(factory, extensions.cursor):
+            factory = _green_class(factory, CopyCursor)
+        cur = super().cursor(name, cursor_factory=factory, withhold=withhold, scrollable=scrollable)
+        if green and not isinstance(cur, CopyCursor) and type(cur).__flags__ & _HEAPTYPE:
+            # A factory function that made a Python cursor class (psycopg2.extras'): given the subclass.
+            cur.__class__ = _green_class(type(cur), CopyCursor)
+        return cur
 
     # psycopg2's "mark": a large object is valid only in the transaction that opened it.
     def commit(self):
