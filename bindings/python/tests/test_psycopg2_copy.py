@@ -320,3 +320,20 @@ def test_cursors_of_a_factory_function_get_copy_too(conn):
     out = io.StringIO()
     cur.copy_expert("COPY (SELECT 7) TO STDOUT", out)
     assert isinstance(cur, psycopg2.extras.DictCursor) and out.getvalue() == "7\n"
+
+
+def test_extras_connections_pick_their_cursor_class_and_keep_copy(table):
+    # psycopg2's DictConnection/NamedTupleConnection choose the cursor class in
+    # their own cursor(): guv's comes after theirs.
+    for factory, cursor in [(psycopg2.extras.DictConnection, psycopg2.extras.DictCursor),
+                            (psycopg2.extras.NamedTupleConnection, psycopg2.extras.NamedTupleCursor)]:
+        c = psycopg2.connect(DSN, connection_factory=factory)
+        try:
+            cur = c.cursor()
+            assert isinstance(cur, cursor)
+            cur.copy_from(io.StringIO("8\teight\n"), table)
+            cur.execute(sql.SQL("SELECT n FROM {}").format(sql.Identifier(table)))
+            row = cur.fetchone()
+            assert (row["n"] if cursor is psycopg2.extras.DictCursor else row.n) == 8
+        finally:
+            c.close()

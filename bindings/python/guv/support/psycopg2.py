@@ -51,8 +51,8 @@ def _cancel(conn):
 _copied = weakref.WeakKeyDictionary()
 
 
-class CopyCursor:
-    """Mixed into the cursor class: COPY through guv.support.pq_copy."""
+class CopyCursor(extensions.cursor):
+    """Put between a cursor class's own methods and psycopg2's: COPY through guv.support.pq_copy."""
 
     __slots__ = ()
 
@@ -120,8 +120,10 @@ class CopyCursor:
         return sql.Literal(value).as_string(self)
 
 
-class GreenConnection:
-    """Mixed into the connection class: cursors get CopyCursor, lobject() is guv's."""
+class GreenConnection(extensions.connection):
+    """Put between a connection class's own methods and psycopg2's (so that
+    psycopg2.extras' DictConnection still picks its cursor class first):
+    cursors get CopyCursor, lobject() is guv's."""
 
     __slots__ = ()
 
@@ -182,7 +184,6 @@ class GreenConnection:
             return super().lobject(oid, mode, new_oid, new_file, lobject_factory or extensions.lobject)
         cls = LargeObject
         if lobject_factory not in (None, extensions.lobject, LargeObject):
-            # guv's methods come first: the factory's own overrides of them are not called.
             cls = _green_class(lobject_factory, LargeObject)
         return cls(self, oid, mode, new_oid, new_file)
 
@@ -202,11 +203,12 @@ def _transaction_ended(conn):
 
 @functools.cache
 def _green_class(cls, mixin):
-    """`cls` with `mixin` in front; no __dict__ added, so an object can change to it."""
+    """`cls` with `mixin` (a subclass of psycopg2's base class of `cls`) between
+    cls's own methods and psycopg2's; no __dict__ added, so an object can change to it."""
     if issubclass(cls, mixin):
         return cls
-    return type(cls.__name__, (mixin, cls), {"__slots__": (), "__module__": cls.__module__,
-                                              "__qualname__": cls.__qualname__})
+    bases = (mixin,) if cls is mixin.__mro__[1] else (cls, mixin)
+    return type(cls.__name__, bases, {"__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__})
 
 
 _connect = None
