@@ -14,12 +14,12 @@ SUITES_test   := $(SUITES_check) test-c-sanitize test-c-tsan test-reliability te
 	test-hook test-hook-install test-drivers test-go test-python-compat test-python-package test-hook-python test-python-eco
 SUITES_bench  := bench-core bench-io bench-detector bench-drivers bench-cpp bench-go bench-python
 SUITES_soak   := soak-reliability
-SUITES_compat := compat-python-eco compat-cpython
+SUITES_compat := compat-python-eco compat-cpython compat-foreign
 ## make demo             build guv (release) and run examples/demo.c
 ## make check            test-rust, test-c, test-io: no servers, no apt, no pip
 ## make test             everything, as CI does: the suites of SUITES_test (Makefile)
 ## make bench / soak     each area's benchmarks / long reliability runs; results in benches/results/
-## make compat           foreign test suites in full: Python's ecosystem suite and CPython's own tests
+## make compat           foreign test suites in full: Python's ecosystem suite, CPython's, psycopg2's and the original guv's own tests
 ## make install PREFIX=/usr/local [DESTDIR= LIBDIR=lib INCLUDEDIR=include], make uninstall
 ## make header           regenerate include/guv.h from the Rust sources (commit it); also lib, clean
 # ---- The library: a debug build for the tests, one release build for the rest ----
