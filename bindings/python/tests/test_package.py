@@ -121,3 +121,17 @@ def test_the_package_ships_guv_green_and_monkey_patch_loads_on_first_use(script)
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("ok " + os.path.dirname(guv.__file__) + os.sep)
+
+
+def test_a_directory_named_like_a_driver_is_not_that_driver(script, tmp_path):
+    # psycopg2's source tree has a psycopg/ of C files: run from there, monkey_patch
+    # took it for psycopg 3 and failed importing its support.
+    (tmp_path / "psycopg").mkdir()
+    r = script(f"""
+        import sys, guv
+        sys.path[:] = [{str(tmp_path)!r}] + [p for p in sys.path if "-packages" not in p and p]
+        assert not guv.support.installed("psycopg")
+        guv.monkey_patch()
+        print("patched")
+    """)
+    assert r.stdout.strip() == "patched", r.stderr

@@ -10,8 +10,11 @@ DRIVERS = {"psycopg2": "psycopg2", "psycopg": "psycopg", "pymysql": "pymysql", "
 
 
 def installed(name):
-    """Whether the driver behind support module `name` can be imported."""
-    return importlib.util.find_spec(DRIVERS[name]) is not None
+    """Whether the driver behind support module `name` can be imported. A
+    directory of that name without an __init__.py (a namespace package: say,
+    psycopg2's source tree has psycopg/ for its C files) is not the driver."""
+    spec = importlib.util.find_spec(DRIVERS[name])
+    return spec is not None and spec.origin is not None
 
 
 def __getattr__(name):
