@@ -8,10 +8,10 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 ROOT    := $(abspath .)
 OUT     := $(abspath $(BUILD))
-# What the umbrella targets run, in order.
+# What the umbrella targets run, in order; a+b: suites that share no server and mostly wait, run side by side.
 SUITES_check  := test-rust test-c test-io
-SUITES_test   := $(SUITES_check) test-c-sanitize test-c-tsan test-reliability test-packaging test-python test-cpp \
-	test-hook test-hook-install test-drivers test-go test-python-compat test-python-package test-hook-python test-python-eco
+SUITES_test   := $(SUITES_check) test-c-sanitize+test-reliability test-c-tsan test-packaging test-python test-cpp \
+	test-hook test-hook-install test-drivers test-go+test-python-compat test-python-package+test-python-eco test-hook-python
 SUITES_bench  := bench-core bench-io bench-detector bench-drivers bench-cpp bench-go bench-python
 SUITES_soak   := soak-reliability
 SUITES_compat := compat-python-eco compat-cpython compat-foreign
@@ -103,10 +103,13 @@ help:
 # time (user+sys of the recipe shell's finished children) and the load: the machine may be shared.
 check test bench soak compat:
 	@cpu() { awk -v hz=$$(getconf CLK_TCK) '{print int(($$16 + $$17) / hz)}' /proc/$$$$/stat; }; t0=$$(date +%s); \
-	pass=0; failed=; for s in $(SUITES_$@); do start=$$(date +%s); c=$$(cpu); \
-	  if $(MAKE) --no-print-directory -j$(JOBS) -Otarget $$s $(if $(filter test,$@),alongside-$$s); then pass=$$((pass + 1)); r=passed; \
-	  else failed="$$failed $$s"; r=FAILED; fi; \
-	  echo "== $$s $$r in $$(( $$(date +%s) - start )) s, CPU $$(( $$(cpu) - c )) s, load $$(cut -d' ' -f1 /proc/loadavg)"; \
+	suite() { $(MAKE) --no-print-directory -j$(JOBS) -Otarget $$1 $(if $(filter test,$@),alongside-$$1); }; mkdir -p $(OUT); \
+	pass=0; failed=; for g in $(SUITES_$@); do start=$$(date +%s); c=$$(cpu); \
+	  for s in $$(echo $$g | tr + ' '); do if [ $$s = $$g ]; then suite $$s; echo $$? > $(OUT)/$$s.rc; \
+	    else (suite $$s > $(OUT)/$$s.log 2>&1; echo $$? > $(OUT)/$$s.rc) & fi; done; wait; r=; \
+	  for s in $$(echo $$g | tr + ' '); do [ $$s = $$g ] || cat $(OUT)/$$s.log; if [ "$$(cat $(OUT)/$$s.rc)" = 0 ]; \
+	    then pass=$$((pass + 1)); r="$$r $$s passed"; else failed="$$failed $$s"; r="$$r $$s FAILED"; fi; done; \
+	  echo "==$$r in $$(( $$(date +%s) - start )) s, CPU $$(( $$(cpu) - c )) s, load $$(cut -d' ' -f1 /proc/loadavg)"; \
 	done; echo "make $@: $$(( $$(date +%s) - t0 )) s, CPU $$(cpu) s$${failed:+; FAILED:$$failed}"; \
 	echo "suites: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
 # In `make test`, later suites' builds are made at low priority beside a suite that mostly waits (sleeps, servers),
