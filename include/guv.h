@@ -139,7 +139,20 @@ typedef struct guv_hooks {
    * switch now; its blocking call then fails with EACCES instead.
    */
   int32_t (*may_switch)(void *userdata, void *task_data);
+  /**
+   * Passed as is to every callback of the set.
+   */
   void *userdata;
+  /**
+   * For a green thread that never started, in place of the callbacks
+   * above: its hub's OS thread exited first (a guv_spawn not yet run, a
+   * guv_hub_spawn still queued). Gets the function and argument it was
+   * spawned with, so that the binding that made `arg` can free it: every
+   * set in force is told, in order, and each frees only what it knows by
+   * `func`. Runs on that OS thread as it exits, where guv calls fail
+   * (ESRCH). Added after the first version: a smaller `size` leaves it out.
+   */
+  void (*never_started)(void *userdata, guv_fn func, void *arg);
 } guv_hooks;
 
 /**
@@ -220,9 +233,11 @@ extern "C" {
  * On failure returns -1 and sets errno: EINVAL (func is NULL), ENOMEM (no
  * memory for a stack), EAGAIN (this hub has 2^21 green threads alive),
  * EDEADLK (called from a signal handler that interrupted guv: see the
- * preamble). `arg` is passed as is; guv never dereferences it. A green
- * thread that has not started when its OS thread exits never runs, so
- * whatever `arg` owns is not freed by it: run the hub (guv_run()) first.
+ * preamble). `arg` is passed as is; guv never dereferences it, and after a
+ * failure it is still the caller's. A green thread that has not started
+ * when its OS thread exits never runs: the hook sets' never_started are
+ * given `func` and `arg` (see guv_hooks), else whatever `arg` owns is not
+ * freed. Run the hub (guv_run()) first.
  */
 int64_t guv_spawn(guv_fn func, void *arg);
 
@@ -624,7 +639,8 @@ void guv_hub_release(struct guv_hub *hub);
  * either fails here or starts; the hub's guv_run() does not return before
  * it ran. (Only with 2^21 green threads alive on the hub does it wait, for
  * one of them to end.) Submissions still queued when the hub's thread exits
- * never run (stderr says how many); hold the hub (guv_hub_hold()) to avoid
+ * never run (stderr says how many; the hook sets' never_started get their
+ * `func` and `arg`, see guv_hooks); hold the hub (guv_hub_hold()) to avoid
  * that.
  *
  * Returns 0. On failure returns -1 and sets errno: EINVAL (hub or func NULL),

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Mutex;
 
 use crate::errno::{Errno, Result};
+use crate::ffi::guv_fn;
 use crate::hub::outside;
 
 /// Callbacks run around each green thread's life and each of its switches.
@@ -43,14 +44,24 @@ pub struct guv_hooks {
     /// Asked before every switch: return 0 when the green thread must not
     /// switch now; its blocking call then fails with EACCES instead.
     pub may_switch: Option<unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void) -> i32>,
+    /// Passed as is to every callback of the set.
     pub userdata: *mut c_void,
+    /// For a green thread that never started, in place of the callbacks
+    /// above: its hub's OS thread exited first (a guv_spawn not yet run, a
+    /// guv_hub_spawn still queued). Gets the function and argument it was
+    /// spawned with, so that the binding that made `arg` can free it: every
+    /// set in force is told, in order, and each frees only what it knows by
+    /// `func`. Runs on that OS thread as it exits, where guv calls fail
+    /// (ESRCH). Added after the first version: a smaller `size` leaves it out.
+    pub never_started: Option<unsafe extern "C" fn(userdata: *mut c_void, func: guv_fn, arg: *mut c_void)>,
 }
 
 /// What task_end, switch_out and switch_in are.
 type Callback = unsafe extern "C" fn(userdata: *mut c_void, task_data: *mut c_void);
 
-/// The smallest guv_hooks a caller may pass: the first version's.
-const FIRST_SIZE: usize = std::mem::size_of::<guv_hooks>();
+/// The smallest guv_hooks a caller may pass: the first version's, which
+/// ended at `userdata`.
+const FIRST_SIZE: usize = std::mem::offset_of!(guv_hooks, never_started);
 
 /// How many sets may be in force at once (GUV_HOOKS_MAX in C): one per
 /// binding in a process, with room to spare.
@@ -86,6 +97,7 @@ const NO_HOOKS: guv_hooks = guv_hooks {
     switch_in: None,
     may_switch: None,
     userdata: std::ptr::null_mut(),
+    never_started: None,
 };
 
 const NO_CHAIN: Chain = Chain { len: 0, handles: [0; MAX], hooks: [NO_HOOKS; MAX], asks: false };
@@ -254,6 +266,18 @@ impl Chain {
         self.each(data, false, |h| h.switch_in)
     }
 
+    /// Tells each set, in order, that `func(arg)` will never run.
+    fn never_started(&self, func: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) {
+        outside(|| {
+            for h in &self.hooks[..self.len()] {
+                if let Some(f) = h.never_started {
+                    // SAFETY: see above.
+                    unsafe { f(h.userdata, Some(func), arg) };
+                }
+            }
+        })
+    }
+
     /// Whether every set agrees to a switch now; asks in order, and the first refusal ends the asking.
     pub(crate) fn may_switch(&self, data: *mut TaskData) -> bool {
         if !self.asks {
@@ -267,4 +291,62 @@ impl Chain {
             })
         })
     }
+}
+
+/// The C function and argument of a green thread (guv_spawn, guv_hub_spawn)
+/// until it starts. Dropped instead, its green thread never started, and
+/// the hook sets in force are told (`never_started`), so that the binding
+/// that made `arg` can free it as the function would have.
+pub(crate) struct CStart {
+    pub f: unsafe extern "C" fn(*mut c_void),
+    pub arg: *mut c_void,
+}
+
+// SAFETY: the caller of guv_hub_spawn vouches that `f(arg)` may run on the
+// hub's thread; guv never dereferences `arg` itself.
+unsafe impl Send for CStart {}
+
+impl CStart {
+    /// ESRCH while this thread's hub is dropped (where any spawn on it fails):
+    /// one made then and dropped by the failing spawn would be told as never
+    /// started, and its `arg` freed twice.
+    pub fn new(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void) -> Result<CStart> {
+        if TEARDOWN.get() {
+            return Err(Errno::ESRCH);
+        }
+        Ok(CStart { f, arg })
+    }
+
+    pub fn call(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the spawner vouched that `f(arg)` may be called once, here.
+        unsafe { (this.f)(this.arg) }
+    }
+}
+
+impl Drop for CStart {
+    fn drop(&mut self) {
+        if !TEARDOWN.get() {
+            return; // a spawn that failed: its caller keeps `arg`
+        }
+        if let Some(chain) = get() {
+            chain.never_started(self.f, self.arg);
+        }
+    }
+}
+
+thread_local! {
+    /// Set while this thread's hub is dropped, where a CStart dropped is a
+    /// green thread that will never start.
+    static TEARDOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `drop_hub`, the drop of this thread's hub: the green threads it
+/// never started are told to the hook sets as they are dropped. Elsewhere a
+/// CStart is dropped only by a spawn that failed, whose caller keeps `arg`
+/// (and none is made meanwhile, see `CStart::new`).
+pub(crate) fn dropping_hub(drop_hub: impl FnOnce()) {
+    TEARDOWN.set(true);
+    drop_hub();
+    TEARDOWN.set(false);
 }

@@ -11,6 +11,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::callbacks::CStart;
 use crate::errno::{Errno, Result};
 use crate::hub;
 use crate::stack::{self, Pools, PooledStack};
@@ -36,7 +37,7 @@ impl CCall {
 
 /// A green thread submitted from another thread, with the stack it will run on.
 pub(crate) struct Submission {
-    pub call: CCall,
+    pub call: CStart,
     pub stack: PooledStack,
 }
 
@@ -210,7 +211,7 @@ pub unsafe fn remote_spawn(
     let size = stack::default_size();
     handle.send_with(|inbox| {
         let stack = inbox.stacks.take(size)?;
-        Ok(Msg::Spawn(Submission { call: CCall { f, arg }, stack }))
+        Ok(Msg::Spawn(Submission { call: CStart { f, arg }, stack }))
     })
 }
 

@@ -51,9 +51,11 @@ fn hub_ref<'a>(h: *const guv_hub) -> Result<&'a HubHandle> {
 /// On failure returns -1 and sets errno: EINVAL (func is NULL), ENOMEM (no
 /// memory for a stack), EAGAIN (this hub has 2^21 green threads alive),
 /// EDEADLK (called from a signal handler that interrupted guv: see the
-/// preamble). `arg` is passed as is; guv never dereferences it. A green
-/// thread that has not started when its OS thread exits never runs, so
-/// whatever `arg` owns is not freed by it: run the hub (guv_run()) first.
+/// preamble). `arg` is passed as is; guv never dereferences it, and after a
+/// failure it is still the caller's. A green thread that has not started
+/// when its OS thread exits never runs: the hook sets' never_started are
+/// given `func` and `arg` (see guv_hooks), else whatever `arg` owns is not
+/// freed. Run the hub (guv_run()) first.
 #[no_mangle]
 pub extern "C" fn guv_spawn(func: guv_fn, arg: *mut c_void) -> i64 {
     guv_spawn_ex(func, arg, 0)
@@ -68,10 +70,8 @@ pub extern "C" fn guv_spawn(func: guv_fn, arg: *mut c_void) -> i64 {
 #[no_mangle]
 pub extern "C" fn guv_spawn_ex(func: guv_fn, arg: *mut c_void, stack_size: usize) -> i64 {
     boundary("guv_spawn", || {
-        let f = func.ok_or(Errno::EINVAL)?;
-        let arg = arg as usize;
-        // SAFETY: the caller vouches that fn(arg) may be called on this thread.
-        ops::spawn_with_stack(move || unsafe { f(arg as *mut c_void) }, stack_size)
+        let start = callbacks::CStart::new(func.ok_or(Errno::EINVAL)?, arg)?;
+        ops::spawn_with_stack(move || start.call(), stack_size)
     })
 }
 
@@ -420,7 +420,8 @@ pub extern "C" fn guv_hub_release(hub: *mut guv_hub) {
 /// either fails here or starts; the hub's guv_run() does not return before
 /// it ran. (Only with 2^21 green threads alive on the hub does it wait, for
 /// one of them to end.) Submissions still queued when the hub's thread exits
-/// never run (stderr says how many); hold the hub (guv_hub_hold()) to avoid
+/// never run (stderr says how many; the hook sets' never_started get their
+/// `func` and `arg`, see guv_hooks); hold the hub (guv_hub_hold()) to avoid
 /// that.
 ///
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (hub or func NULL),

@@ -62,7 +62,7 @@ impl Drop for Owner {
         if !hub.is_null() && hub != dead() {
             // SAFETY: `hub` came from Box::into_raw in `make_hub` and is freed
             // only here, once; nothing runs on this thread's hub any more.
-            drop(unsafe { Box::from_raw(hub) });
+            callbacks::dropping_hub(|| drop(unsafe { Box::from_raw(hub) }));
         }
     }
 }

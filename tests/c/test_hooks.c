@@ -57,7 +57,7 @@ static int32_t may_switch(void *userdata, void *data) {
     return hk.allow;
 }
 
-static const guv_hooks hooks = {sizeof(guv_hooks), on_start, on_end, on_out, on_in, may_switch, &hk};
+static const guv_hooks hooks = {sizeof(guv_hooks), on_start, on_end, on_out, on_in, may_switch, &hk, NULL};
 
 static void three_switches(void *arg) {
     int me = (int)(intptr_t)arg;
@@ -263,7 +263,7 @@ static void reset_sets(void) {
 }
 
 static int add_set(int i) {
-    guv_hooks h = {sizeof(guv_hooks), c_start, c_end, c_out, c_in, c_may, &sets[i]};
+    guv_hooks h = {sizeof(guv_hooks), c_start, c_end, c_out, c_in, c_may, &sets[i], NULL};
     return guv_add_hooks(&h);
 }
 
