@@ -287,6 +287,35 @@ inline void warn_abandoned() noexcept {
                      n);
 }
 
+// What every green thread guv.hpp starts runs through (one function for
+// all, so that hook_never_started knows guv.hpp's own): the callable, its
+// result, and two references, the green thread's and its handle's.
+class task_base {
+public:
+    virtual ~task_base() = default;
+
+    void release() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+    // The function handed to guv_spawn and guv_hub_spawn.
+    static void entry(void* arg) noexcept { static_cast<task_base*>(arg)->run(); }
+
+private:
+    // Runs the callable, then drops the green thread's reference.
+    virtual void run() noexcept = 0;
+
+    std::atomic<int> refs_{2};
+};
+
+// A green thread that never started, on the OS thread whose hub is torn
+// down: its callable and arguments are destroyed as after a run (a
+// hub::spawn's future then reports a broken promise). A detached one still
+// counts in detached_alive: it was abandoned all the same.
+inline void hook_never_started(void*, guv_fn func, void* arg) noexcept {
+    if (func == &task_base::entry) static_cast<task_base*>(arg)->release();
+}
+
 // Adds the hooks once per process and returns their handle (-1 if guv
 // refused them). Other bindings' sets (the Python binding's, say) run beside
 // these, each keeping its own per-task state.
@@ -298,6 +327,7 @@ inline int install_hooks() noexcept {
         h.task_end = hook_task_end;
         h.switch_out = hook_switch_out;
         h.switch_in = hook_switch_in;
+        h.never_started = hook_never_started;
         std::atexit(warn_abandoned);
         return guv_add_hooks(&h);
     }();
@@ -335,37 +365,14 @@ std::optional<int> timed(double limit, const char* what, Call call) {
 // the green thread may outlive a detached handle, and a handle may be
 // joined long after its task ended.
 template <class R>
-class state {
+class state : public task_base {
 public:
-    virtual ~state() = default;
-
-    void release() noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-    }
-
     // Only after guv_join() said the task ended.
     R take() {
         if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
         if constexpr (!std::is_void_v<R>) return std::move(*value_);
     }
 
-    // The entry point handed to guv_spawn. noexcept: should anything still
-    // escape the catch below, std::terminate runs here, on this stack,
-    // instead of the exception unwinding into the hub.
-    static void entry(void* arg) noexcept {
-        auto* self = static_cast<state*>(arg);
-        try {
-            if constexpr (std::is_void_v<R>)
-                self->invoke();
-            else
-                self->value_.emplace(self->invoke());
-        } catch (...) {
-            self->error_ = std::current_exception();
-        }
-        self->ended_ = true;
-        if (self->detached_) detached_alive.fetch_sub(1, std::memory_order_relaxed);
-        self->release();
-    }
 
     // Nobody will join the task (detach() or hub::spawn): counted in
     // detached_alive until it ends. On the task's OS thread.
@@ -378,10 +385,26 @@ public:
 private:
     virtual R invoke() = 0;
 
+    // noexcept: should anything still escape the catch below,
+    // std::terminate runs here, on this stack, instead of the exception
+    // unwinding into the hub.
+    void run() noexcept final {
+        try {
+            if constexpr (std::is_void_v<R>)
+                invoke();
+            else
+                value_.emplace(invoke());
+        } catch (...) {
+            error_ = std::current_exception();
+        }
+        ended_ = true;
+        if (detached_) detached_alive.fetch_sub(1, std::memory_order_relaxed);
+        release();
+    }
+
     bool ended_ = false;
     bool detached_ = false;
 
-    std::atomic<int> refs_{2};
     std::exception_ptr error_;
     std::conditional_t<std::is_void_v<R>, char, std::optional<R>> value_{};
 };
@@ -501,8 +524,10 @@ private:
 // (0: the default, guv_stack_size()). Like std::thread, the callable and
 // the arguments are decay-copied (moved when given as rvalues), so
 // move-only ones work; use std::ref to pass a reference. The task starts at
-// the hub's next turn. Throws std::system_error: ENOMEM, EAGAIN, EINVAL
-// (stack below 16 KiB).
+// the hub's next turn; one that never starts (its OS thread exits without
+// running the hub) has its callable and arguments destroyed on that thread
+// as it exits. Throws std::system_error: ENOMEM, EAGAIN, EINVAL (stack below
+// 16 KiB).
 template <class F, class... Args>
 [[nodiscard]] auto spawn_with_stack(std::size_t stack_size, F&& f, Args&&... args) {
     using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
@@ -510,7 +535,7 @@ template <class F, class... Args>
     auto* s = new detail::bound<R, std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(f),
                                                                              std::forward<Args>(args)...);
     detail::install_hooks();
-    task_id id = guv_spawn_ex(&detail::state<R>::entry, static_cast<detail::state<R>*>(s), stack_size);
+    task_id id = guv_spawn_ex(&detail::task_base::entry, static_cast<detail::task_base*>(s), stack_size);
     if (id < 0) {
         int err = errno;
         delete s;
@@ -1522,7 +1547,7 @@ inline void set_block_report(std::chrono::duration<double> threshold) {
 namespace detail {
 
 // A green thread started by hub::spawn: what it returns or throws goes to a
-// guv::promise, since nobody joins it. It runs through state<void>::entry,
+// guv::promise, since nobody joins it. It runs through task_base::entry,
 // so its stack is declared to ASan like a spawned task's.
 template <class R, class F, class... Args>
 class promised final : public state<void> {
@@ -1584,9 +1609,10 @@ public:
     // runs there). The task learns its id with guv::current(). Throws
     // std::system_error: ESRCH (the hub's thread has exited), EINVAL (empty
     // handle), ENOMEM (no memory for the green thread's stack: it is taken
-    // here, so an accepted spawn always starts). A spawn still queued when the hub's thread exits never runs
-    // and its future never becomes ready: hold the hub while others may
-    // spawn on it.
+    // here, so an accepted spawn always starts). A spawn still queued when
+    // the hub's thread exits never runs: its callable and arguments are
+    // destroyed on that thread and the future reports std::future_error
+    // broken_promise. Hold the hub while others may spawn on it.
     template <class F, class... Args>
     auto spawn(F&& f, Args&&... args) const {
         using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
@@ -1595,7 +1621,7 @@ public:
         detail::install_hooks();
         guv::future<R> result = s->get_future();
         s->release();  // only the green thread holds it from here on
-        if (guv_hub_spawn(h_.get(), &detail::state<void>::entry, static_cast<detail::state<void>*>(s)) != 0) {
+        if (guv_hub_spawn(h_.get(), &detail::task_base::entry, static_cast<detail::task_base*>(s)) != 0) {
             int err = errno;
             s->release();
             detail::throw_errno(err, "guv_hub_spawn");

@@ -186,6 +186,31 @@ static void test_spawn_without_memory_throws() {
     w.finish();
 }
 
+/* A spawn still queued when the hub's thread exits is destroyed there with
+   what it captured, and its future reports a broken promise instead of
+   never becoming ready. */
+static void test_spawn_queued_at_exit_breaks_its_promise() {
+    std::promise<guv::hub> made;
+    std::promise<void> submitted;
+    std::thread t([&] {
+        made.set_value(guv::hub::self());
+        submitted.get_future().wait();  // exits without running its hub
+    });
+    guv::hub h = made.get_future().get();
+    auto alive = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = alive;
+    guv::future<void> f = h.spawn([keep = std::move(alive)] { ++*keep; });
+    submitted.set_value();
+    t.join();
+    CHECK(watch.expired());
+    try {
+        f.get();
+        CHECK(!"get() returned");
+    } catch (const std::future_error& e) {
+        CHECK(e.code() == std::future_errc::broken_promise);
+    }
+}
+
 int main() {
     RUN(test_spawn_runs_on_the_hub_thread);
     RUN(test_exception_reaches_the_future);
@@ -194,5 +219,6 @@ int main() {
     RUN(test_many_spawns_from_many_threads);
     RUN(test_misuse);
     RUN(test_spawn_without_memory_throws);
+    RUN(test_spawn_queued_at_exit_breaks_its_promise);
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "check.hpp"
@@ -69,6 +70,17 @@ static void test_detached_task_frees_its_state() {
     CHECK_THROWS_ERRNO(t.join(), EINVAL);
     CHECK(!watch.expired());
     guv::run();
+    CHECK(watch.expired());
+}
+
+/* A detached task that never started (its OS thread exited without running
+   its hub) is destroyed with what it captured, on that thread. */
+static void test_never_started_task_is_destroyed() {
+    auto alive = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = alive;
+    std::thread([keep = std::move(alive)]() mutable {
+        guv::spawn([keep = std::move(keep)] { ++*keep; }).detach();
+    }).join();
     CHECK(watch.expired());
 }
 
@@ -188,6 +200,7 @@ int main() {
     RUN(test_move_only_callable);
     RUN(test_function_with_ref);
     RUN(test_detached_task_frees_its_state);
+    RUN(test_never_started_task_is_destroyed);
     RUN(test_join_after_end);
     RUN(test_destructor_joins);
     RUN(test_move_handles);
