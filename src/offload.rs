@@ -2,6 +2,7 @@
 //! a C library without a non-blocking API) on a small pool of OS threads,
 //! suspending only the green thread that asked.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Condvar};
@@ -83,7 +84,8 @@ pub(crate) fn submit(job: Job, hub: Arc<HubHandle>, slot: u32, wait_gen: u32) ->
     // A woken thread counts as idle until it takes a job: start another
     // whenever queued jobs outnumber the idle threads, so a burst overlaps.
     if st.queue.len() > st.idle && st.threads < max_threads() {
-        match std::thread::Builder::new().name("guv-offload".into()).spawn(move || worker(pool)) {
+        let arg = (pool as *const Pool).cast_mut().cast();
+        match crate::sys::os::spawn_thread(worker_main, arg) {
             Ok(_) => st.threads += 1,
             // No thread at all to run it: take the job back, the caller fails with EAGAIN.
             Err(e) if st.threads == 0 => {
@@ -96,25 +98,76 @@ pub(crate) fn submit(job: Job, hub: Arc<HubHandle>, slot: u32, wait_gen: u32) ->
     Ok(())
 }
 
+/// A worker thread's start: a plain pthread (see `sys::os::spawn_thread`),
+/// so that a call it runs may end it with pthread_exit.
+extern "C-unwind" fn worker_main(pool: *mut libc::c_void) -> *mut libc::c_void {
+    crate::sys::os::name_this_thread(c"guv-offload");
+    // SAFETY: `submit` passed a pool, and pools are leaked Boxes, never freed.
+    worker(unsafe { &*pool.cast::<Pool>() });
+    std::ptr::null_mut()
+}
+
+/// The call a worker runs now, and whom to tell when it is done.
+struct InFlight {
+    pool: &'static Pool,
+    hub: Arc<HubHandle>,
+    slot: u32,
+    wait_gen: u32,
+}
+
+/// The call a worker runs, set while it runs. Kept in a thread-local rather
+/// than in the worker's frames, so that those frames hold nothing to drop
+/// while the call runs and a forced unwind out of it passes plain frames only.
+struct Flight(RefCell<Option<InFlight>>);
+
+impl Drop for Flight {
+    /// At the worker's exit, with a call still in flight: the call ended the
+    /// thread with pthread_exit (its cleanup handlers ran). The caller wakes
+    /// as if it had returned, and the pool counts the thread gone.
+    fn drop(&mut self) {
+        if let Some(f) = self.0.get_mut().take() {
+            f.pool.state.lock().threads -= 1;
+            let _ = f.hub.send(Msg::OffloadDone(f.slot, f.wait_gen));
+        }
+    }
+}
+
+thread_local! {
+    static IN_FLIGHT: Flight = const { Flight(RefCell::new(None)) };
+}
+
 fn worker(pool: &'static Pool) {
+    while let Some(q) = next_job(pool) {
+        let Queued { job, hub, slot, wait_gen } = q;
+        IN_FLIGHT.with(|c| *c.0.borrow_mut() = Some(InFlight { pool, hub, slot, wait_gen }));
+        // Called as "C-unwind": the call may end this thread with a forced unwind.
+        // SAFETY: only the ABI's unwind permission differs from the submitter's
+        // function type; the submitter vouched for the pair (see CCall).
+        let call: unsafe extern "C-unwind" fn(*mut libc::c_void) = unsafe { std::mem::transmute(job.f) };
+        // SAFETY: as above.
+        unsafe { call(job.arg) };
+        let Some(f) = IN_FLIGHT.with(|c| c.0.borrow_mut().take()) else { unreachable!("the call in flight was set") };
+        // The hub may have exited meanwhile: then nobody waits for the answer.
+        let _ = f.hub.send(Msg::OffloadDone(f.slot, f.wait_gen));
+    }
+}
+
+/// The next queued call; None when the thread has been idle for long and
+/// leaves the pool.
+fn next_job(pool: &'static Pool) -> Option<Queued> {
     let mut st = pool.state.lock();
     loop {
-        let Some(q) = st.queue.pop_front() else {
-            st.idle += 1;
-            let (next, waited) = st.wait_timeout(&pool.work, IDLE_EXIT);
-            st = next;
-            st.idle -= 1;
-            if waited.timed_out() && st.queue.is_empty() {
-                // Idle for long: give the thread back (thread-conscious hosts such as Go count them).
-                st.threads -= 1;
-                return;
-            }
-            continue;
-        };
-        drop(st);
-        q.job.call();
-        // The hub may have exited meanwhile: then nobody waits for the answer.
-        let _ = q.hub.send(Msg::OffloadDone(q.slot, q.wait_gen));
-        st = pool.state.lock();
+        if let Some(q) = st.queue.pop_front() {
+            return Some(q);
+        }
+        st.idle += 1;
+        let (next, waited) = st.wait_timeout(&pool.work, IDLE_EXIT);
+        st = next;
+        st.idle -= 1;
+        if waited.timed_out() && st.queue.is_empty() {
+            // Idle for long: give the thread back (thread-conscious hosts such as Go count them).
+            st.threads -= 1;
+            return None;
+        }
     }
 }

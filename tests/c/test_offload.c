@@ -145,6 +145,29 @@ static void test_offload_past_deadline_runs(void) {
     ASSERT_EQ(offloaded, 1);
 }
 
+static void note_cleanup(void *arg) { ++*(int *)arg; }
+
+/* Ends its pool thread from inside the call, as CPython does to a thread
+ * that wants the GIL while the interpreter finalizes. */
+static void exits_thread(void *arg) {
+    pthread_cleanup_push(note_cleanup, arg);
+    pthread_exit(NULL);
+    pthread_cleanup_pop(0);
+}
+
+/* pthread_exit() inside an offloaded call ends that pool thread, not the
+ * process: its cleanup handlers run, the caller returns as if the call had,
+ * and the thread no longer counts against the pool's 8: the calls that
+ * follow get new ones. */
+static void test_pthread_exit_in_offload(void) {
+    int cleaned = 0;
+    for (int i = 0; i < 10; i++) ASSERT_EQ(guv_offload(exits_thread, &cleaned), 0);
+    ASSERT_EQ(cleaned, 10);
+    struct job j = {.in = 7};
+    ASSERT_EQ(guv_offload(square, &j), 0);
+    ASSERT_EQ(j.out, 49);
+}
+
 /* A NULL function is refused. */
 static void test_offload_null_is_einval(void) {
     ASSERT_ERRNO(guv_offload(NULL, NULL), EINVAL);
@@ -158,5 +181,6 @@ int main(void) {
     RUN(test_offload_after_kill_runs);
     RUN(test_offload_past_deadline_runs);
     RUN(test_offload_null_is_einval);
+    RUN(test_pthread_exit_in_offload);
     return 0;
 }

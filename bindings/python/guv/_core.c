@@ -1296,7 +1296,11 @@ static PyObject *core_offload(PyObject *self, PyObject *args)
     Py_DECREF(o.args);
     if (rc < 0)
         return blocking_failed();
-    if (o.result == NULL)
+    if (o.result == NULL && o.exc_type == NULL)
+        /* CPython ended the offload thread (pthread_exit) as it waited for the
+         * GIL: the interpreter is finalizing. guv woke the caller all the same. */
+        PyErr_SetString(PyExc_RuntimeError, "guv: offload: the interpreter ended the thread of the call");
+    else if (o.result == NULL)
         PyErr_Restore(o.exc_type, o.exc_value, o.exc_tb);
     return o.result;
 }

@@ -50,6 +50,25 @@ def test_offload_deletes_the_thread_state_it_ran_python_with():
     assert not used & _thread_states()
 
 
+@pytest.mark.parametrize("run", range(3))
+def test_offloaded_call_at_interpreter_exit_does_not_abort(script, run):
+    """CPython ends a thread that wants the GIL while the interpreter
+    finalizes (pthread_exit); on guv's offload thread that aborted the
+    process ("FATAL: exception not rethrown"). Here the second call waits
+    for the pool's one thread, and the first wakes during a slow __del__."""
+    r = script("""
+        import threading, time
+        from guv import _core
+        class Slow:
+            def __del__(self): time.sleep(1.0)
+        slow = Slow()
+        for d in (0.3, 0.0):
+            threading.Thread(target=_core.offload, args=(time.sleep, d), daemon=True).start()
+        time.sleep(0.1)
+    """, env={"GUV_OFFLOAD_THREADS": "1"}, timeout=30)
+    assert (r.returncode, r.stderr) == (0, "")
+
+
 def test_offloads_of_green_threads_overlap():
     start = time.monotonic()
     gts = [guv.spawn(_core.offload, time.sleep, 0.2) for _ in range(4)]
