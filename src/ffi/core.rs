@@ -503,7 +503,10 @@ pub extern "C" fn guv_timeout_end() -> c_int {
 /// `func` may still be using `arg`. Unlike every other blocking call, it
 /// also runs `func` (and returns 0) for a caller that was already killed or
 /// whose deadline has passed: clean-up that must block, such as cancelling
-/// a query on the server, goes here.
+/// a query on the server, goes here. A `func` that ends its thread with
+/// pthread_exit() (CPython does, to a thread that wants the GIL while the
+/// interpreter finalizes) ends only that pool thread: its cleanup handlers
+/// run and the caller returns 0 as if `func` had returned.
 ///
 /// Returns 0. On failure returns -1 and sets errno: EINVAL (func NULL),
 /// EPERM (inside a guv_call_on_hub() callback), EAGAIN (no thread could be
