@@ -25,10 +25,11 @@ def test_import_guv_leaves_psycopg2_alone(script):
     # psycopg2 refuses COPY whenever a wait callback is set: importing guv must not set one.
     r = script("""
         import io, os, guv, psycopg2, psycopg2.extensions
-        connect, _connect = psycopg2.connect, psycopg2._connect
+        ext = psycopg2.extensions
+        before = psycopg2.connect, psycopg2._connect, dict(ext.cursor.__dict__), dict(ext.connection.__dict__)
         import guv.support.psycopg2
-        assert psycopg2.extensions.get_wait_callback() is None
-        assert psycopg2.connect is connect and psycopg2._connect is _connect
+        assert ext.get_wait_callback() is None
+        assert before == (psycopg2.connect, psycopg2._connect, dict(ext.cursor.__dict__), dict(ext.connection.__dict__))
         c = psycopg2.connect(os.environ["GUV_TEST_PG"])
         out = io.StringIO()
         c.cursor().copy_expert("copy (select 1) to stdout", out)

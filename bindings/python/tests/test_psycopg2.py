@@ -133,3 +133,75 @@ def test_support_module_is_an_attribute_after_import_guv(script):
         print(guv.support.psycopg2.enabled(), "psycopg2" in sys.modules)
     """)
     assert r.stdout.split() == ["True", "True"], r.stderr
+
+
+# psycopg2 holds a connection's pthread lock across each wait in the callback:
+# a second green thread's call on that connection must wait green, not block
+# the OS thread (which would hang the process), so these run in a process of their own.
+def test_commit_waits_green_for_another_green_threads_query(script):
+    r = script("""
+        import os, time, psycopg2, guv
+        guv.support.psycopg2.enable()
+        c = psycopg2.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        def query():
+            cur = c.cursor()
+            cur.execute("SELECT pg_sleep(0.2), 1")
+            return cur.fetchone()[1]
+        gt = guv.spawn(query)
+        guv.sleep(0.05)
+        start = time.monotonic()
+        c.commit()  # takes the lock the query holds: after it, and it committed the query's transaction
+        print(gt.wait(), 0.1 < time.monotonic() - start < 2, c.info.transaction_status)
+    """, timeout=30)
+    assert r.stdout.split() == ["1", "True", "0"], r.stderr
+
+
+def test_green_threads_share_a_connection_in_turn(script):
+    # psycopg2's connections are thread-safe: threads share one, their statements in turn.
+    r = script("""
+        import os, time, psycopg2, guv
+        guv.support.psycopg2.enable()
+        c = psycopg2.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        ticks = []
+        def ticker():
+            for _ in range(10):
+                guv.sleep(0.02)
+                ticks.append(1)
+        def query(i):
+            with c.cursor() as cur:
+                cur.execute("SELECT pg_sleep(0.1), %s", (i,))
+                return cur.fetchone()[1]
+        t = guv.spawn(ticker)
+        start = time.monotonic()
+        print(list(guv.GreenPool(4).imap(query, range(4))), 0.4 <= time.monotonic() - start < 3, len(ticks) >= 5)
+    """, timeout=30)
+    assert r.stdout.strip() == "[0, 1, 2, 3] True True", r.stderr
+
+
+def test_a_commit_loop_lets_other_green_threads_run(script):
+    # psycopg2's test_commit_concurrency under monkey_patch: a thread commits in a
+    # loop (nothing to commit: no network, no wait) while main queries and commits
+    # on the same connection. psycopg2 releases the GIL in every commit; guv's
+    # commit lets the other green threads run, else main never would again.
+    r = script("""
+        import os, guv
+        guv.monkey_patch()
+        import threading, psycopg2
+        c = psycopg2.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        notices, stop = [], []
+        def committer():
+            while not stop:
+                c.commit()
+                notices.extend(c.notices)
+        t = threading.Thread(target=committer)
+        t.start()
+        cur = c.cursor()
+        for i in range(200):
+            cur.execute("SELECT %s", (i,))
+            c.commit()
+            notices.extend(c.notices)
+        stop.append(True)
+        t.join()
+        print(cur.fetchone() if cur.description else None, notices)
+    """, timeout=60)
+    assert r.stdout.strip() == "(199,) []", r.stderr

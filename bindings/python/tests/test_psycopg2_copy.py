@@ -171,11 +171,54 @@ def test_copy_refuses_a_file_without_read_or_write(conn, table):
     assert cur.fetchone() == (5,)
 
 
-def test_a_copy_error_carries_pgcode_and_pgerror(conn):
+def test_a_copy_error_carries_pgcode_pgerror_cursor_and_diag(conn, table):
+    # psycopg2's test_diagnostics_copy: diag reads the server's PGresult, which the error owns.
+    cur = conn.cursor()
     with pytest.raises(psycopg2.errors.UndefinedTable) as e:
-        conn.cursor().copy_to(io.StringIO(), "guv_foreign_no_such_table")
-    assert e.value.pgcode == "42P01" and e.value.pgerror.startswith("ERROR:")
+        cur.copy_to(io.StringIO(), "guv_foreign_no_such_table")
+    assert e.value.pgcode == "42P01" and e.value.pgerror.startswith("ERROR:") and e.value.cursor is cur
+    assert e.value.diag.sqlstate == "42P01" and e.value.diag.severity == "ERROR"
+    assert e.value.diag.message_primary == 'relation "guv_foreign_no_such_table" does not exist'
     conn.rollback()
+    with pytest.raises(psycopg2.errors.InvalidTextRepresentation) as e:  # ending the COPY, not starting it
+        cur.copy_from(io.StringIO("x\ty\n"), table)
+    assert e.value.diag.sqlstate == "22P02" and e.value.diag.context.startswith(f"COPY {table}, line 1")
+    conn.rollback()
+
+
+def test_support_on_keeps_psycopg2s_own_classes(table):
+    # psycopg2's test_cursor_factory_none: the class asked for, not a subclass of it.
+    c = psycopg2.connect(DSN, cursor_factory=psycopg2.extras.DictCursor)
+    try:
+        assert type(c) is psycopg2.extensions.connection
+        assert type(c.cursor(cursor_factory=None)) is psycopg2.extras.DictCursor
+        plain = c.cursor(cursor_factory=psycopg2.extensions.cursor)
+        assert type(plain) is psycopg2.extensions.cursor
+        plain.copy_from(io.StringIO("9\tnine\n"), table)
+        assert plain.rowcount == 1
+    finally:
+        c.close()
+
+
+def test_enable_and_disable_change_psycopg2s_classes_and_connections_made_before(script):
+    r = script("""
+        import io, os, psycopg2, psycopg2.extensions as ext
+        import guv
+        before = dict(ext.cursor.__dict__), dict(ext.connection.__dict__)
+        c = psycopg2.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        guv.support.psycopg2.enable()
+        assert ext.cursor.__dict__["copy_expert"] is not before[0]["copy_expert"]
+        out = io.StringIO()
+        c.cursor().copy_expert("COPY (SELECT 10) TO STDOUT", out)
+        lo = c.lobject()
+        assert lo.write(b"x") == 1
+        c.rollback()
+        guv.support.psycopg2.disable()
+        assert dict(ext.cursor.__dict__) == before[0] and dict(ext.connection.__dict__) == before[1]
+        c.cursor().copy_expert("COPY (SELECT 11) TO STDOUT", out)  # psycopg2's own, no callback
+        print(out.getvalue().split())
+    """)
+    assert r.stdout.strip() == "['10', '11']", r.stderr
 
 
 def test_an_async_connection_keeps_psycopg2s_refusal_of_copy():

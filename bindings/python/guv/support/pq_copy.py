@@ -6,6 +6,7 @@ guv.trampoline for every wait — as include/guv/pq.h does in C.
 The libpq is the one psycopg2 is linked with (psycopg2-binary bundles its
 own): dlsym on psycopg2's extension module searches its dependencies. Calls
 hold the GIL (PyDLL): on a non-blocking connection none of them blocks."""
+import codecs
 import ctypes
 import io
 import time
@@ -54,7 +55,7 @@ def copy(cursor, sql, file, size):
     was_nonblocking = _pq.PQisnonblocking(pg)
     _pq.PQsetnonblocking(pg, 1)
     try:
-        return _Copy(conn, pg).run(sql, file, size)
+        return _Copy(cursor, pg).run(sql, file, size)
     finally:
         _pq.PQsetnonblocking(pg, was_nonblocking)
 
@@ -64,8 +65,8 @@ def codec(conn):
 
 
 class _Copy:
-    def __init__(self, conn, pg):
-        self.conn, self.pg, self.fd = conn, pg, _pq.PQsocket(pg)
+    def __init__(self, cursor, pg):
+        self.cursor, self.conn, self.pg, self.fd = cursor, cursor.connection, pg, _pq.PQsocket(pg)
         self.read_error = None
 
     def run(self, sql, file, size):
@@ -75,8 +76,11 @@ class _Copy:
             self.flush()
             res = self.next_result()
             status = _pq.PQresultStatus(res)
-            error = self.error_of(res) if status in PGRES_ERRORS else None
-            _pq.PQclear(res)
+            if status in PGRES_ERRORS:
+                error = self.error_of(res)
+            else:
+                error = None
+                _pq.PQclear(res)
             if status == PGRES_COPY_IN:
                 self.copy_in(file, size)
             elif status == PGRES_COPY_OUT:
@@ -178,6 +182,7 @@ class _Copy:
                 rowcount = int(tuples) if tuples else -1
             elif status in PGRES_ERRORS and error is None:
                 error = self.error_of(res)
+                continue
             _pq.PQclear(res)
         if error is not None:
             raise error from self.read_error
@@ -190,6 +195,7 @@ class _Copy:
             _pq.PQclear(res)
 
     def error_of(self, res):
+        """psycopg2's exception for error result `res`, which it takes (for its diag)."""
         sqlstate = _pq.PQresultErrorField(res, PG_DIAG_SQLSTATE)
         pgerror = (_pq.PQresultErrorMessage(res) or b"").decode(codec(self.conn), "replace")
         message = pgerror.split(":  ", 1)[-1]  # without "ERROR:  ", as psycopg2 words it
@@ -198,9 +204,10 @@ class _Copy:
         except KeyError:
             cls = psycopg2.DatabaseError
         error = cls(message)
-        # psycopg2's own unpickling is the one way in to these two; diag
-        # needs a PGresult of psycopg2's and stays empty.
+        # psycopg2's own unpickling is the one way in to these two from Python.
         error.__setstate__({"pgerror": pgerror, "pgcode": sqlstate.decode() if sqlstate else None})
+        if not _Error.attach(error, res, self.cursor, codecs.getdecoder(codec(self.conn))):
+            _pq.PQclear(res)
         return error
 
     def rescue(self):
@@ -239,6 +246,36 @@ class _Copy:
             select.select([self.fd], [], [], 1.0)
             if not _pq.PQconsumeInput(self.pg):
                 return
+
+
+class _Error:
+    """psycopg2's errorObject (psycopg/error.h) after the BaseException in
+    it: pgerror, pgcode, cursor, pydecoder, pgres. Only psycopg2's C code
+    fills the last three, which `diag` (pgres) and its text (pydecoder)
+    read, and `cursor`; attach() writes them as pq_raise does, once the
+    layout checks out on this error."""
+
+    PTR = ctypes.sizeof(ctypes.c_void_p)
+    BASE = BaseException.__basicsize__
+    FIELDS = 5
+
+    @classmethod
+    def attach(cls, error, res, cursor, decoder):
+        """Gives `error` the PGresult `res` (which it then owns and frees),
+        `cursor` and `decoder`; False, leaving them out, if psycopg2's
+        errors are not laid out as expected."""
+        if psycopg2.Error.__basicsize__ != cls.BASE + cls.FIELDS * cls.PTR:
+            return False
+        field = [ctypes.c_void_p.from_address(id(error) + cls.BASE + i * cls.PTR) for i in range(cls.FIELDS)]
+        pgerror, _, cur, pydecoder, pgres = field
+        if pgerror.value != id(error.pgerror) or cur.value or pydecoder.value or pgres.value:
+            return False
+        # The error's dealloc drops a reference to each object and clears pgres: they are stored owned.
+        for target, obj in ((cur, cursor), (pydecoder, decoder)):
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+            target.value = id(obj)
+        pgres.value = res
+        return True
 
 
 def _unpatched_select():

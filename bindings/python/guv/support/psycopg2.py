@@ -4,12 +4,19 @@ own green thread. A Timeout or a kill ends the wait and cancels the query
 on the server.
 
 psycopg2 refuses COPY and large objects while a wait callback is set, so
-enable() also makes psycopg2.connect return connections whose cursors'
-copy_expert/copy_from/copy_to and whose lobject() are guv's own,
-cooperative too (guv.support.pq_copy, guv.support.pg_largeobject). The
-connection and cursor classes are the ones asked for (connection_factory,
-cursor_factory), subclassed. Connections made before enable() keep
-psycopg2's methods."""
+enable() also gives psycopg2's own connection and cursor classes guv's
+copy_expert, copy_from, copy_to and lobject(), cooperative too
+(guv.support.pq_copy, guv.support.pg_largeobject): every connection, of
+whatever class, made before enable() or after, is the class asked for.
+
+psycopg2 holds a connection's lock (a pthread mutex) across each wait in
+the callback; a second green thread taking it on the same OS thread would
+block that thread, and every green thread with it. So the methods that
+take it wait first, green and in turn, for the connection
+(guv.support.green_lock), as OS threads wait for the mutex; commit() and
+rollback() let the others run, as psycopg2 lets other threads run there
+(it releases the GIL) even when there is nothing to commit."""
+import ctypes
 import functools
 import weakref
 
@@ -17,24 +24,29 @@ import psycopg2
 from psycopg2 import extensions, sql
 
 from .._runtime import READ, WRITE
-from ..greenthread import trampoline
+from ..greenthread import gyield, trampoline
+from .green_lock import GreenLocks
+
+# Connection -> the green lock that its methods (and the wait callback) take.
+_locks = GreenLocks()
 
 
 def wait_callback(conn, timeout=None):
-    while True:
-        state = conn.poll()
-        if state == extensions.POLL_OK:
-            return
-        try:
-            if state == extensions.POLL_READ:
-                trampoline(conn.fileno(), READ)
-            elif state == extensions.POLL_WRITE:
-                trampoline(conn.fileno(), WRITE)
-            else:
-                raise psycopg2.OperationalError(f"guv: bad state from conn.poll(): {state}")
-        except BaseException:
-            _cancel(conn)
-            raise
+    with _locks.held(conn):
+        while True:
+            state = conn.poll()
+            if state == extensions.POLL_OK:
+                return
+            try:
+                if state == extensions.POLL_READ:
+                    trampoline(conn.fileno(), READ)
+                elif state == extensions.POLL_WRITE:
+                    trampoline(conn.fileno(), WRITE)
+                else:
+                    raise psycopg2.OperationalError(f"guv: bad state from conn.poll(): {state}")
+            except BaseException:
+                _cancel(conn)
+                raise
 
 
 def _cancel(conn):
@@ -46,150 +58,169 @@ def _cancel(conn):
         pass  # not connected yet, or already closed: nothing runs there
 
 
+def _green(conn):
+    """Whether guv runs `conn`'s COPY and large objects: an asynchronous
+    connection, or another wait callback, keeps psycopg2's rules."""
+    return conn is not None and not conn.async_ and extensions.get_wait_callback() is wait_callback
+
+
+# psycopg2's classes' own attributes that enable() replaced: (class, name) -> attribute.
+_saved = {}
+
+
+def _own(cls, name):
+    return _saved.get((cls, name), cls.__dict__[name])
+
+
+def _locked(cls, name, conn_of, after=None):
+    """psycopg2's method `name` of `cls`, called holding the connection's green lock."""
+    method = _own(cls, name)
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        conn = conn_of(self)
+        if conn is None or conn.async_:  # None: a cursor not initialised, which psycopg2 refuses
+            return method(self, *args, **kwargs)
+        try:
+            with _locks.held(conn):
+                return method(self, *args, **kwargs)
+        finally:
+            if after is not None:
+                after(conn)
+
+    return call
+
+
+def _setter_locked(cls, name):
+    """psycopg2's property `name` of `cls`, set holding the connection's green lock."""
+    prop = _own(cls, name)
+
+    def set_(conn, value):
+        if conn.async_:
+            return prop.__set__(conn, value)
+        with _locks.held(conn):
+            prop.__set__(conn, value)
+
+    return property(prop.__get__, set_, doc=prop.__doc__)
+
+
 # Cursor -> (rowcount, query) of its last statement when that was a COPY: psycopg2's
-# own members cannot be set from Python, so CopyCursor's properties answer for them.
+# own members cannot be set from Python, so the properties below answer for them.
 _copied = weakref.WeakKeyDictionary()
 
 
-class CopyCursor(extensions.cursor):
-    """Put between a cursor class's own methods and psycopg2's: COPY through guv.support.pq_copy."""
+def _copy(cur, statement, file, size):
+    from . import pq_copy
 
-    __slots__ = ()
-
-    def _copy(self, statement, file, size):
-        from . import pq_copy
-
-        if self.closed:
-            raise psycopg2.InterfaceError("cursor already closed")
-        if self.name is not None:
-            raise psycopg2.ProgrammingError("copy cannot be used with a named cursor")
-        if isinstance(statement, sql.Composable):
-            statement = statement.as_string(self)
-        query = statement.encode(pq_copy.codec(self.connection)) if isinstance(statement, str) else statement
-        _copied[self] = (-1, query)
-        _copied[self] = (pq_copy.copy(self, statement, file, size), query)
-
-    def copy_expert(self, sql, file, size=8192):
-        if not (hasattr(file, "read") or hasattr(file, "write")):
-            raise TypeError("file must be a readable file-like object for COPY FROM; "
-                            "a writable file-like object for COPY TO.")
-        self._copy(sql, file, size)
-
-    def copy_from(self, file, table, sep="\t", null="\\N", size=8192, columns=None):
-        if not hasattr(file, "read"):
-            raise TypeError("argument 1 must have a .read() method")
-        self._copy(f"COPY {self._target(table, columns)} FROM stdin WITH DELIMITER AS {self._literal(sep)} "
-                   f"NULL AS {self._literal(null)}", file, size)
-
-    def copy_to(self, file, table, sep="\t", null="\\N", columns=None):
-        if not hasattr(file, "write"):
-            raise TypeError("argument 1 must have a .write() method")
-        self._copy(f"COPY {self._target(table, columns)} TO stdout WITH DELIMITER AS {self._literal(sep)} "
-                   f"NULL AS {self._literal(null)}", file, 8192)
-
-    @property
-    def rowcount(self):
-        copied = _copied.get(self)
-        return super().rowcount if copied is None else copied[0]
-
-    @property
-    def query(self):
-        copied = _copied.get(self)
-        return super().query if copied is None else copied[1]
-
-    def execute(self, query, vars=None):
-        _copied.pop(self, None)
-        return super().execute(query, vars)
-
-    def executemany(self, query, vars_list):
-        _copied.pop(self, None)
-        return super().executemany(query, vars_list)
-
-    def callproc(self, procname, parameters=None):
-        _copied.pop(self, None)
-        return super().callproc(procname, parameters)
-
-    def _target(self, table, columns):
-        # psycopg2 2.9 quotes the table and column names the same way.
-        target = extensions.quote_ident(table, self)
-        if columns:
-            target += " (" + ", ".join(extensions.quote_ident(c, self) for c in columns) + ")"
-        return target
-
-    def _literal(self, value):
-        return sql.Literal(value).as_string(self)
+    if cur.closed:
+        raise psycopg2.InterfaceError("cursor already closed")
+    if cur.name is not None:
+        raise psycopg2.ProgrammingError("copy cannot be used with a named cursor")
+    conn = cur.connection
+    if isinstance(statement, sql.Composable):
+        statement = statement.as_string(cur)
+    query = statement.encode(pq_copy.codec(conn)) if isinstance(statement, str) else statement
+    with _locks.held(conn):
+        _copied[cur] = (-1, query)
+        _copied[cur] = (pq_copy.copy(cur, statement, file, size), query)
 
 
-class GreenConnection(extensions.connection):
-    """Put between a connection class's own methods and psycopg2's (so that
-    psycopg2.extras' DictConnection still picks its cursor class first):
-    cursors get CopyCursor, lobject() is guv's."""
-
-    __slots__ = ()
-
-    def cursor(self, name=None, cursor_factory=None, withhold=False, scrollable=None):
-        # The class is chosen before the cursor is made: making one and closing
-        # it would close a server-side cursor of that name (a "stolen" one).
-        factory = cursor_factory or self.cursor_factory or extensions.cursor
-        green = not self.async_  # an asynchronous connection keeps psycopg2's rules (no COPY)
-        if green and isinstance(factory, type) and issubclass(factory, extensions.cursor):
-            factory = _green_class(factory, CopyCursor)
-        cur = super().cursor(name, cursor_factory=factory, withhold=withhold, scrollable=scrollable)
-        if green and not isinstance(cur, CopyCursor) and type(cur).__flags__ & _HEAPTYPE:
-            # A factory function that made a Python cursor class (psycopg2.extras'): given the subclass.
-            cur.__class__ = _green_class(type(cur), CopyCursor)
-        return cur
-
-    # psycopg2's "mark": a large object is valid only in the transaction that opened it.
-    def commit(self):
-        try:
-            super().commit()
-        finally:
-            _transaction_ended(self)
-
-    def rollback(self):
-        try:
-            super().rollback()
-        finally:
-            _transaction_ended(self)
-
-    def reset(self):
-        try:
-            super().reset()
-        finally:
-            _transaction_ended(self)
-
-    def tpc_prepare(self):
-        try:
-            super().tpc_prepare()
-        finally:
-            _transaction_ended(self)
-
-    def tpc_commit(self, *xid):
-        try:
-            super().tpc_commit(*xid)
-        finally:
-            _transaction_ended(self)
-
-    def tpc_rollback(self, *xid):
-        try:
-            super().tpc_rollback(*xid)
-        finally:
-            _transaction_ended(self)
-
-    def lobject(self, oid=0, mode="", new_oid=0, new_file=None, lobject_factory=None):
-        from .pg_largeobject import LargeObject
-
-        if self.async_:
-            return super().lobject(oid, mode, new_oid, new_file, lobject_factory or extensions.lobject)
-        cls = LargeObject
-        if lobject_factory not in (None, extensions.lobject, LargeObject):
-            cls = _green_class(lobject_factory, LargeObject)
-        return cls(self, oid, mode, new_oid, new_file)
+def copy_expert(self, sql, file, size=8192):
+    if not _green(self.connection):
+        return _own(extensions.cursor, "copy_expert")(self, sql, file, size)
+    if not (hasattr(file, "read") or hasattr(file, "write")):
+        raise TypeError("file must be a readable file-like object for COPY FROM; "
+                        "a writable file-like object for COPY TO.")
+    _copy(self, sql, file, size)
 
 
-_HEAPTYPE = 1 << 9
-# Connection -> how many of its transactions have ended.
+def copy_from(self, file, table, sep="\t", null="\\N", size=8192, columns=None):
+    if not _green(self.connection):
+        return _own(extensions.cursor, "copy_from")(self, file, table, sep, null, size, columns)
+    if not hasattr(file, "read"):
+        raise TypeError("argument 1 must have a .read() method")
+    _copy(self, f"COPY {_target(self, table, columns)} FROM stdin WITH DELIMITER AS {_literal(self, sep)} "
+          f"NULL AS {_literal(self, null)}", file, size)
+
+
+def copy_to(self, file, table, sep="\t", null="\\N", columns=None):
+    if not _green(self.connection):
+        return _own(extensions.cursor, "copy_to")(self, file, table, sep, null, columns)
+    if not hasattr(file, "write"):
+        raise TypeError("argument 1 must have a .write() method")
+    _copy(self, f"COPY {_target(self, table, columns)} TO stdout WITH DELIMITER AS {_literal(self, sep)} "
+          f"NULL AS {_literal(self, null)}", file, 8192)
+
+
+def _target(cur, table, columns):
+    # psycopg2 2.9 quotes the table and column names the same way.
+    target = extensions.quote_ident(table, cur)
+    if columns:
+        target += " (" + ", ".join(extensions.quote_ident(c, cur) for c in columns) + ")"
+    return target
+
+
+def _literal(cur, value):
+    return sql.Literal(value).as_string(cur)
+
+
+def _after_copy(name):
+    """psycopg2's member `name` (rowcount, query), or the COPY's until the next statement."""
+    member = _own(extensions.cursor, name)
+    index = ("rowcount", "query").index(name)
+
+    def get(cur):
+        copied = _copied.get(cur) if _copied else None
+        return member.__get__(cur) if copied is None else copied[index]
+
+    return property(get, doc=member.__doc__)
+
+
+def _statement(name):
+    """psycopg2's cursor method `name`, which runs a statement: the green lock, and no COPY's results after it."""
+    method = _locked(extensions.cursor, name, _cursor_conn)
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if _copied:
+            _copied.pop(self, None)
+        return method(self, *args, **kwargs)
+
+    return call
+
+
+def _cursor_conn(cur):
+    return cur.connection
+
+
+def _conn(conn):
+    return conn
+
+
+def lobject(self, oid=0, mode="", new_oid=0, new_file=None, lobject_factory=None):
+    from .pg_largeobject import LargeObject
+
+    if not _green(self):
+        return _own(extensions.connection, "lobject")(self, oid, mode, new_oid, new_file,
+                                                      lobject_factory or extensions.lobject)
+    cls = LargeObject
+    if lobject_factory not in (None, extensions.lobject, LargeObject):
+        cls = _large_object_class(lobject_factory)
+    return cls(self, oid, mode, new_oid, new_file)
+
+
+@functools.cache
+def _large_object_class(cls):
+    """`cls` (an lobject subclass) with guv's LargeObject between its own methods and psycopg2's."""
+    from .pg_largeobject import LargeObject
+
+    if issubclass(cls, LargeObject):
+        return cls
+    return type(cls.__name__, (cls, LargeObject), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+
+
+# Connection -> how many of its transactions have ended: psycopg2's "mark", by
+# which a large object is valid only in the transaction that opened it.
 _marks = weakref.WeakKeyDictionary()
 
 
@@ -201,43 +232,62 @@ def _transaction_ended(conn):
     _marks[conn] = _marks.get(conn, 0) + 1
 
 
-@functools.cache
-def _green_class(cls, mixin):
-    """`cls` with `mixin` (a subclass of psycopg2's base class of `cls`) between
-    cls's own methods and psycopg2's; no __dict__ added, so an object can change to it."""
-    if issubclass(cls, mixin):
-        return cls
-    bases = (mixin,) if cls is mixin.__mro__[1] else (cls, mixin)
-    return type(cls.__name__, bases, {"__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+def _transaction_ended_let_others_run(conn):
+    _transaction_ended(conn)
+    gyield()
 
 
-_connect = None
+def _replacements():
+    """(class, name) -> what enable() puts there."""
+    cursor, connection = extensions.cursor, extensions.connection
+    new = {(cursor, "copy_expert"): copy_expert, (cursor, "copy_from"): copy_from, (cursor, "copy_to"): copy_to,
+           (cursor, "rowcount"): _after_copy("rowcount"), (cursor, "query"): _after_copy("query"),
+           (cursor, "close"): _locked(cursor, "close", _cursor_conn), (connection, "lobject"): lobject}
+    for name in ("execute", "executemany", "callproc"):
+        new[cursor, name] = _statement(name)
+    for name in ("commit", "rollback"):
+        new[connection, name] = _locked(connection, name, _conn, _transaction_ended_let_others_run)
+    for name in ("reset", "tpc_prepare", "tpc_commit", "tpc_rollback"):
+        new[connection, name] = _locked(connection, name, _conn, _transaction_ended)
+    for name in ("close", "set_session", "set_client_encoding", "tpc_begin", "tpc_recover"):
+        new[connection, name] = _locked(connection, name, _conn)
+    for name in ("autocommit", "isolation_level", "readonly", "deferrable"):
+        new[connection, name] = _setter_locked(connection, name)
+    return new
 
 
-def _green_connect(dsn, connection_factory=None, **kwargs):
-    """psycopg2._connect, which psycopg2.connect calls: the connection class
-    asked for, given GreenConnection. A factory that is not a connection
-    class (any callable may be one) is psycopg2's business alone."""
-    factory = connection_factory or extensions.connection
-    if isinstance(factory, type) and issubclass(factory, extensions.connection):
-        factory = _green_class(factory, GreenConnection)
-    return _connect(dsn, connection_factory=factory, **kwargs)
+# Py_TPFLAGS_IMMUTABLETYPE: psycopg2's classes are static types, which Python refuses to change.
+_IMMUTABLE = 1 << 8
+
+
+def _set_class_attribute(cls, name, value):
+    """setattr on one of psycopg2's static classes, which Python's setattr
+    refuses while the class is flagged immutable: the flag is lifted for
+    that one call (which also tells the method caches of the change)."""
+    # tp_flags follows 19 pointer-sized fields of PyTypeObject (ob_refcnt ... tp_as_buffer).
+    flags = ctypes.c_ulong.from_address(id(cls) + 21 * ctypes.sizeof(ctypes.c_void_p))
+    if flags.value != cls.__flags__:
+        raise RuntimeError(f"guv: {cls.__name__}'s type object is not laid out as this CPython's headers say")
+    flags.value &= ~_IMMUTABLE
+    try:
+        setattr(cls, name, value)
+    finally:
+        flags.value |= _IMMUTABLE
 
 
 def enable():
-    global _connect
     extensions.set_wait_callback(wait_callback)
-    if _connect is None:
-        # psycopg2.connect looks _connect up at each call: `from psycopg2 import
-        # connect` done before enable() gets green connections too.
-        _connect, psycopg2._connect = psycopg2._connect, _green_connect
+    if not _saved:
+        for (cls, name), value in _replacements().items():
+            _saved[cls, name] = cls.__dict__[name]
+            _set_class_attribute(cls, name, value)
 
 
 def disable():
-    global _connect
     extensions.set_wait_callback(None)
-    if _connect is not None:
-        psycopg2._connect, _connect = _connect, None
+    for (cls, name), value in _saved.items():
+        _set_class_attribute(cls, name, value)
+    _saved.clear()
 
 
 def enabled():
