@@ -213,6 +213,31 @@ fn instructions(exe: &str, what: &str, n: u64) -> Option<u64> {
     Some((ir(2 * n)? - ir(n)?) / n)
 }
 
+/// `cargo bench --bench core -- --only yield,wake`: the named measures
+/// alone (raw, yield, main, sleep0, spawn, wake), medians of ROUNDS
+/// interleaved rounds on stdout, nothing written: for trying a change.
+fn only(which: &str) {
+    let all: [(&str, fn(u64) -> f64, u64); 6] = [
+        ("raw", raw_switch, N),
+        ("yield", guv_yield, N),
+        ("main", guv_main_yield, N),
+        ("sleep0", guv_sleep0, N),
+        ("spawn", guv_spawn_exit, N / 2),
+        ("wake", guv_wake, N / 2),
+    ];
+    let picked: Vec<_> = all.iter().filter(|(name, _, _)| which.split(',').any(|w| w == *name)).collect();
+    let mut times = vec![Vec::new(); picked.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, f, n)) in picked.iter().enumerate() {
+            times[i].push(f(*n));
+        }
+    }
+    for ((name, _, _), t) in picked.iter().zip(times) {
+        println!("{name} {:.1} ns", median(t));
+    }
+    println!("load {}", loadavg());
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
@@ -224,6 +249,9 @@ fn main() {
     }
     if args.iter().any(|a| a == "--list") {
         return; // `cargo bench -- --list` probes harness=false benches
+    }
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        return only(args.get(i + 1).map_or("", |s| s.as_str()));
     }
     let load_before = loadavg();
     let dill = std::env::var("GUV_BENCH_DILL").ok().filter(|p| std::path::Path::new(p).exists());

@@ -40,6 +40,7 @@ mod lifecycle;
 mod local;
 
 pub(crate) use block::{park_until, sleep_until, suspend, yield_now};
+pub(crate) use control::unpark;
 pub(crate) use inspect::{dump, name, set_name, stats};
 pub(crate) use local::{cur, enter, enter_from_unwind, local, outside, Local};
 

@@ -36,14 +36,18 @@ pub fn run() -> Result<()> {
 }
 
 /// Lets every other ready green thread run once.
-#[inline]
+///
+/// The blocking calls are inlined into their callers: a green thread that
+/// returns from a call it suspended in, to another call site than the
+/// green thread before it returned to, is a mispredicted return each time.
+#[inline(always)]
 pub fn yield_now() -> Result<()> {
     hub::yield_now().map(drop)
 }
 
 /// Suspends the caller for at least `seconds` (`<= 0`: one round of the
 /// other ready green threads, with no timer and no clock read).
-#[inline]
+#[inline(always)]
 pub fn sleep(seconds: f64) -> Result<()> {
     let until = if seconds > 0.0 {
         clock::after(seconds)?
@@ -85,14 +89,16 @@ pub fn kill(id: i64) -> Result<()> {
 /// Suspends the caller until guv_unpark names it (at once if an unpark
 /// came since its last park), `seconds` pass (ETIMEDOUT; negative: never),
 /// or it is killed.
-#[inline]
+#[inline(always)]
 pub fn park(seconds: f64) -> Result<()> {
-    hub::park_until(clock::after_or_never(seconds)?).map(drop)
+    let until = if seconds < 0.0 { NEVER } else { clock::after(seconds)? };
+    hub::park_until(until).map(drop)
 }
 
 /// Wakes green thread `id` (0: main) from guv_park, or lets its next park return at once.
+#[inline]
 pub fn unpark(id: i64) -> Result<()> {
-    with(|h| h.unpark(id))?
+    hub::unpark(id)
 }
 
 /// Ends the current blocking call of `id` (0: main) with EINTR, or its next one.

@@ -262,19 +262,19 @@ fn suspend_slow(l: &Local, req: Request) -> Result<i32> {
 }
 
 /// Lets every other ready green thread run once.
-#[inline]
+#[inline(always)]
 pub(crate) fn yield_now() -> Result<i32> {
     suspend_as(Request::Yield, |h, slot| h.book_yield(slot))
 }
 
 /// Sleeps until `until` (0: one round of the ready tasks).
-#[inline]
+#[inline(always)]
 pub(crate) fn sleep_until(until: Deadline) -> Result<i32> {
     suspend_as(Request::Sleep { until }, move |h, slot| h.book_sleep(slot, until))
 }
 
 /// Parks until unparked, `until`, or the deadline.
-#[inline]
+#[inline(always)]
 pub(crate) fn park_until(until: Deadline) -> Result<i32> {
     suspend_as(Request::Park { until }, move |h, slot| h.book_park(slot, until))
 }

@@ -3,12 +3,29 @@
 //! spawns and finished offloads; and the waits the world ends: timers that
 //! expire, fds found closed (verify, forget), a failing epoll_wait.
 
-use super::{Hub, MAIN};
+use super::{hub_in, local, Hub, MAIN};
 use crate::clock::Deadline;
 use crate::errno::{Errno, Result};
 use crate::reactor::Interest;
 use crate::remote::Msg;
 use crate::task::Wait;
+
+/// guv_unpark: half of every wake round trip, so it skips `with`'s fork
+/// check (an unpark touches no kernel object; the next call that does
+/// repairs the hub).
+#[inline(always)]
+pub(crate) fn unpark(id: i64) -> Result<()> {
+    let l = local();
+    let hub = hub_in(l)?;
+    if l.busy.replace(true) {
+        return Err(Errno::EDEADLK);
+    }
+    // SAFETY: this thread's hub, alive until thread exit; `busy` was clear,
+    // so no other reference to it is live (as in `with_in`).
+    let r = unsafe { &mut *hub }.unpark(id);
+    l.busy.set(false);
+    r
+}
 
 impl Hub {
     pub(crate) fn kill(&mut self, id: i64) -> Result<()> {
