@@ -78,7 +78,12 @@ static inline struct sockaddr_in io_closed_port(void) {
 }
 
 /* A green thread that counts ticks every `io_tick_period` seconds until
- * io_ticker_stop is set: it runs only if the hub kept turning. */
+ * io_ticker_stop is set: it runs only if the hub kept turning. A test reads
+ * io_ticks before a blocking call and after it: more after proves the hub
+ * ran the ticker while the call waited. A count, not a time: timers fire in
+ * deadline order, and each call waits for a longer sleep or timeout begun
+ * after the ticker's 5 ms one, so the ticker ticks first however late the
+ * hub gets the CPU (gates like io_ticks >= 5 failed on a loaded machine). */
 static int io_ticks;
 static volatile int io_ticker_stop;
 static double io_tick_period = 0.005;

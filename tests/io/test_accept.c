@@ -8,12 +8,15 @@ static struct sockaddr_in peer;
 static socklen_t peer_len;
 static int accept_flags;
 static int client_fd = -1;
+static int ticks_during;
 
 static void acceptor(void *arg) {
     int l = *(int *)arg;
     peer_len = sizeof peer;
+    int before = io_ticks;
     accepted = accept_flags < 0 ? guv_accept(l, (struct sockaddr *)&peer, &peer_len)
                                 : guv_accept4(l, (struct sockaddr *)&peer, &peer_len, accept_flags);
+    ticks_during = io_ticks - before;
 }
 
 static void connect_later(void *arg) {
@@ -37,7 +40,7 @@ static void accept_one(int flags) {
     io_ticker_stop = 1;
     ASSERT_EQ(guv_run(), 0);
     ASSERT(accepted >= 0);
-    ASSERT(io_ticks >= 5);
+    ASSERT(ticks_during >= 1);
     struct sockaddr_in local;
     socklen_t len = sizeof local;
     ASSERT_EQ(getsockname(client_fd, (struct sockaddr *)&local, &len), 0);

@@ -5,12 +5,13 @@
 
 static char got[64];
 static ssize_t got_n;
-static int got_ticks;
+static int ticks_during;
 
 static void read_one(void *arg) {
     int fd = *(int *)arg;
+    int before = io_ticks;
     got_n = guv_read(fd, got, sizeof got);
-    got_ticks = io_ticks;
+    ticks_during = io_ticks - before;
     io_ticker_stop = 1;
 }
 
@@ -27,7 +28,7 @@ static void reader_and_late_writer(int fds[2]) {
     ASSERT_EQ(got_n, 5);
     ASSERT(memcmp(got, "hello", 5) == 0);
     /* The reader was suspended, not blocking the OS thread: the ticker ran. */
-    ASSERT(got_ticks >= 5);
+    ASSERT(ticks_during >= 1);
 }
 
 /* A blocking socketpair: the read suspends, the writer runs, the flag stays off. */

@@ -25,9 +25,12 @@ static void test_regular_file(void) {
 }
 
 static uint64_t got;
+static int ticks_during;
 
 static void eventfd_reader(void *arg) {
+    int before = io_ticks;
     ASSERT_EQ(guv_read(*(int *)arg, &got, sizeof got), sizeof got);
+    ticks_during = io_ticks - before;
 }
 
 static void eventfd_writer(void *arg) {
@@ -48,7 +51,7 @@ static void test_eventfd(void) {
     io_ticker_stop = 1;
     ASSERT_EQ(guv_run(), 0);
     ASSERT_EQ(got, 42);
-    ASSERT(io_ticks >= 5);
+    ASSERT(ticks_during >= 1);
     ASSERT(!io_nonblocking(fd));
     ASSERT_EQ(guv_close(fd), 0);
 }

@@ -12,9 +12,10 @@ static void test_read_in_main(void) {
     ASSERT(guv_spawn(io_write_later, &w) >= 1);
     char b[16];
     ASSERT_EQ(guv_current(), 0);
+    int before = io_ticks;
     ASSERT_EQ(guv_read(sv[0], b, sizeof b), 10);
     ASSERT(memcmp(b, "from green", 10) == 0);
-    ASSERT(io_ticks >= 5);
+    ASSERT(io_ticks > before);
     ASSERT(!io_nonblocking(sv[0]));
     io_ticker_stop = 1;
     ASSERT_EQ(guv_join(ticker), 0);

@@ -5,6 +5,7 @@ static int sv[2];
 static int passed_fd = -1;
 static char data[16];
 static ssize_t got_n;
+static int ticks_during;
 
 static void receive_fd(void *arg) {
     (void)arg;
@@ -14,7 +15,9 @@ static void receive_fd(void *arg) {
     } ctl;
     struct iovec iov = {data, sizeof data};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    int before = io_ticks;
     got_n = guv_recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC);
+    ticks_during = io_ticks - before;
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     ASSERT(c != NULL);
     ASSERT_EQ(c->cmsg_level, SOL_SOCKET);
@@ -53,7 +56,7 @@ static void test_pass_fd(void) {
     ASSERT_EQ(guv_sleep(0.12), 0);
     io_ticker_stop = 1;
     ASSERT_EQ(guv_run(), 0);
-    ASSERT(io_ticks >= 5);
+    ASSERT(ticks_during >= 1);
     ASSERT_EQ(got_n, 13);
     ASSERT(memcmp(data, "here's a pipe", 13) == 0);
     ASSERT(passed_fd >= 0 && passed_fd != p[1]);

@@ -10,10 +10,11 @@ static void test_one_fd(void) {
     ASSERT(guv_spawn(io_write_later, &w) >= 1);
     struct pollfd p = {sv[0], POLLIN, 0};
     double t0 = guv_now();
+    int before = io_ticks;
     ASSERT_EQ(guv_poll(&p, 1, 5000), 1);
     ASSERT(guv_now() - t0 >= 0.09);
     ASSERT_EQ(p.revents, POLLIN);
-    ASSERT(io_ticks >= 5);
+    ASSERT(io_ticks > before);
     io_ticker_stop = 1;
     ASSERT_EQ(guv_join(ticker), 0);
     ASSERT_EQ(guv_run(), 0);
@@ -99,10 +100,11 @@ static void test_timeout_expires(void) {
     int64_t ticker = io_ticker_start();
     struct pollfd p[2] = {{sv[0], POLLIN, 0}, {sv[1], POLLIN, 0}};
     double t0 = guv_now();
+    int before = io_ticks;
     ASSERT_EQ(guv_poll(p, 2, 150), 0);
     double took = guv_now() - t0;
     ASSERT(took >= 0.14 && took < 2.0);
-    ASSERT(io_ticks >= 5);
+    ASSERT(io_ticks > before);
     t0 = guv_now();
     ASSERT_EQ(guv_poll(p, 1, 100), 0);
     ASSERT(guv_now() - t0 >= 0.09);

@@ -19,10 +19,11 @@ static void test_rcvtimeo(void) {
     int64_t ticker = io_ticker_start();
     char b[4];
     double t0 = guv_now();
+    int before = io_ticks;
     ASSERT_ERRNO(guv_read(sv[0], b, sizeof b), EAGAIN);
     double took = guv_now() - t0;
     ASSERT(took >= 0.19 && took < 2.0);
-    ASSERT(io_ticks >= 10);
+    ASSERT(io_ticks > before);
     t0 = guv_now();
     ASSERT_ERRNO(guv_recv(sv[0], b, sizeof b, 0), EAGAIN);
     struct iovec iov = {b, sizeof b};

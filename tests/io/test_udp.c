@@ -8,11 +8,14 @@ static char got[32];
 static ssize_t got_n;
 static struct sockaddr_in from;
 static socklen_t from_len;
+static int ticks_during;
 
 static void receive(void *arg) {
     (void)arg;
     from_len = sizeof from;
+    int before = io_ticks;
     got_n = guv_recvfrom(rx, got, sizeof got, 0, (struct sockaddr *)&from, &from_len);
+    ticks_during = io_ticks - before;
 }
 
 static void send_later(void *arg) {
@@ -36,7 +39,7 @@ static void test_recvfrom_waits_for_datagram(void) {
     ASSERT_EQ(from_len, sizeof from);
     ASSERT_EQ(from.sin_port, tx_addr.sin_port);
     ASSERT_EQ(from.sin_addr.s_addr, tx_addr.sin_addr.s_addr);
-    ASSERT(io_ticks >= 5);
+    ASSERT(ticks_during >= 1);
     ASSERT(!io_nonblocking(rx));
     ASSERT_EQ(guv_close(rx), 0);
     ASSERT_EQ(guv_close(tx), 0);

@@ -3,10 +3,13 @@
 
 static char a[3], b[5];
 static ssize_t got;
+static int ticks_during;
 
 static void readv_two(void *arg) {
     struct iovec iov[2] = {{a, sizeof a}, {b, sizeof b}};
+    int before = io_ticks;
     got = guv_readv(*(int *)arg, iov, 2);
+    ticks_during = io_ticks - before;
 }
 
 static void writev_later(void *arg) {
@@ -29,7 +32,7 @@ static void run_pair(int fds[2]) {
     ASSERT_EQ(got, 8);
     ASSERT(memcmp(a, "abc", 3) == 0);
     ASSERT(memcmp(b, "defgh", 5) == 0);
-    ASSERT(io_ticks >= 5);
+    ASSERT(ticks_during >= 1);
     ASSERT(!io_nonblocking(fds[0]) && !io_nonblocking(fds[1]));
 }
 
