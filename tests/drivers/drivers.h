@@ -14,8 +14,10 @@
 #define DRV_CONCURRENCY 50
 /* Each one's server-side sleep: serially 50 x 0.2 s = 10 s. */
 #define DRV_SLEEP 0.2
-/* The gate: a quarter of the serial time, with room for a loaded machine. */
-#define DRV_GATE_SECONDS 2.5
+/* The gate: half the serial time, which calls that did not overlap on the
+ * server cannot beat. Under 12 busy loops on 2 CPUs starting 50 backends
+ * alone took up to 3 s (a quarter, 2.5 s, failed there). */
+#define DRV_GATE_SECONDS 5.0
 
 static inline const char *drv_env(const char *name, const char *fallback)
 {
@@ -31,9 +33,10 @@ static inline void drv_redis_target(char host[128], int *port)
         FAIL("GUV_TEST_REDIS must be host:port, got %s", target);
 }
 
-/* Counts 5 ms sleeps until told to stop, and the longest gap between two
- * ticks: it only advances while the hub is free to run it, so a driver call
- * that blocked the OS thread shows up as a long gap. */
+/* Counts 5 ms sleeps until told to stop (a tick that ends after the stop
+ * is not counted), and the longest gap between two ticks: it only advances
+ * while the hub is free to run it, so a driver call that blocked the OS
+ * thread shows up as a long gap. */
 struct drv_ticker {
     int ticks;
     int stop;
@@ -44,7 +47,7 @@ static inline void drv_tick(void *arg)
 {
     struct drv_ticker *t = (struct drv_ticker *)arg;
     double last = guv_now();
-    while (!t->stop && guv_sleep(0.005) == 0) {
+    while (!t->stop && guv_sleep(0.005) == 0 && !t->stop) {
         double now = guv_now();
         if (now - last > t->max_gap)
             t->max_gap = now - last;
@@ -53,40 +56,54 @@ static inline void drv_tick(void *arg)
     }
 }
 
+/* Workers started and not yet ended, and the most at once. */
+struct drv_running {
+    int now, most;
+};
+
 struct drv_worker {
     void (*fn)(int i, void *ctx);
     void *ctx;
     int i;
     int *left;
     struct drv_ticker *ticker;
+    struct drv_running *running;
 };
 
 static inline void drv_worker_main(void *arg)
 {
     struct drv_worker *w = (struct drv_worker *)arg;
+    if (++w->running->now > w->running->most)
+        w->running->most = w->running->now;
     w->fn(w->i, w->ctx);
+    w->running->now--;
     if (--*w->left == 0)
         w->ticker->stop = 1;
 }
 
 /* Runs fn(i, ctx) for i in 0..n-1, each in its own green thread, beside a
- * ticker; returns the seconds until all have ended, and the ticker's count. */
+ * ticker; returns the seconds until all have ended, and the ticker's count.
+ * All were spawned before any ran, and each waits on its server before it
+ * ends, so with cooperation all have started before the first ends: an
+ * order, not a time. */
 static inline double drv_parallel(int n, void (*fn)(int, void *), void *ctx,
                                   struct drv_ticker *out)
 {
     struct drv_ticker ticker = { 0, 0, 0 };
     struct drv_worker *w = (struct drv_worker *)calloc((size_t)n, sizeof *w);
+    struct drv_running running = { 0, 0 };
     int left = n;
     ASSERT(w != NULL);
     double t0 = guv_now();
     ASSERT_OK(guv_spawn(drv_tick, &ticker));
     for (int i = 0; i < n; i++) {
-        w[i] = (struct drv_worker){ fn, ctx, i, &left, &ticker };
+        w[i] = (struct drv_worker){ fn, ctx, i, &left, &ticker, &running };
         ASSERT_OK(guv_spawn(drv_worker_main, &w[i]));
     }
     ASSERT_OK(guv_run());
     double elapsed = guv_now() - t0;
     ASSERT_EQ(left, 0);
+    ASSERT_EQ(running.most, n);
     free(w);
     *out = ticker;
     return elapsed;
@@ -100,10 +117,12 @@ static inline void drv_check_cooperation(const char *what, double elapsed, struc
            what, DRV_CONCURRENCY, DRV_SLEEP, elapsed, DRV_CONCURRENCY * DRV_SLEEP, t->ticks,
            t->max_gap * 1000);
     ASSERT(elapsed < DRV_GATE_SECONDS);
-    /* 5 ms ticks over >= 0.2 s: dozens, unless something held the hub. The
-     * longest gap is only reported: on a loaded 2-CPU machine the server's
-     * 50 new backends alone can starve this process for 100-200 ms. */
-    ASSERT(t->ticks >= 20);
+    /* The ticker ran while the calls were under way (its 5 ms sleep ends long
+     * before a 0.2 s server sleep). Only once is asked, not the dozens a quiet
+     * machine sees: on a loaded 2-CPU machine the server's 50 new backends
+     * alone can starve this process for 100-200 ms (ticks >= 20 failed). The
+     * longest gap is only reported. */
+    ASSERT(t->ticks >= 1);
 }
 
 /* Runs fn(arg) in a green thread, kills it after `after` seconds, and
