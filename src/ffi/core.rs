@@ -94,7 +94,15 @@ pub extern "C" fn guv_run() -> c_int {
 /// ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
 /// guv_call_on_hub() callback), EACCES (may_switch refused).
 #[no_mangle]
+#[cfg_attr(target_arch = "x86_64", unsafe(naked))]
 pub extern "C" fn guv_yield() -> c_int {
+    #[cfg(target_arch = "x86_64")]
+    super::return_by_jump!(yield_now);
+    #[cfg(not(target_arch = "x86_64"))]
+    yield_now()
+}
+
+extern "C" fn yield_now() -> c_int {
     boundary("guv_yield", || ops::yield_now().map(|()| 0))
 }
 
@@ -108,7 +116,15 @@ pub extern "C" fn guv_yield() -> c_int {
 /// forever — e.g. INFINITY — with nothing on the hub that could ever run again),
 /// EINTR (guv_interrupt()).
 #[no_mangle]
+#[cfg_attr(target_arch = "x86_64", unsafe(naked))]
 pub extern "C" fn guv_sleep(seconds: f64) -> c_int {
+    #[cfg(target_arch = "x86_64")]
+    super::return_by_jump!(sleep);
+    #[cfg(not(target_arch = "x86_64"))]
+    sleep(seconds)
+}
+
+extern "C" fn sleep(seconds: f64) -> c_int {
     boundary("guv_sleep", || ops::sleep(seconds).map(|()| 0))
 }
 
@@ -172,7 +188,15 @@ pub extern "C" fn guv_kill(id: i64) -> c_int {
 /// ever unpark it: when another OS thread will, hold the hub with
 /// guv_hub_hold() meanwhile).
 #[no_mangle]
+#[cfg_attr(target_arch = "x86_64", unsafe(naked))]
 pub extern "C" fn guv_park(timeout: f64) -> c_int {
+    #[cfg(target_arch = "x86_64")]
+    super::return_by_jump!(park);
+    #[cfg(not(target_arch = "x86_64"))]
+    park(timeout)
+}
+
+extern "C" fn park(timeout: f64) -> c_int {
     boundary("guv_park", || ops::park(timeout).map(|()| 0))
 }
 
