@@ -153,6 +153,17 @@ typedef struct guv_hooks {
    * (ESRCH). Added after the first version: a smaller `size` leaves it out.
    */
   void (*never_started)(void *userdata, guv_fn func, void *arg);
+  /**
+   * After each report of the blocking detector (guv_set_block_report) on
+   * a green thread that runs with this set: its id, this set's task data
+   * for it, the hub's OS thread id and the seconds it has blocked so far,
+   * for a binding to add its language's stack. Runs on the monitor
+   * thread while the hub is still blocked: it must not call guv functions
+   * that act on a hub, and the task data may belong to a task that has
+   * ended by the time it runs unless the binding keeps it alive. Added
+   * after the first version.
+   */
+  void (*blocked)(void *userdata, void *task_data, int64_t id, int thread, double seconds);
 } guv_hooks;
 
 /**
@@ -212,7 +223,8 @@ struct guv_stats {
  * the offending green thread's id (0: main), the task data of the first
  * hook set it runs with (see guv_add_hooks; NULL without hooks), the hub's
  * OS thread id, and the seconds it has blocked so far. For bindings that
- * add their language's stack.
+ * add their language's stack; one with a hook set of its own is told with
+ * its own task data through that set's `blocked` (see guv_hooks).
  */
 typedef void (*guv_block_fn)(void *userdata, int64_t id, void *task_data, int thread, double seconds);
 

@@ -54,6 +54,23 @@ pub struct guv_hooks {
     /// `func`. Runs on that OS thread as it exits, where guv calls fail
     /// (ESRCH). Added after the first version: a smaller `size` leaves it out.
     pub never_started: Option<unsafe extern "C" fn(userdata: *mut c_void, func: guv_fn, arg: *mut c_void)>,
+    /// After each report of the blocking detector (guv_set_block_report) on
+    /// a green thread that runs with this set: its id, this set's task data
+    /// for it, the hub's OS thread id and the seconds it has blocked so far,
+    /// for a binding to add its language's stack. Runs on the monitor
+    /// thread while the hub is still blocked: it must not call guv functions
+    /// that act on a hub, and the task data may belong to a task that has
+    /// ended by the time it runs unless the binding keeps it alive. Added
+    /// after the first version.
+    pub blocked: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            task_data: *mut c_void,
+            id: i64,
+            thread: c_int,
+            seconds: f64,
+        ),
+    >,
 }
 
 /// What task_end, switch_out and switch_in are.
@@ -98,6 +115,7 @@ const NO_HOOKS: guv_hooks = guv_hooks {
     may_switch: None,
     userdata: std::ptr::null_mut(),
     never_started: None,
+    blocked: None,
 };
 
 const NO_CHAIN: Chain = Chain { len: 0, handles: [0; MAX], hooks: [NO_HOOKS; MAX], asks: false };
@@ -106,11 +124,32 @@ const NO_CHAIN: Chain = Chain { len: 0, handles: [0; MAX], hooks: [NO_HOOKS; MAX
 /// green thread's outermost frame (`lifecycle::body`) for the task's life.
 /// Chain::task_start writes the first `len` slots (null for a set without
 /// task_start); the others are never read.
+#[derive(Clone, Copy)]
 pub(crate) struct TaskData([*mut c_void; MAX]);
 
+// SAFETY: the pointers are the bindings' own, which guv never dereferences:
+// it only hands them to those bindings' callbacks (the blocking detector's on
+// its monitor thread, as guv_hooks.blocked says).
+unsafe impl Send for TaskData {}
+
 impl TaskData {
-    /// The first set's task data, as the block callback reports it (once
-    /// task_start has run).
+    pub(crate) const NONE: TaskData = TaskData([std::ptr::null_mut(); MAX]);
+
+    /// A copy of `*p` (NONE for null), for the capture signal's handler,
+    /// which interrupts the running task on its own thread.
+    ///
+    /// # Safety
+    /// `p` is null or points at a task's TaskData that task_start has filled.
+    pub(crate) unsafe fn copy(p: *const TaskData) -> TaskData {
+        // SAFETY: per the caller; volatile, as the interrupted code may be about to write it.
+        if p.is_null() {
+            TaskData::NONE
+        } else {
+            unsafe { p.read_volatile() }
+        }
+    }
+
+    /// The first set's task data, as the block callback reports it.
     pub(crate) fn first(&self) -> *mut c_void {
         self.0[0]
     }
@@ -192,7 +231,8 @@ impl guv_hooks {
     pub unsafe fn read(p: *const guv_hooks) -> Result<guv_hooks> {
         // SAFETY: `size` is the first member, readable per the caller.
         let size = unsafe { p.cast::<usize>().read_unaligned() };
-        if !(FIRST_SIZE..=std::mem::size_of::<guv_hooks>()).contains(&size) {
+        // Only whole versions: a size in between would copy part of a pointer.
+        if size != FIRST_SIZE && size != std::mem::size_of::<guv_hooks>() {
             return Err(Errno::EINVAL);
         }
         // SAFETY: all zeroes is a valid guv_hooks (None callbacks, null userdata).
@@ -276,6 +316,17 @@ impl Chain {
                 }
             }
         })
+    }
+
+    /// Calls each set's `blocked` with its task data of the reported task
+    /// (`data`), in order; on the monitor thread.
+    pub(crate) fn blocked(&self, data: &TaskData, id: i64, thread: c_int, seconds: f64) {
+        for (h, &d) in self.hooks[..self.len()].iter().zip(&data.0) {
+            if let Some(f) = h.blocked {
+                // SAFETY: the binding that added the set vouches for the callback.
+                unsafe { f(h.userdata, d, id, thread, seconds) };
+            }
+        }
     }
 
     /// Whether every set agrees to a switch now; asks in order, and the first refusal ends the asking.

@@ -16,6 +16,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Once, Weak};
 
+use crate::callbacks::TaskData;
 use crate::clock;
 use crate::errno::{Errno, Result};
 use crate::remote::HubHandle;
@@ -262,7 +263,11 @@ fn runner(w: &Watch) -> Runner {
     } else {
         std::ptr::null()
     };
-    Runner { id: cur.id, name, task_data: r.task_data, entry: r.entry }
+    // Until the task's hooks have given it their data, no set is told of it.
+    let hooks = if r.task_data.is_null() { None } else { cur.hooks };
+    // SAFETY: a non-null task_data is the running task's, filled by task_start.
+    let task_data = unsafe { TaskData::copy(r.task_data) };
+    Runner { id: cur.id, name, hooks, task_data, entry: r.entry }
 }
 
 // ---- The monitor thread ----
@@ -409,7 +414,10 @@ fn check(w: &Watch, now: u64, threshold: u64) {
     // SAFETY: a non-null hook came from Box::into_raw in set_block_hook and is never freed.
     if let Some(h) = unsafe { hook.as_ref() } {
         // SAFETY: the binding that set the hook vouches for it.
-        unsafe { (h.f)(h.userdata, t.id, t.task_data, tid, ms as f64 / 1e3) };
+        unsafe { (h.f)(h.userdata, t.id, t.task_data.first(), tid, ms as f64 / 1e3) };
+    }
+    if let Some(chain) = t.hooks {
+        chain.blocked(&t.task_data, t.id, tid, ms as f64 / 1e3);
     }
 }
 

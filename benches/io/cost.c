@@ -87,7 +87,8 @@ int main(int argc, char **argv) {
         guv_spawn(yielder, NULL);
     } else if (strcmp(argv[1], "hooks1") == 0 || strcmp(argv[1], "hooks2") == 0) {
         for (int i = 0; i < argv[1][5] - '0'; i++) {
-            guv_hooks h = {sizeof(guv_hooks), on_start, NULL, on_switch, on_switch, on_may, &switches[i], NULL};
+            guv_hooks h = {.size = sizeof(guv_hooks), .task_start = on_start, .switch_out = on_switch,
+                           .switch_in = on_switch, .may_switch = on_may, .userdata = &switches[i]};
             if (guv_add_hooks(&h) < 0) return 1;
         }
         guv_spawn(yielder, NULL);

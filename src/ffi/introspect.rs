@@ -143,7 +143,8 @@ pub extern "C" fn guv_set_block_report(seconds: f64) -> c_int {
 /// the offending green thread's id (0: main), the task data of the first
 /// hook set it runs with (see guv_add_hooks; NULL without hooks), the hub's
 /// OS thread id, and the seconds it has blocked so far. For bindings that
-/// add their language's stack.
+/// add their language's stack; one with a hook set of its own is told with
+/// its own task data through that set's `blocked` (see guv_hooks).
 pub type guv_block_fn = Option<
     unsafe extern "C" fn(userdata: *mut c_void, id: i64, task_data: *mut c_void, thread: c_int, seconds: f64),
 >;

@@ -449,22 +449,18 @@ fn body(y: &Yielder, home: *mut Home) {
         let slot = unsafe {
             (*home).cur.hooks = hooks;
             (*home).cur.hook_data = data;
+            (*home).running.task_data = std::ptr::null();
             (*home).cur.slot
         };
         let Ok(Some(func)) = with(|h| h.tasks[slot as usize].func.take()) else {
             eprintln!("guv: a green thread started without its function");
             std::process::abort();
         };
-        let first = match hooks {
-            Some(h) => {
-                h.task_start(data);
-                // SAFETY: `data` is `slots`, in this frame.
-                unsafe { (*data).first() }
-            }
-            None => std::ptr::null_mut(),
-        };
-        // SAFETY: as above. The blocking detector's signal handler reads it.
-        unsafe { (*home).running.task_data = first };
+        if let Some(h) = hooks {
+            h.task_start(data);
+            // SAFETY: as above. The blocking detector's signal handler reads it.
+            unsafe { (*home).running.task_data = data };
+        }
         let run = || {
             let unwound = Unwound { hooks, data, stack, unpoison: crate::sys::mem::asan_unpoison() };
             // Where on the stack the task's own frames begin (this frame, just

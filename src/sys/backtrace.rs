@@ -20,6 +20,8 @@ use std::cell::UnsafeCell;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
+use crate::callbacks::{Chain, TaskData};
+
 /// Frames kept per capture, counted from the interrupted one (the handler's
 /// own frames and the signal trampoline come first and are dropped).
 pub(crate) const MAX_FRAMES: usize = 64;
@@ -53,8 +55,9 @@ pub(crate) struct Runner {
     pub id: i64,
     /// The green thread's name (NUL-terminated), or null when it has none.
     pub name: *const [u8; NAME_LEN],
-    /// The first hook set's task data (a binding's per-task state), or null.
-    pub task_data: *mut c_void,
+    /// The hook sets it runs with, and their task data (a binding's per-task state).
+    pub hooks: Option<&'static Chain>,
+    pub task_data: TaskData,
     /// A stack address just above the green thread's own function: frames
     /// beyond it are guv's entry and the hub's loop, left out. 0: keep all.
     pub entry: usize,
@@ -65,7 +68,8 @@ pub(crate) struct Runner {
 pub(crate) struct Capture {
     state: AtomicU32,
     id: AtomicI64,
-    task_data: AtomicPtr<c_void>,
+    hooks: AtomicPtr<Chain>,
+    task_data: UnsafeCell<TaskData>,
     pc: AtomicUsize,
     entry: AtomicUsize,
     depth: AtomicUsize,
@@ -84,7 +88,8 @@ unsafe impl Sync for Capture {}
 pub(crate) struct Taken {
     pub id: i64,
     pub name: String,
-    pub task_data: *mut c_void,
+    pub hooks: Option<&'static Chain>,
+    pub task_data: TaskData,
     /// Return addresses from the interrupted frame outwards; the first is the
     /// exact program counter.
     pub frames: Vec<usize>,
@@ -95,7 +100,8 @@ impl Capture {
         Capture {
             state: AtomicU32::new(IDLE),
             id: AtomicI64::new(0),
-            task_data: AtomicPtr::new(std::ptr::null_mut()),
+            hooks: AtomicPtr::new(std::ptr::null_mut()),
+            task_data: UnsafeCell::new(TaskData::NONE),
             pc: AtomicUsize::new(0),
             entry: AtomicUsize::new(0),
             depth: AtomicUsize::new(0),
@@ -117,7 +123,8 @@ impl Capture {
         }
         // SAFETY: TAKEN was stored (Release) after the handler's last write and
         // nothing writes again before `ask`; see `unsafe impl Sync`.
-        let (name, raw, cfas) = unsafe { (&*self.name.get(), &*self.frames.get(), &*self.cfas.get()) };
+        let (name, raw, cfas, task_data) =
+            unsafe { (&*self.name.get(), &*self.frames.get(), &*self.cfas.get(), *self.task_data.get()) };
         let depth = self.depth.load(Ordering::Relaxed).min(RAW_FRAMES);
         let pc = self.pc.load(Ordering::Relaxed);
         let entry = self.entry.load(Ordering::Relaxed);
@@ -136,7 +143,9 @@ impl Capture {
         let t = Taken {
             id: self.id.load(Ordering::Relaxed),
             name,
-            task_data: self.task_data.load(Ordering::Relaxed),
+            // SAFETY: a non-null pointer is a published chain's, never freed.
+            hooks: unsafe { self.hooks.load(Ordering::Relaxed).as_ref() },
+            task_data,
             frames,
         };
         self.state.store(IDLE, Ordering::Release);
@@ -157,12 +166,16 @@ impl Capture {
             return;
         }
         self.id.store(who.id, Ordering::Relaxed);
-        self.task_data.store(who.task_data, Ordering::Relaxed);
+        self.hooks.store(
+            who.hooks.map_or(std::ptr::null_mut(), |c| std::ptr::from_ref(c).cast_mut()),
+            Ordering::Relaxed,
+        );
         self.pc.store(pc, Ordering::Relaxed);
         self.entry.store(who.entry, Ordering::Relaxed);
         // SAFETY: WRITING is ours (see `unsafe impl Sync`); `who.name`, when not
         // null, points at the running task's name cell, which outlives the task.
         unsafe {
+            *self.task_data.get() = who.task_data;
             let name = &mut *self.name.get();
             match who.name.as_ref() {
                 Some(n) => *name = *n,
@@ -329,7 +342,9 @@ mod tests {
         );
         assert_eq!(unescape_rust("app::db::query()"), "app::db::query()");
         assert_eq!(
-            super::legacy_rust("_ZN3guv3hub7outside17hcabc347971634dd1E").map(|s| unescape_rust(&s)).as_deref(),
+            super::legacy_rust("_ZN3guv3hub7outside17hcabc347971634dd1E")
+                .map(|s| unescape_rust(&s))
+                .as_deref(),
             Some("guv::hub::outside")
         );
         assert_eq!(super::legacy_rust("_Z3fooi"), None);

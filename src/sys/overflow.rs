@@ -19,19 +19,13 @@ pub(crate) struct Running {
     pub name: *const [u8; NAME_LEN],
     /// A stack address just above its function's frames (see backtrace::Runner).
     pub entry: usize,
-    /// The first hook set's task data, or null (see backtrace::Runner).
-    pub task_data: *mut std::ffi::c_void,
+    /// The hook sets' task data once their task_start has run, else null.
+    pub task_data: *const crate::callbacks::TaskData,
 }
 
 impl Running {
-    pub const NONE: Running = Running {
-        guard: 0,
-        top: 0,
-        id: 0,
-        name: std::ptr::null(),
-        entry: 0,
-        task_data: std::ptr::null_mut(),
-    };
+    pub const NONE: Running =
+        Running { guard: 0, top: 0, id: 0, name: std::ptr::null(), entry: 0, task_data: std::ptr::null() };
 }
 
 thread_local! {

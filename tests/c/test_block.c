@@ -215,6 +215,59 @@ static void test_block_callback_gets_first_sets_task_data(void) {
     ASSERT_EQ(guv_remove_hooks(hb), 0);
 }
 
+/* What one set's `blocked` saw, and in which order the sets were told. */
+struct told_blocked {
+    int calls, order;
+    void *task_data;
+    int64_t id;
+    int thread;
+};
+static struct told_blocked told[3];
+static int told_so_far;
+
+static void on_set_blocked(void *userdata, void *task_data, int64_t id, int thread, double seconds) {
+    struct told_blocked *t = userdata == &first_set ? &told[0] : userdata == &second_set ? &told[1] : &told[2];
+    t->calls++;
+    t->order = told_so_far++;
+    t->task_data = task_data;
+    t->id = id;
+    t->thread = thread;
+    ASSERT(seconds >= 0.1);
+}
+
+static int third_set;
+
+/* guv_hooks.blocked: after each report, every set the green thread runs
+ * with is told, in order, with its own task data (NULL for a set without
+ * task_start); the block callback still gets the first set's. */
+static void test_each_set_is_told_with_its_task_data(void) {
+    memset(told, 0, sizeof told);
+    told_so_far = 0;
+    guv_hooks a = {.size = sizeof(guv_hooks), .task_start = task_data_of, .userdata = &first_set,
+                   .blocked = on_set_blocked};
+    guv_hooks b = {.size = sizeof(guv_hooks), .task_start = task_data_of, .userdata = &second_set,
+                   .blocked = on_set_blocked};
+    guv_hooks c = {.size = sizeof(guv_hooks), .userdata = &third_set, .blocked = on_set_blocked};
+    int ha = guv_add_hooks(&a), hb = guv_add_hooks(&b), hc = guv_add_hooks(&c);
+    ASSERT(ha > 0 && hb > 0 && hc > 0);
+    int64_t id = run_busy_green_with_callback();
+    ASSERT_EQ(hook_calls, 1);
+    ASSERT(hook_data == &first_set);
+    void *expected[3] = {&first_set, &second_set, NULL};
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(told[i].calls, 1);
+        ASSERT_EQ(told[i].order, i);
+        ASSERT(told[i].task_data == expected[i]);
+        ASSERT_EQ(told[i].id, id);
+        ASSERT_EQ(told[i].thread, gettid());
+    }
+    ASSERT_EQ(guv_set_block_callback(NULL, NULL), 0);
+    ASSERT_EQ(guv_set_block_report(0), 0);
+    ASSERT_EQ(guv_remove_hooks(ha), 0);
+    ASSERT_EQ(guv_remove_hooks(hb), 0);
+    ASSERT_EQ(guv_remove_hooks(hc), 0);
+}
+
 /* Off, a blocking green thread goes unreported. */
 static void test_off_is_silent(void) {
     test_capture_begin();
@@ -239,6 +292,7 @@ int main(void) {
     RUN(test_main_is_reported);
     RUN(test_block_callback);
     RUN(test_block_callback_gets_first_sets_task_data);
+    RUN(test_each_set_is_told_with_its_task_data);
     RUN(test_off_is_silent);
     return 0;
 }

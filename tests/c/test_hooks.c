@@ -1,5 +1,7 @@
 /* guv_add_hooks: per-task callbacks at start, end and every switch; several
  * sets, each with its own task data, called in a defined order. */
+#include <stddef.h>
+
 #include "test.h"
 
 #define TASKS 10
@@ -57,7 +59,9 @@ static int32_t may_switch(void *userdata, void *data) {
     return hk.allow;
 }
 
-static const guv_hooks hooks = {sizeof(guv_hooks), on_start, on_end, on_out, on_in, may_switch, &hk, NULL};
+static const guv_hooks hooks = {.size = sizeof(guv_hooks), .task_start = on_start, .task_end = on_end,
+                                 .switch_out = on_out, .switch_in = on_in, .may_switch = may_switch,
+                                 .userdata = &hk};
 
 static void three_switches(void *arg) {
     int me = (int)(intptr_t)arg;
@@ -160,7 +164,8 @@ static void test_null_members(void) {
 }
 
 /* guv_hooks.size must be the size of a guv_hooks this guv knows: 0 (a
- * struct filled without it) and a larger one (from a newer guv.h) are refused
+ * struct filled without it), one between two versions and a larger one
+ * (from a newer guv.h) are refused
  * and leave the hooks in force as they were; so is NULL. */
 static void test_size_is_checked(void) {
     memset(&hk, 0, sizeof hk);
@@ -171,6 +176,8 @@ static void test_size_is_checked(void) {
     bad.size = 0;
     ASSERT_ERRNO(guv_add_hooks(&bad), EINVAL);
     bad.size = sizeof(guv_hooks) + sizeof(void *);
+    ASSERT_ERRNO(guv_add_hooks(&bad), EINVAL);
+    bad.size = offsetof(guv_hooks, never_started) + 4; /* part of a pointer */
     ASSERT_ERRNO(guv_add_hooks(&bad), EINVAL);
     ASSERT_ERRNO(guv_add_hooks(NULL), EINVAL);
     ASSERT(guv_spawn(unhooked, NULL) >= 1); /* still hooked by `hooks` */
@@ -263,7 +270,8 @@ static void reset_sets(void) {
 }
 
 static int add_set(int i) {
-    guv_hooks h = {sizeof(guv_hooks), c_start, c_end, c_out, c_in, c_may, &sets[i], NULL};
+    guv_hooks h = {.size = sizeof(guv_hooks), .task_start = c_start, .task_end = c_end, .switch_out = c_out,
+                   .switch_in = c_in, .may_switch = c_may, .userdata = &sets[i]};
     return guv_add_hooks(&h);
 }
 
