@@ -42,6 +42,22 @@ static void expect(const char *line, const char *part) {
     if (strstr(line, part) == NULL) FAIL("expected \"%s\" in: %s", part, line);
 }
 
+/* Fails unless the line of green thread `id` holds `part`. */
+static void expect_line(const char *text, int64_t id, const char *part) {
+    char *l = line_of(text, id);
+    expect(l, part);
+    free(l);
+}
+
+/* Fails unless the number after `key` in the line of green thread `id` is
+ * in [lo, hi). */
+static void expect_field(const char *text, int64_t id, const char *key, double lo, double hi) {
+    char *l = line_of(text, id);
+    double v = field(l, key);
+    if (!(v >= lo && v < hi)) FAIL("%s%g not in [%g, %g) in: %s", key, v, lo, hi, l);
+    free(l);
+}
+
 static int pipe_r[2], pipe_w[2];
 static atomic_int offload_release;
 static int64_t sleeper, reader, writer, joiner, parker, deadline_parker, offloader, dumper;
@@ -78,62 +94,37 @@ static void dumps(void *arg) {
     snprintf(hub_key, sizeof hub_key, "hub=%lld ", (long long)((uint64_t)dumper >> 39));
     ASSERT(strncmp(text, hub_key, strlen(hub_key)) == 0);
 
-    char *l = line_of(text, 0);
-    expect(l, "name=\"main thread\" state=run ");
-    expect(l, " stack=0");
-    free(l);
+    expect_line(text, 0, "name=\"main thread\" state=run ");
+    expect_line(text, 0, " stack=0");
 
     void *lo;
     size_t size;
     ASSERT_EQ(guv_stack_bounds(&lo, &size), 0);
     char stack_field[40];
     snprintf(stack_field, sizeof stack_field, " stack=%zu", size);
-    l = line_of(text, dumper);
-    expect(l, "name=\"the \\\"dumper\\\"\" state=running ");
-    expect(l, stack_field);
-    free(l);
+    expect_line(text, dumper, "name=\"the \\\"dumper\\\"\" state=running ");
+    expect_line(text, dumper, stack_field);
+    expect_line(text, fresh, "name=\"\" state=ready for=");
 
-    l = line_of(text, fresh);
-    expect(l, "name=\"\" state=ready for=");
-    free(l);
-
-    l = line_of(text, sleeper);
-    expect(l, "name=\"sleeper\" state=sleeping until=+");
-    ASSERT(field(l, "until=") > 8.0 && field(l, "until=") < 10.0);
-    ASSERT(field(l, "for=") >= 0.03 && field(l, "for=") < 1.0);
-    free(l);
+    expect_line(text, sleeper, "name=\"sleeper\" state=sleeping until=+");
+    expect_field(text, sleeper, "until=", 8.0, 10.0);
+    expect_field(text, sleeper, "for=", 0.03, 1.0);
 
     char fd_field[48];
-    l = line_of(text, reader);
     snprintf(fd_field, sizeof fd_field, "state=fd fd=%d events=read until=+", pipe_r[0]);
-    expect(l, fd_field);
-    ASSERT(field(l, "until=") > 3.5 && field(l, "until=") < 5.0);
-    free(l);
-
-    l = line_of(text, writer);
+    expect_line(text, reader, fd_field);
+    expect_field(text, reader, "until=", 3.5, 5.0);
     snprintf(fd_field, sizeof fd_field, "state=fd fd=%d events=write until=never", pipe_w[1]);
-    expect(l, fd_field);
-    free(l);
+    expect_line(text, writer, fd_field);
 
     char target[48];
     snprintf(target, sizeof target, "state=joining target=%lld until=never", (long long)sleeper);
-    l = line_of(text, joiner);
-    expect(l, target);
-    free(l);
-
-    l = line_of(text, parker);
-    expect(l, "state=parked until=never");
-    free(l);
-
+    expect_line(text, joiner, target);
+    expect_line(text, parker, "state=parked until=never");
     /* A guv_timeout_begin deadline shows as the park's end. */
-    l = line_of(text, deadline_parker);
-    expect(l, "state=parked until=+");
-    ASSERT(field(l, "until=") > 1.5 && field(l, "until=") < 3.0);
-    free(l);
-
-    l = line_of(text, offloader);
-    expect(l, "state=offload for=");
-    free(l);
+    expect_line(text, deadline_parker, "state=parked until=+");
+    expect_field(text, deadline_parker, "until=", 1.5, 3.0);
+    expect_line(text, offloader, "state=offload for=");
     free(text);
 
     /* Let everyone finish. */
@@ -177,13 +168,9 @@ static void test_main_running(void) {
     int64_t a = guv_spawn_ex(test_noop, NULL, 64 * 1024);
     char *text = dump_text();
     expect(text, " green_threads=1 running=1 ready=1 sleeping=0 fd=0 joining=0 parked=0 offload=0 run=0\n");
-    char *l = line_of(text, 0);
-    expect(l, "state=running");
-    free(l);
-    l = line_of(text, a);
-    expect(l, "state=ready");
-    ASSERT(field(l, "stack=") >= 64 * 1024);
-    free(l);
+    expect_line(text, 0, "state=running");
+    expect_line(text, a, "state=ready");
+    expect_field(text, a, "stack=", 64 * 1024, 1e12);
     free(text);
     ASSERT_EQ(guv_run(), 0);
 }
@@ -192,9 +179,7 @@ static void test_main_running(void) {
 static void test_name_escaped(void) {
     ASSERT_EQ(guv_set_name(0, "a\nb\\c"), 0);
     char *text = dump_text();
-    char *l = line_of(text, 0);
-    expect(l, "name=\"a\\x0ab\\\\c\" state=running");
-    free(l);
+    expect_line(text, 0, "name=\"a\\x0ab\\\\c\" state=running");
     free(text);
     ASSERT_EQ(guv_set_name(0, ""), 0);
 }
