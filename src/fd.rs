@@ -6,7 +6,7 @@
 use crate::clock::{self, Deadline};
 use crate::errno::{Errno, Result};
 use crate::hub::{self, with, with_existing};
-use crate::reactor::{FdKind, FdMode, Interest};
+use crate::reactor::{FdFacts, FdKind, FdMode, Interest};
 use crate::task::Request;
 
 /// Waits until `fd` is ready for any of `interest`; returns the ready mask.
@@ -44,9 +44,7 @@ pub(crate) fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) ->
 
 fn poll_now(fd: i32, interest: Interest) -> Result<Interest> {
     let mut pfd = libc::pollfd { fd, events: interest.poll_events(), revents: 0 };
-    if crate::sys::call::poll(&mut pfd, 1, 0) < 0 {
-        return Err(Errno::last());
-    }
+    crate::sys::call::poll(&mut pfd, 1, 0)?;
     if pfd.revents & libc::POLLNVAL != 0 {
         return Err(Errno::EBADF);
     }
@@ -59,10 +57,7 @@ pub fn close(fd: i32) -> Result<()> {
         return Err(Errno::EBADF);
     }
     forget_fd(fd)?;
-    if crate::sys::call::close(fd) != 0 {
-        return Err(Errno::last());
-    }
-    Ok(())
+    crate::sys::call::close(fd).map(drop)
 }
 
 /// Wakes the waiters of `fd` with EBADF and drops the hub's state for it
@@ -72,16 +67,13 @@ pub fn forget_fd(fd: i32) -> Result<()> {
 }
 
 /// The start of every greenified call, in one visit to the hub: fails with
-/// ECANCELED or ETIMEDOUT as `check_cancel`, else says what is known of `fd`.
-pub(crate) fn io_begin(fd: i32) -> Result<FdKind> {
-    with(|h| {
-        if let Some(e) = h.current_task().cancelled() {
-            Err(e)
-        } else if let Some(e) = h.reactor().take_pending(fd) {
-            Err(e)
-        } else {
-            Ok(h.reactor().kind(fd))
-        }
+/// ECANCELED or ETIMEDOUT as `check_cancel`, or with the error kept for `fd`
+/// (see `set_pending_error`), else says what is known of `fd`.
+#[inline(always)]
+pub(crate) fn io_begin(fd: i32) -> Result<FdFacts> {
+    with(|h| match h.current_task().cancelled() {
+        Some(e) => Err(e),
+        None => h.reactor().begin_call(fd),
     })?
 }
 

@@ -11,26 +11,12 @@ use std::ffi::c_void;
 
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
-use crate::reactor::{FdKind, FdMode, Interest};
+use crate::reactor::{FdFacts, FdKind, FdMode, Interest};
 use crate::sys::call as sys;
 use crate::{fd, ops};
 
-/// Return value of a raw libc call: negative means errno is set.
-fn check(r: isize) -> Result<usize> {
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(r as usize)
-    }
-}
-
 fn fd_flags(fd: i32) -> Result<i32> {
-    let fl = sys::fcntl(fd, libc::F_GETFL, 0) as i32;
-    if fl < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(fl)
-    }
+    sys::fcntl(fd, libc::F_GETFL, 0).map(|fl| fl as i32)
 }
 
 /// SO_RCVTIMEO or SO_SNDTIMEO in nanoseconds (0 when unset or not a socket).
@@ -38,18 +24,16 @@ fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
     let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
     let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
     // `tv` and `len` are valid for writing a timeval.
-    let r = sys::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut tv).cast(), &mut len);
-    if r != 0 {
-        0
-    } else {
-        tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000
+    match sys::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut tv).cast(), &mut len) {
+        Ok(_) => tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000,
+        Err(_) => 0,
     }
 }
 
-/// The caller's view of `fd` (flags, socket timeouts), asked of the kernel
-/// once and then kept by the hub (see FdMode).
-fn mode(fd: i32) -> Result<FdMode> {
-    if let Some(m) = fd::fd_mode(fd) {
+/// The caller's view of `fd` (flags, socket timeouts): `known`, as the hub
+/// kept it, or else asked of the kernel once and kept (see FdMode).
+fn mode(fd: i32, known: Option<FdMode>) -> Result<FdMode> {
+    if let Some(m) = known.or_else(|| fd::fd_mode(fd)) {
         return Ok(m);
     }
     let m = FdMode {
@@ -90,9 +74,8 @@ fn wait(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
 fn poll_blocking(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
     let mut pfd = libc::pollfd { fd, events: interest.poll_events(), revents: 0 };
     let ms = if until == NEVER { -1 } else { (until.saturating_sub(clock::now_ns()) / 1_000_000) as i32 };
-    match sys::poll(&mut pfd, 1, ms) {
+    match sys::poll(&mut pfd, 1, ms)? {
         0 => Err(Errno::EAGAIN),
-        r if r < 0 => Err(Errno::last()),
         _ => Ok(()),
     }
 }
@@ -102,15 +85,16 @@ fn poll_blocking(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
 /// O_NONBLOCK). At the first EAGAIN, `blocking` says whether the caller
 /// wanted a blocking call (Some: wait, until that deadline) or not (None:
 /// EAGAIN is its answer).
+#[inline(always)]
 fn cooperate(
     fd: i32,
     interest: Interest,
     blocking: impl Fn() -> Result<Option<Deadline>>,
-    mut attempt: impl FnMut() -> isize,
+    mut attempt: impl FnMut() -> Result<usize>,
 ) -> Result<usize> {
     let mut until = None;
     loop {
-        match check(attempt()) {
+        match attempt() {
             Err(Errno::EAGAIN) => {}
             other => return other,
         }
@@ -123,12 +107,20 @@ fn cooperate(
 }
 
 /// A socket call: MSG_DONTWAIT per attempt, unless the caller asked for it.
-fn socket_op(fd: i32, interest: Interest, flags: i32, mut call: impl FnMut(i32) -> isize) -> Result<usize> {
+/// `known` is the fd's mode as `begin` found it.
+#[inline(always)]
+fn socket_op(
+    fd: i32,
+    interest: Interest,
+    flags: i32,
+    known: Option<FdMode>,
+    mut call: impl FnMut(i32) -> Result<usize>,
+) -> Result<usize> {
     let r = cooperate(
         fd,
         interest,
         || {
-            let m = mode(fd)?;
+            let m = mode(fd, known)?;
             let nonblocking = flags & libc::MSG_DONTWAIT != 0 || m.flags & libc::O_NONBLOCK != 0;
             Ok((!nonblocking).then(|| deadline(m, interest)))
         },
@@ -144,21 +136,19 @@ fn socket_op(fd: i32, interest: Interest, flags: i32, mut call: impl FnMut(i32) 
 /// caller's flags restored right after, before any switch. The flags are
 /// read afresh each time: restoring remembered ones would undo a change the
 /// caller made since (O_NONBLOCK, O_APPEND).
-fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> isize) -> Result<usize> {
+fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> Result<usize>) -> Result<usize> {
     let flags = fd_flags(fd)?;
     if flags & libc::O_NONBLOCK != 0 {
-        return check(call());
+        return call();
     }
     cooperate(
         fd,
         interest,
-        || Ok(Some(deadline(mode(fd)?, interest))),
+        || Ok(Some(deadline(mode(fd, None)?, interest))),
         || {
-            sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+            let _ = sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
             let r = call();
-            let e = Errno::last();
-            sys::fcntl(fd, libc::F_SETFL, flags);
-            e.set();
+            let _ = sys::fcntl(fd, libc::F_SETFL, flags);
             r
         },
     )
@@ -193,15 +183,17 @@ fn write_all(fd: i32, total: usize, mut step: impl FnMut(usize) -> Result<usize>
 }
 
 /// The start of every call: fails if the caller was killed or its deadline
-/// passed (even when data is ready), and says whether `fd` may be a socket.
-/// One visit to the hub for both.
-fn begin(fd: i32) -> Result<bool> {
-    fd::io_begin(fd).map(|kind| kind != FdKind::Other)
+/// passed (even when data is ready), and says what is known of `fd`: whether
+/// it may be a socket, and its mode. One visit to the hub for all of it.
+#[inline(always)]
+fn begin(fd: i32) -> Result<FdFacts> {
+    fd::io_begin(fd)
 }
 
 pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
-    if begin(fd)? {
-        match socket_op(fd, Interest::READ, 0, |fl| {
+    let known = begin(fd)?;
+    if known.kind != FdKind::Other {
+        match socket_op(fd, Interest::READ, 0, known.mode, |fl| {
             sys::recvfrom(fd, buf, len, fl, std::ptr::null_mut(), std::ptr::null_mut())
         }) {
             Err(Errno::ENOTSOCK) => {}
@@ -212,12 +204,13 @@ pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
 }
 
 pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
-    let mut socket = begin(fd)?;
+    let known = begin(fd)?;
+    let mut socket = known.kind != FdKind::Other;
     write_all(fd, len, |done| {
         // SAFETY: `done < len`, so the rest of the caller's buffer is valid.
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
         if socket {
-            match socket_op(fd, Interest::WRITE, 0, |fl| {
+            match socket_op(fd, Interest::WRITE, 0, known.mode, |fl| {
                 sys::sendto(fd, rest, len - done, fl, std::ptr::null(), 0)
             }) {
                 Err(Errno::ENOTSOCK) => socket = false,
@@ -237,9 +230,10 @@ fn iov_msg(iov: *const libc::iovec, iovcnt: i32) -> libc::msghdr {
 }
 
 pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
-    if begin(fd)? {
+    let known = begin(fd)?;
+    if known.kind != FdKind::Other {
         let mut msg = iov_msg(iov, iovcnt);
-        match socket_op(fd, Interest::READ, 0, |fl| sys::recvmsg(fd, &mut msg, fl)) {
+        match socket_op(fd, Interest::READ, 0, known.mode, |fl| sys::recvmsg(fd, &mut msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
@@ -250,9 +244,10 @@ pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
 /// Unlike `write`, a short writev is returned as such rather than completed:
 /// finishing it would mean copying and advancing the caller's iovec array.
 pub fn writev(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
-    if begin(fd)? {
+    let known = begin(fd)?;
+    if known.kind != FdKind::Other {
         let msg = iov_msg(iov, iovcnt);
-        match socket_op(fd, Interest::WRITE, 0, |fl| sys::sendmsg(fd, &msg, fl)) {
+        match socket_op(fd, Interest::WRITE, 0, known.mode, |fl| sys::sendmsg(fd, &msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
@@ -272,15 +267,16 @@ pub fn recvfrom(
     addr: *mut libc::sockaddr,
     addrlen: *mut libc::socklen_t,
 ) -> Result<usize> {
-    begin(fd)?;
+    let known = begin(fd)?;
     let waitall = flags & libc::MSG_WAITALL != 0 && flags & libc::MSG_DONTWAIT == 0;
     let flags = flags & !libc::MSG_WAITALL;
     let mut done = 0;
     loop {
         // SAFETY: `done < len` bytes of the caller's buffer are left; address out-params as for recvfrom(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        let r =
-            socket_op(fd, Interest::READ, flags, |fl| sys::recvfrom(fd, rest, len - done, fl, addr, addrlen));
+        let r = socket_op(fd, Interest::READ, flags, known.mode, |fl| {
+            sys::recvfrom(fd, rest, len - done, fl, addr, addrlen)
+        });
         // MSG_WAITALL: keep reading until `len` bytes, EOF or an error after progress.
         match r {
             Ok(n) if waitall && n > 0 && done + n < len => done += n,
@@ -303,23 +299,25 @@ pub fn sendto(
     addr: *const libc::sockaddr,
     addrlen: libc::socklen_t,
 ) -> Result<usize> {
-    begin(fd)?;
+    let known = begin(fd)?;
     let nonblocking = flags & libc::MSG_DONTWAIT != 0;
     write_all(fd, if nonblocking { 0 } else { len }, |done| {
         // SAFETY: `done < len`; the rest of the caller's buffer is valid, as for sendto(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        socket_op(fd, Interest::WRITE, flags, |fl| sys::sendto(fd, rest, len - done, fl, addr, addrlen))
+        socket_op(fd, Interest::WRITE, flags, known.mode, |fl| {
+            sys::sendto(fd, rest, len - done, fl, addr, addrlen)
+        })
     })
 }
 
 pub fn recvmsg(fd: i32, msg: *mut libc::msghdr, flags: i32) -> Result<usize> {
-    begin(fd)?;
-    socket_op(fd, Interest::READ, flags, |fl| sys::recvmsg(fd, msg, fl))
+    let known = begin(fd)?;
+    socket_op(fd, Interest::READ, flags, known.mode, |fl| sys::recvmsg(fd, msg, fl))
 }
 
 pub fn sendmsg(fd: i32, msg: *const libc::msghdr, flags: i32) -> Result<usize> {
-    begin(fd)?;
-    socket_op(fd, Interest::WRITE, flags, |fl| sys::sendmsg(fd, msg, fl))
+    let known = begin(fd)?;
+    socket_op(fd, Interest::WRITE, flags, known.mode, |fl| sys::sendmsg(fd, msg, fl))
 }
 
 pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32) -> Result<i32> {
@@ -340,18 +338,18 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
     let flags = fd_flags(fd)?;
     let attempt = || sys::connect(fd, addr, addrlen);
     if flags & libc::O_NONBLOCK != 0 {
-        return check(attempt()).map(drop);
+        return attempt().map(drop);
     }
-    sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    let r = check(attempt());
-    sys::fcntl(fd, libc::F_SETFL, flags);
+    let _ = sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    let r = attempt();
+    let _ = sys::fcntl(fd, libc::F_SETFL, flags);
     match r {
         Ok(_) => return Ok(()),
         Err(Errno(libc::EINPROGRESS)) => {}
         Err(e) => return Err(e),
     }
     fd::set_fd_kind(fd, FdKind::Socket);
-    wait(fd, Interest::WRITE, deadline(mode(fd)?, Interest::WRITE)).map_err(|e| {
+    wait(fd, Interest::WRITE, deadline(mode(fd, None)?, Interest::WRITE)).map_err(|e| {
         if e == Errno::EAGAIN {
             Errno::ETIMEDOUT
         } else {
@@ -361,15 +359,13 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
     let mut err: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // `err` and `len` are valid for an int option.
-    if sys::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) != 0 {
-        return Err(Errno::last());
-    }
+    sys::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len)?;
     if err != 0 {
         return Err(Errno(err));
     }
     // The socket is still "connecting" in the kernel's books until connect(2)
     // is called again; without this a later connect would return 0, not EISCONN.
-    match check(attempt()) {
+    match attempt() {
         Ok(_) | Err(Errno(libc::EISCONN)) => Ok(()),
         Err(e) => Err(e),
     }
@@ -382,11 +378,11 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
 /// # Safety
 /// `fds` must point to `nfds` valid pollfds (or be unused when nfds is 0).
 pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) -> Result<usize> {
-    let poll_now = || check(sys::poll(fds, nfds, 0));
+    let poll_now = || sys::poll(fds, nfds, 0);
     ops::check_cancel()?;
     if !ops::can_switch() {
         // A hub-stack callback, or may_switch refused: block the plain way.
-        return check(sys::poll(fds, nfds, timeout_ms));
+        return sys::poll(fds, nfds, timeout_ms);
     }
     let n = poll_now()?;
     if n > 0 || timeout_ms == 0 {
@@ -438,15 +434,12 @@ pub unsafe fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeout_ms: i32) 
 }
 
 fn wait_many(watched: &[&libc::pollfd], seconds: f64) -> Result<()> {
-    let ep = sys::epoll_create1(libc::EPOLL_CLOEXEC) as i32;
-    if ep < 0 {
-        return Err(Errno::last());
-    }
+    let ep = sys::epoll_create1(libc::EPOLL_CLOEXEC)? as i32;
     for p in watched {
         let events = Interest::from_poll_events(p.events).map_or(0, Interest::epoll_events);
         let mut ev = libc::epoll_event { events, u64: 0 };
         // A bad `p.fd` fails here and poll_now reports POLLNVAL for it.
-        sys::epoll_ctl(ep, libc::EPOLL_CTL_ADD, p.fd, &mut ev);
+        let _ = sys::epoll_ctl(ep, libc::EPOLL_CTL_ADD, p.fd, &mut ev);
     }
     let r = fd::trampoline(ep, Interest::READ, seconds).map(drop);
     let _ = fd::close(ep);

@@ -19,10 +19,10 @@ use std::sync::{Arc, Once, Weak};
 use crate::callbacks::TaskData;
 use crate::clock;
 use crate::errno::{Errno, Result};
+use crate::lock::Mutex;
 use crate::remote::HubHandle;
 use crate::sys::backtrace::{self, Capture, Runner, Taken};
 use crate::sys::overflow;
-use crate::lock::Mutex;
 use crate::sys::{call, signal};
 
 /// A hub's face towards the monitor.
@@ -116,8 +116,7 @@ impl Watch {
     pub fn after_fork(self: &Arc<Watch>, hub: Weak<HubHandle>) {
         self.tid.store(signal::gettid(), Ordering::Relaxed);
         *self.hub.lock() = hub;
-        *self.seen.lock() =
-            Seen { since: clock::now_ns(), ..Seen::default() };
+        *self.seen.lock() = Seen { since: clock::now_ns(), ..Seen::default() };
         monitor().watches.lock().push(Arc::downgrade(self));
         if THRESHOLD.load(Ordering::Relaxed) != 0 || DUMP_ON.load(Ordering::Relaxed) {
             start();
@@ -290,7 +289,7 @@ fn monitor() -> &'static Monitor {
         return m;
     }
     let mut pipe = [-1; 2];
-    if call::pipe2(&mut pipe, libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
+    if call::pipe2(&mut pipe, libc::O_CLOEXEC | libc::O_NONBLOCK).is_err() {
         pipe = [-1, -1];
     }
     let new = Box::into_raw(Box::new(Monitor {
@@ -305,8 +304,8 @@ fn monitor() -> &'static Monitor {
             // SAFETY: `new` never escaped; `winner` is a leaked monitor.
             unsafe {
                 let lost = Box::from_raw(new);
-                call::close(lost.pipe[0]);
-                call::close(lost.pipe[1]);
+                let _ = call::close(lost.pipe[0]);
+                let _ = call::close(lost.pipe[1]);
                 &*winner
             }
         }
@@ -328,7 +327,7 @@ fn poke() {
     let p = MONITOR.load(Ordering::Acquire);
     // SAFETY: as in `monitor`.
     if let Some(m) = unsafe { p.as_ref() } {
-        call::write(m.pipe[1], b"x".as_ptr().cast(), 1);
+        let _ = call::write(m.pipe[1], b"x".as_ptr().cast(), 1);
     }
 }
 
@@ -355,9 +354,9 @@ fn run(m: &'static Monitor) {
         let threshold = THRESHOLD.load(Ordering::Relaxed);
         let timeout = if threshold == 0 { -1 } else { period_ms(threshold) };
         let mut pfd = libc::pollfd { fd: m.pipe[0], events: libc::POLLIN, revents: 0 };
-        call::poll(&mut pfd, 1, timeout);
+        let _ = call::poll(&mut pfd, 1, timeout);
         let mut sink = [0u8; 64];
-        while call::read(m.pipe[0], sink.as_mut_ptr().cast(), sink.len()) > 0 {}
+        while call::read(m.pipe[0], sink.as_mut_ptr().cast(), sink.len()).is_ok_and(|n| n > 0) {}
         let watches: Vec<Arc<Watch>> = {
             let mut ws = m.watches.lock();
             ws.retain(|w| w.strong_count() > 0);
@@ -455,7 +454,7 @@ fn capture(w: &Watch) -> Option<Taken> {
         if let Some(t) = w.capture.take() {
             return Some(t);
         }
-        call::poll(std::ptr::null_mut(), 0, 1);
+        call::pause_ms(1);
     }
     if w.capture.cancel() {
         return None;
@@ -478,11 +477,10 @@ pub(crate) fn emit(s: &str) {
     }
     let mut b = s.as_bytes();
     while !b.is_empty() {
-        let n = call::write(2, b.as_ptr().cast(), b.len());
-        if n <= 0 {
-            break;
+        match call::write(2, b.as_ptr().cast(), b.len()) {
+            Ok(n) if n > 0 => b = &b[n..],
+            _ => break,
         }
-        b = &b[n as usize..];
     }
     EMITTING.store(false, Ordering::Release);
 }

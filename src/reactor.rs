@@ -1,8 +1,11 @@
-//! The reactor: per-fd state and epoll (through mio).
+//! The reactor: per-fd state and epoll (registrations and the waker through
+//! mio, epoll_wait directly).
 //!
 //! An fd is registered once, edge-triggered for both directions, and stays
 //! registered across waits: re-registering per wait cost a third of the
-//! ping-pong throughput. Each registration gets a generation carried in the
+//! ping-pong throughput. An event's token is the fd number itself (and the
+//! registration's generation), so it reaches the fd's waiters by indexing
+//! the fd table: no map, no hashing. Each registration gets a generation carried in the
 //! epoll token, so events of an fd number that was closed and reused are
 //! recognised as stale and never reach the new owner's waiters.
 //!
@@ -13,10 +16,11 @@
 //! minute. 10k idle keep-alive connections thus cost ~170 epoll_ctl a
 //! second instead of 10k, and the fds whose waits end sooner cost none.
 
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use mio::unix::SourceFd;
-use mio::{Events, Poll, Token};
+use mio::{Poll, Token};
 
 use crate::errno::{Errno, Result};
 use crate::timer::Timers;
@@ -89,6 +93,9 @@ pub(crate) type Waiter = (u32, u32);
 
 pub(crate) const WAKER: Token = Token(usize::MAX);
 
+/// Events taken per epoll_wait.
+const EVENTS: usize = 1024;
+
 /// What the I/O layer learned about an fd, so it picks the right call
 /// without asking the kernel each time. A stale guess is harmless: a socket
 /// call on a non-socket fails with ENOTSOCK and the guess is corrected.
@@ -111,6 +118,13 @@ pub struct FdMode {
     /// SO_RCVTIMEO / SO_SNDTIMEO in nanoseconds (0: none).
     pub rcvtimeo: u64,
     pub sndtimeo: u64,
+}
+
+/// What the I/O layer knows of an fd when a call on it begins.
+#[derive(Clone, Copy)]
+pub(crate) struct FdFacts {
+    pub kind: FdKind,
+    pub mode: Option<FdMode>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -142,7 +156,8 @@ pub(crate) enum Armed {
 
 pub(crate) struct Reactor {
     poll: Poll,
-    events: Events,
+    /// epoll_wait's buffer: `EVENTS` entries, filled by the kernel.
+    events: Vec<libc::epoll_event>,
     fds: Vec<FdState>,
     next_reg: u32,
     /// When `verify` looks at which fd: at most one live entry per fd.
@@ -155,7 +170,7 @@ impl Reactor {
     pub fn new() -> std::io::Result<Reactor> {
         Ok(Reactor {
             poll: Poll::new()?,
-            events: Events::with_capacity(1024),
+            events: vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS],
             fds: Vec::new(),
             next_reg: 1,
             checks: Timers::default(),
@@ -208,16 +223,21 @@ impl Reactor {
         Ok(armed)
     }
 
-    pub fn kind(&self, fd: i32) -> FdKind {
-        self.fds.get(fd as usize).map_or(FdKind::Unknown, |st| st.kind)
+    /// What an I/O call on `fd` needs to know first: the error kept for it
+    /// (taken), else its kind and mode.
+    #[inline(always)]
+    pub fn begin_call(&mut self, fd: i32) -> Result<FdFacts> {
+        match self.fds.get_mut(fd as usize) {
+            None => Ok(FdFacts { kind: FdKind::Unknown, mode: None }),
+            Some(st) => match st.pending.take() {
+                Some(e) => Err(e),
+                None => Ok(FdFacts { kind: st.kind, mode: st.mode }),
+            },
+        }
     }
 
     pub fn set_kind(&mut self, fd: i32, kind: FdKind) {
         self.state(fd).kind = kind;
-    }
-
-    pub fn take_pending(&mut self, fd: i32) -> Option<Errno> {
-        self.fds.get_mut(fd as usize).and_then(|st| st.pending.take())
     }
 
     pub fn set_pending(&mut self, fd: i32, e: Errno) {
@@ -362,34 +382,42 @@ impl Reactor {
     /// error of epoll_wait (never EINTR, which is no event at all: the caller
     /// loops and recomputes its timeout, so nothing is lost).
     pub fn poll(&mut self, timeout: Option<Duration>, wakes: &mut Vec<(u32, u32, i32)>) -> Result<bool> {
-        match self.poll.poll(&mut self.events, timeout) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(false),
-            Err(e) => return Err(Errno::from_io(&e)),
-            Ok(()) => {}
-        }
+        // Rounded up, as a wait that returns before its timer is due would spin.
+        let ms = timeout.map_or(-1, |d| {
+            let ms =
+                d.as_secs().saturating_mul(1000).saturating_add(d.subsec_nanos().div_ceil(1_000_000) as u64);
+            ms.min(i32::MAX as u64) as i32
+        });
+        let n = match crate::sys::call::epoll_wait(self.poll.as_raw_fd(), &mut self.events, ms) {
+            Err(Errno::EINTR) => return Ok(false),
+            Err(e) => return Err(e),
+            Ok(n) => n,
+        };
         let mut waker = false;
-        for ev in self.events.iter() {
-            if ev.token() == WAKER {
+        for ev in &self.events[..n] {
+            let (bits, token) = (ev.events, ev.u64);
+            if token == WAKER.0 as u64 {
                 waker = true;
                 continue;
             }
-            let (fd, reg) = (ev.token().0 as u32 as usize, (ev.token().0 >> 32) as u32);
+            let (fd, reg) = (token as u32 as usize, (token >> 32) as u32);
             let Some(st) = self.fds.get_mut(fd) else { continue };
             if st.reg != reg {
                 continue; // an event of an earlier registration of this fd number
             }
             // Hang-up and error count as ready: the next I/O call reports them, as poll(2) does.
-            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-            let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
-            let ready = (readable as i32) | ((writable as i32) << 1);
-            if st.reader.is_some() && st.reader == st.writer {
-                let w = st.reader.take().unwrap();
-                st.writer = None;
-                wakes.push((w.0, w.1, ready));
-                continue;
-            }
-            if readable {
-                if let Some(w) = st.reader.take() {
+            let readable = bits & READABLE != 0;
+            let writable = bits & WRITABLE != 0;
+            if let Some(w) = st.reader {
+                if st.writer == Some(w) {
+                    // One task waits for both: one wake, with what is ready.
+                    st.reader = None;
+                    st.writer = None;
+                    wakes.push((w.0, w.1, readable as i32 | (writable as i32) << 1));
+                    continue;
+                }
+                if readable {
+                    st.reader = None;
                     wakes.push((w.0, w.1, Interest::READ.bits()));
                 }
             }
@@ -402,6 +430,13 @@ impl Reactor {
         Ok(waker)
     }
 }
+
+/// epoll's events that wake a reader: data, urgent data, the peer's
+/// shutdown, a hang-up or an error (the read reports the last three).
+const READABLE: u32 =
+    (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+/// ... and a writer: room to write, a hang-up or an error.
+const WRITABLE: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 
 fn token(fd: i32, reg: u32) -> Token {
     Token(((reg as usize) << 32) | fd as u32 as usize)

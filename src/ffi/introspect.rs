@@ -81,15 +81,11 @@ pub extern "C" fn guv_dump(fd: c_int) -> c_int {
 
 fn write_all(fd: c_int, mut b: &[u8]) -> Result<()> {
     while !b.is_empty() {
-        let n = crate::sys::call::write(fd, b.as_ptr().cast(), b.len());
-        if n < 0 {
-            let e = Errno::last();
-            if e == Errno::EINTR {
-                continue;
-            }
-            return Err(e);
+        match crate::sys::call::write(fd, b.as_ptr().cast(), b.len()) {
+            Ok(n) => b = &b[n..],
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
         }
-        b = &b[n as usize..];
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The operating-system seam: memory mappings, guard regions, the overflow
 //! signal handler, raw system calls, the clock and fork handlers, and the
-//! optional runtimes looked up in the process (dl, tsan). Everything
-//! that talks to the kernel outside epoll (which mio owns) lives here.
+//! optional runtimes looked up in the process (dl, tsan). Everything that
+//! talks to the kernel lives here, epoll_wait included, but for epoll's
+//! registrations and the eventfd waker, which mio owns.
 
 pub(crate) mod backtrace;
 pub(crate) mod call;
