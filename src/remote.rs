@@ -14,8 +14,8 @@ use std::sync::Arc;
 use crate::callbacks::CStart;
 use crate::errno::{Errno, Result};
 use crate::hub;
-use crate::stack::{self, Pools, PooledStack};
 use crate::lock::{Guard, Mutex};
+use crate::stack::{self, PooledStack, Pools};
 use crate::task;
 
 /// A C function and its argument, movable to another thread: the caller of
@@ -134,6 +134,7 @@ impl HubHandle {
     }
 
     /// Moves everything submitted so far into `out` (cheap when nothing is pending).
+    #[inline]
     pub(crate) fn drain(&self, out: &mut Vec<Msg>) {
         // A plain load first: the swap is a locked instruction, and the hub
         // looks at every turn (a missed store is followed by the eventfd's wake).

@@ -80,6 +80,9 @@ impl Hub {
             self.start_submitted();
         }
         self.handle.drain(&mut self.inbox);
+        if self.inbox.is_empty() {
+            return; // every turn but the few after another thread's message
+        }
         let mut inbox = std::mem::take(&mut self.inbox);
         for m in inbox.drain(..) {
             if !matches!(m, Msg::OffloadDone(..)) {
