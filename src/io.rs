@@ -32,8 +32,17 @@ fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
 
 /// The caller's view of `fd` (flags, socket timeouts): `known`, as the hub
 /// kept it, or else asked of the kernel once and kept (see FdMode).
+#[inline(always)]
 fn mode(fd: i32, known: Option<FdMode>) -> Result<FdMode> {
-    if let Some(m) = known.or_else(|| fd::fd_mode(fd)) {
+    match known {
+        Some(m) => Ok(m),
+        None => first_mode(fd),
+    }
+}
+
+#[cold]
+fn first_mode(fd: i32) -> Result<FdMode> {
+    if let Some(m) = fd::fd_mode(fd) {
         return Ok(m);
     }
     let m = FdMode {

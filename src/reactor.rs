@@ -190,11 +190,27 @@ impl Reactor {
         &mut self.fds[i]
     }
 
+    /// Arms `fd` (see `arm`) and records `w` as waiting on it for `interest`
+    /// from `now` on: EBUSY if another task waits for the same. The common
+    /// case, a registered fd right after EAGAIN, is one look at the fd table.
+    #[inline]
+    pub fn watch(&mut self, fd: i32, interest: Interest, w: Waiter, now: u64, rearm: bool) -> Result<Armed> {
+        let registered = !rearm && self.fds.get(fd as usize).is_some_and(|st| st.reg != 0);
+        if !registered {
+            if let Armed::AlwaysReady = self.arm(fd, rearm)? {
+                return Ok(Armed::AlwaysReady);
+            }
+        }
+        self.add_waiter(fd, interest, w, now)?;
+        Ok(Armed::Watched)
+    }
+
     /// Makes sure `fd` is in epoll. With `rearm`, an fd believed registered is
     /// re-armed (EPOLL_CTL_MOD), which re-reports its current readiness as a
     /// new edge, notices an fd closed behind our back (EBADF) and one closed
     /// and reused (ENOENT: registered afresh). Without it (the caller has just
     /// seen EAGAIN) a registered fd costs no system call.
+    #[inline(never)]
     pub fn arm(&mut self, fd: i32, rearm: bool) -> Result<Armed> {
         // Read without growing the table: the fd may not even exist (epoll says so below).
         let reg = self.fds.get(fd as usize).map_or(0, |st| st.reg);
@@ -252,11 +268,12 @@ impl Reactor {
         self.state(fd).mode = mode;
     }
 
-    /// Records `w` as waiting for `interest` on `fd` from `now` on: one
-    /// reader and one writer at most. A wait that lasts gets its fd's
-    /// registration checked (see `verify`).
-    pub fn add_waiter(&mut self, fd: i32, interest: Interest, w: Waiter, now: u64) -> Result<()> {
-        let st = self.state(fd);
+    /// Records `w` as waiting for `interest` on `fd` (registered, so in the
+    /// table) from `now` on: one reader and one writer at most. A wait that
+    /// lasts gets its fd's registration checked (see `verify`).
+    #[inline(always)]
+    fn add_waiter(&mut self, fd: i32, interest: Interest, w: Waiter, now: u64) -> Result<()> {
+        let st = &mut self.fds[fd as usize];
         if (interest.has(Interest::READ) && st.reader.is_some())
             || (interest.has(Interest::WRITE) && st.writer.is_some())
         {
@@ -278,6 +295,7 @@ impl Reactor {
         Ok(())
     }
 
+    #[inline(never)]
     fn queue_check(&mut self, fd: i32, at: u64) {
         let at = at.div_ceil(VERIFY_GRAIN) * VERIFY_GRAIN;
         self.fds[fd as usize].check_at = at;

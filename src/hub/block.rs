@@ -142,17 +142,14 @@ impl Hub {
         if let Some(r) = Self::may_wait(&mut self.tasks[slot as usize]) {
             return Some(r);
         }
-        match self.reactor.arm(fd, rearm) {
-            Err(e) => return Some(e.code()),
-            Ok(Armed::AlwaysReady) => return Some(interest.bits()),
-            Ok(Armed::Watched) => {}
-        }
         // A wait that lasts gets its registration checked (see Reactor::verify):
         // epoll silently drops an fd closed behind guv's back, which would
         // leave it waiting for ever. `now` as of the last turn is close enough.
         let wg = self.tasks[slot as usize].wait_gen;
-        if let Err(e) = self.reactor.add_waiter(fd, interest, (slot, wg), self.now) {
-            return Some(e.code());
+        match self.reactor.watch(fd, interest, (slot, wg), self.now, rearm) {
+            Err(e) => return Some(e.code()),
+            Ok(Armed::AlwaysReady) => return Some(interest.bits()),
+            Ok(Armed::Watched) => {}
         }
         self.fd_waits += 1;
         self.counts.fd_waits += 1;

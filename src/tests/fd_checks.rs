@@ -37,8 +37,7 @@ fn run(r: &mut Reactor, from: u64, to: u64, failed: &mut Vec<(i32, Errno)>) {
 fn an_idle_wait_is_checked_less_and_less_often() {
     let mut r = Reactor::new().unwrap();
     let [a, b] = socketpair();
-    r.arm(a, false).unwrap();
-    r.add_waiter(a, Interest::READ, (1, 0), T0).unwrap();
+    r.watch(a, Interest::READ, (1, 0), T0, false).unwrap();
     let mut failed = Vec::new();
     run(&mut r, T0, T0 + 70 * SECOND, &mut failed);
     assert_eq!(r.checked, 7, "at 1, 2, 4, 8, 16, 32 and 64 s");
@@ -59,11 +58,10 @@ fn an_idle_wait_is_checked_less_and_less_often() {
 fn short_waits_are_never_checked() {
     let mut r = Reactor::new().unwrap();
     let [a, b] = socketpair();
-    r.arm(a, false).unwrap();
     let mut failed = Vec::new();
     let mut now = T0;
     for wait in 0..200 {
-        r.add_waiter(a, Interest::READ, (1, wait), now).unwrap();
+        r.watch(a, Interest::READ, (1, wait), now, false).unwrap();
         run(&mut r, now, now + VERIFY_AFTER / 2, &mut failed);
         r.remove_waiter(a, 1);
         now += VERIFY_AFTER * 6 / 10;
