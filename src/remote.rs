@@ -133,8 +133,14 @@ impl HubHandle {
         self.pending.load(Ordering::Relaxed) || self.held()
     }
 
-    /// Moves everything submitted so far into `out` (cheap when nothing is pending).
+    /// Whether anything was sent since the last `drain` (a hint: a send
+    /// that races with it is followed by the eventfd's wake).
     #[inline]
+    pub(crate) fn has_mail(&self) -> bool {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Moves everything submitted so far into `out` (cheap when nothing is pending).
     pub(crate) fn drain(&self, out: &mut Vec<Msg>) {
         // A plain load first: the swap is a locked instruction, and the hub
         // looks at every turn (a missed store is followed by the eventfd's wake).
