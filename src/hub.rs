@@ -106,6 +106,17 @@ struct Counts {
     idle_ns: u64,
 }
 
+/// The task in `slot`, for the hot paths, which only see slots that are in
+/// the table: ones taken from the run queue or a running task's `cur`, never
+/// an id from outside (`Hub::lookup` checks those). Without the bounds
+/// checks a yield round trip ran ~10% more instructions.
+#[inline(always)]
+fn at(tasks: &mut [Task], slot: u32) -> &mut Task {
+    debug_assert!((slot as usize) < tasks.len());
+    // SAFETY: per the above, `slot` indexes the table, which never shrinks.
+    unsafe { tasks.get_unchecked_mut(slot as usize) }
+}
+
 /// The `Local::hub` of a thread whose hub was freed at its exit.
 fn dead() -> *mut Hub {
     std::ptr::NonNull::dangling().as_ptr()
@@ -191,10 +202,10 @@ impl Hub {
     }
 
     fn push_back(&mut self, slot: u32) {
-        self.tasks[slot as usize].next = NIL;
+        at(&mut self.tasks, slot).next = NIL;
         match self.tail {
             NIL => self.head = slot,
-            tail => self.tasks[tail as usize].next = slot,
+            tail => at(&mut self.tasks, tail).next = slot,
         }
         self.tail = slot;
     }
@@ -203,7 +214,7 @@ impl Hub {
     fn pop_front(&mut self) -> u32 {
         let slot = self.head;
         if slot != NIL {
-            self.head = self.tasks[slot as usize].next;
+            self.head = at(&mut self.tasks, slot).next;
             if self.head == NIL {
                 self.tail = NIL;
             }
@@ -237,7 +248,7 @@ impl Hub {
     /// go of: the wait ends with `result` and `slot` is queued to run.
     #[inline(always)]
     fn end_wait(&mut self, slot: u32, result: Resume) {
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         t.wait = Wait::None;
         t.wait_gen = t.wait_gen.wrapping_add(1);
         t.result = result;
@@ -415,7 +426,7 @@ fn run_ready(l: &Local, hub: *mut Hub, loop_fiber: tsan::Fiber) -> Option<Resume
         }
         h.watch.switched();
         let now = h.now;
-        let t = &mut h.tasks[slot as usize];
+        let t = at(&mut h.tasks, slot);
         t.since = now;
         if slot == MAIN {
             return Some(t.result);

@@ -4,7 +4,7 @@
 //! calls (yield, sleep, park) spell out their own booking so that each
 //! inlines only its case; hooks, main and the hub's stack take the slow path.
 
-use super::{lifecycle, local, main_block, Hub, Local};
+use super::{at, lifecycle, local, main_block, Hub, Local};
 use crate::clock::Deadline;
 use crate::errno::{Errno, Result};
 use crate::reactor::{Armed, Interest};
@@ -41,7 +41,7 @@ impl Hub {
             Request::Reap { id } => self.book_reap(slot, id),
             Request::Offload { job } => self.book_offload(slot, job),
             Request::RunAll => {
-                let t = &mut self.tasks[slot as usize];
+                let t = at(&mut self.tasks, slot);
                 (t.wait, t.since) = (Wait::RunAll, self.now);
                 None
             }
@@ -52,7 +52,7 @@ impl Hub {
     /// too, so that a loop that only computes and yields can be cancelled.
     #[inline(always)]
     fn book_yield(&mut self, slot: u32) -> Option<Resume> {
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         if let Some(e) = t.cancelled() {
             return Some(e.code());
         }
@@ -79,7 +79,7 @@ impl Hub {
     /// or the task's deadline, whichever comes first.
     #[inline(always)]
     fn wait_until(&mut self, slot: u32, wait: Wait, req: Request, until: Deadline) -> Option<Resume> {
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         (t.wait, t.req, t.since) = (wait, req, self.now);
         let when = until.min(t.deadline);
         self.arm_timer(slot, when);
@@ -90,7 +90,7 @@ impl Hub {
     /// tasks, no timer (and no clock read, here or in the caller).
     #[inline(always)]
     fn book_sleep(&mut self, slot: u32, until: Deadline) -> Option<Resume> {
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         if let Some(r) = Self::may_wait(t) {
             return Some(r);
         }
@@ -106,7 +106,7 @@ impl Hub {
 
     #[inline(always)]
     fn book_park(&mut self, slot: u32, until: Deadline) -> Option<Resume> {
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         if let Some(r) = Self::may_wait(t) {
             return Some(r);
         }
@@ -185,7 +185,7 @@ impl Hub {
         if let Err(e) = self.kill(id) {
             return Some(e.code());
         }
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         let wg = t.wait_gen;
         (t.wait, t.req, t.since) = (Wait::Reap, Request::Reap { id }, self.now);
         self.tasks[target as usize].joiners.push((slot, wg));
@@ -201,7 +201,7 @@ impl Hub {
         if crate::offload::submit(job, self.handle.clone(), slot, wg).is_err() {
             return Some(Errno::EAGAIN.code());
         }
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         (t.wait, t.since) = (Wait::Offload, self.now);
         self.offloads += 1;
         self.counts.offloads += 1;

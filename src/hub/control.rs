@@ -3,7 +3,7 @@
 //! spawns and finished offloads; and the waits the world ends: timers that
 //! expire, fds found closed (verify, forget), a failing epoll_wait.
 
-use super::{hub_in, local, Hub, MAIN};
+use super::{at, hub_in, local, Hub, MAIN};
 use crate::clock::Deadline;
 use crate::errno::{Errno, Result};
 use crate::reactor::Interest;
@@ -53,7 +53,7 @@ impl Hub {
     #[inline(always)]
     pub(crate) fn unpark(&mut self, id: i64) -> Result<()> {
         if let Some(slot) = self.lookup_or_main(id)? {
-            let t = &mut self.tasks[slot as usize];
+            let t = at(&mut self.tasks, slot);
             match t.wait {
                 Wait::Park if !t.has_timer => self.end_wait(slot, 0),
                 Wait::Park => self.wake(slot, 0),
