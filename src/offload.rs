@@ -146,7 +146,9 @@ fn worker(pool: &'static Pool) {
         let call: unsafe extern "C-unwind" fn(*mut libc::c_void) = unsafe { std::mem::transmute(job.f) };
         // SAFETY: as above.
         unsafe { call(job.arg) };
-        let Some(f) = IN_FLIGHT.with(|c| c.0.borrow_mut().take()) else { unreachable!("the call in flight was set") };
+        let Some(f) = IN_FLIGHT.with(|c| c.0.borrow_mut().take()) else {
+            unreachable!("the call in flight was set")
+        };
         // The hub may have exited meanwhile: then nobody waits for the answer.
         let _ = f.hub.send(Msg::OffloadDone(f.slot, f.wait_gen));
     }
