@@ -43,6 +43,19 @@
  * always is): without it glibc chains the handlers through one pointer per
  * OS thread, which its green threads share. A C++ exception escaping a
  * green thread's function aborts the process, saying so.
+ *
+ * fork(): as fork(2) copies only the calling OS thread, the child's hub
+ * keeps only the calling green thread. The hub's other green threads never
+ * run in the child and are not unwound (their stacks are left as they
+ * are); their ids name ended green threads there (guv_join() returns at
+ * once), their hooks' task_end is not called, and submissions from other
+ * threads not yet started are dropped. Forked from main, the child goes on
+ * in main with no green thread. Forked from a green thread, main stays
+ * behind too (its wait never ends; a deadlock it would be told of fails the
+ * waiting green threads' calls with EDEADLK instead), and the child exits
+ * with status 0 when its last green thread ends, as a process does when its
+ * last thread returns. The child's hub takes a new epoll instance, eventfd
+ * and offload pool at its next use.
  */
 
 #ifndef GUV_H

@@ -479,6 +479,9 @@ pub(crate) fn main_block(l: &Local, req: Request) -> Result<i32> {
         let ready = run_ready(l, hub, loop_fiber);
         l.set_cur(&MAIN_CURRENT.0);
         if let Some(r) = ready {
+            if lifecycle::main_gone(l, r)? {
+                continue;
+            }
             return Errno::decode(r);
         }
         with_in(l, |h| h.turn(true))?;

@@ -1,6 +1,7 @@
 //! Births and deaths: the hub's own (first use on a thread, repair in a
 //! forked child, teardown when the thread exits) and each green thread's
-//! (spawn, the body that runs its function, finish).
+//! (spawn, the body that runs its function, finish, and the end without
+//! an unwind of all but one in a forked child).
 //!
 //! A green thread's coroutine outlives it: its body runs the function of
 //! each task its slot holds, one after another, so a spawn into a free slot
@@ -44,6 +45,20 @@ pub(super) struct Primed {
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 /// Moves on in a forked child; a hub made before it repairs itself on next use.
 static FORK_EPOCH: AtomicU64 = AtomicU64::new(0);
+/// In a child forked from a green thread: the serial of the hub whose main
+/// is gone (0: none). Main's stack is where that hub's loop runs, so main
+/// stays blocked in the loop (see `main_gone`) and never returns to its code.
+static MAIN_GONE: AtomicU64 = AtomicU64::new(0);
+/// The coroutines of the green threads a fork left behind: never resumed,
+/// reset or dropped (their frames may be C, C++ or Python ones that cannot
+/// be unwound), kept reachable so that leak checkers stay quiet. Locked
+/// only in a child's fork handler, when no other thread exists.
+static LEFT_AT_FORK: std::sync::Mutex<Vec<Kept>> = std::sync::Mutex::new(Vec::new());
+
+/// A suspended coroutine's home, kept (never read again).
+struct Kept(#[allow(dead_code)] std::ptr::NonNull<Home>);
+// SAFETY: the pointer is only kept, never used, on any thread.
+unsafe impl Send for Kept {}
 
 pub(super) fn fork_epoch() -> u64 {
     FORK_EPOCH.load(Ordering::Relaxed)
@@ -120,9 +135,11 @@ impl Hub {
     }
 
     /// First use in a forked child: the epoll instance, the eventfd and the
-    /// offload threads were the parent's. Take new ones; green threads carry
-    /// on, their fd waits registered afresh; offloaded calls in flight will
-    /// never complete here and fail with ECANCELED.
+    /// offload threads were the parent's. Take new ones. The fork handler
+    /// left only the forking green thread (see `keep_only`), which waits on
+    /// nothing; should a wait be left (the handler found the hub busy), its
+    /// fd is registered afresh, and an offloaded call, which will never
+    /// complete here, fails with ECANCELED.
     pub(super) fn after_fork(&mut self) -> Result<()> {
         self.epoch = FORK_EPOCH.load(Ordering::Relaxed);
         let waited = self.reactor.after_fork().map_err(|e| Errno::from_io(&e))?;
@@ -400,10 +417,6 @@ impl Drop for Hub {
             if t.in_use {
                 if let Some(home) = t.home.filter(|_| t.has_co) {
                     leaked = true;
-                    /// A suspended coroutine's home, kept (never read again).
-                    struct Kept(#[allow(dead_code)] std::ptr::NonNull<Home>);
-                    // SAFETY: the pointer is only kept, never used, on any thread.
-                    unsafe impl Send for Kept {}
                     crate::sys::keep_forever(Kept(home));
                 }
                 continue;
@@ -426,6 +439,113 @@ extern "C" fn forked_child() {
     FORK_EPOCH.fetch_add(1, Ordering::Relaxed);
     crate::offload::after_fork_child();
     crate::monitor::after_fork_child();
+    keep_only_the_forker();
+}
+
+/// As fork(2) copies only the calling OS thread, the child's hub keeps only
+/// the calling green thread: the others end here, without running again
+/// (at once, before any switch could resume one). A hub of another OS
+/// thread needs nothing: no thread is left in the child to run it.
+fn keep_only_the_forker() {
+    let l = local();
+    let hub = l.hub.get();
+    // Busy: fork was called from guv's own code, which never does so.
+    if hub.is_null() || hub == dead() || l.busy.get() {
+        return;
+    }
+    // SAFETY: this thread's hub, alive until thread exit; `busy` is clear, so
+    // no reference to it is live (fork was called from the running task's code).
+    let h = unsafe { &mut *hub };
+    let forker = l.cur().slot;
+    h.keep_only(forker);
+    if forker != super::MAIN {
+        MAIN_GONE.store(h.handle.serial, Ordering::Relaxed);
+    }
+}
+
+impl Hub {
+    /// Ends every green thread but `forker` (main too, unless it is the
+    /// forker) as if it had vanished: its waits are let go of, its id names
+    /// an ended task (joins return at once), its coroutine is kept where it
+    /// stopped, never resumed nor unwound, and its hooks' task_end is not
+    /// called. Submissions from other threads not yet started are dropped.
+    fn keep_only(&mut self, forker: u32) {
+        for slot in 0..self.tasks.len() as u32 {
+            let t = &self.tasks[slot as usize];
+            if slot != forker && t.in_use && t.wait != Wait::None {
+                self.wake(slot, Errno::ECANCELED.code());
+            }
+        }
+        // Only the forker runs now; the queue holds the others.
+        (self.head, self.tail) = (NIL, NIL);
+        let mut left = LEFT_AT_FORK.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in 1..self.tasks.len() as u32 {
+            let t = &mut self.tasks[slot as usize];
+            if slot == forker || !t.in_use {
+                continue;
+            }
+            drop(t.func.take()); // never started: its function is dropped, not run
+            if let Some(home) = t.home.take().filter(|_| t.has_co) {
+                left.push(Kept(home));
+            }
+            t.has_co = false;
+            t.stack_size = 0;
+            // With its coroutine gone from the slot, an unwound finish resets nothing.
+            self.finish(slot, true);
+        }
+        if forker != super::MAIN {
+            self.park_gone_main();
+        }
+        self.unstarted.clear();
+    }
+
+    /// Main of a child forked from a green thread waits for good: parked,
+    /// with no timer; a wake-up is turned back by `main_gone`.
+    fn park_gone_main(&mut self) {
+        let m = &mut self.tasks[super::MAIN as usize];
+        (m.wait, m.permit, m.interrupted, m.killed) = (Wait::Park, false, false, false);
+    }
+}
+
+/// What main does when woken: Ok(true) if it is gone from this hub (see
+/// MAIN_GONE), in which case the loop goes on. When no green thread is left
+/// the process exits with status 0, as when the last thread of a process
+/// returns; a deadlock report meant for main goes to the green threads that
+/// wait, which are the ones nothing else can wake.
+#[inline]
+pub(super) fn main_gone(l: &Local, r: Resume) -> Result<bool> {
+    let serial = MAIN_GONE.load(Ordering::Relaxed);
+    if serial == 0 {
+        return Ok(false);
+    }
+    main_gone_from(l, serial, r)
+}
+
+#[cold]
+fn main_gone_from(l: &Local, serial: u64, r: Resume) -> Result<bool> {
+    let last = super::with_in(l, |h| {
+        if h.handle.serial != serial {
+            return None;
+        }
+        h.park_gone_main();
+        if h.live == 0 {
+            return Some(true);
+        }
+        if r == Errno::EDEADLK.code() {
+            for slot in 1..h.tasks.len() as u32 {
+                let t = &h.tasks[slot as usize];
+                if t.in_use && t.wait != Wait::None {
+                    h.wake(slot, r);
+                }
+            }
+        }
+        Some(false)
+    })?;
+    match last {
+        None => Ok(false),
+        Some(true) => std::process::exit(0),
+        Some(false) => Ok(true),
+    }
 }
 
 /// The body of every green thread's coroutine, on its own stack: it runs
