@@ -401,6 +401,12 @@ static int call_offload(void *ctx, double timeout)
  * another OS thread. */
 static __thread PyObject *this_hub;
 
+/* Forks this process has been through; a hub capsule carries the count of
+ * its making as its context. A forked child takes new hubs, and of the
+ * green threads of before only the one that forked goes on there: a token
+ * of an older hub names a waiter that is gone. */
+static uintptr_t forks;
+
 static void release_hub(PyObject *capsule)
 {
     g.hub_release(PyCapsule_GetPointer(capsule, "guv_hub"));
@@ -416,6 +422,8 @@ static PyObject *hub_here(void)
         this_hub = PyCapsule_New(hub, "guv_hub", release_hub);
         if (this_hub == NULL)
             g.hub_release(hub);
+        else if (PyCapsule_SetContext(this_hub, (void *)forks) < 0)
+            Py_CLEAR(this_hub);
     }
     return this_hub;
 }
@@ -1264,6 +1272,8 @@ static PyObject *core_wake(PyObject *self, PyObject *token)
     if (id == -1 && PyErr_Occurred())
         return NULL;
     PyObject *hub = PyTuple_GET_ITEM(token, 1);
+    if ((uintptr_t)PyCapsule_GetContext(hub) != forks)
+        Py_RETURN_NONE; /* a waiter the fork left behind */
     if (hub == this_hub) {
         if (g.unpark(id) < 0)
             return raise_errno(errno);
@@ -1275,6 +1285,31 @@ static PyObject *core_wake(PyObject *self, PyObject *token)
     if (g.hub_unpark(h, id) < 0 && errno != ESRCH)
         return raise_errno(errno);
     Py_RETURN_NONE;
+}
+
+/* In a forked child (a pthread_atfork handler, before CPython's own
+ * PyOS_AfterFork_Child): libguv keeps only the green thread that forked,
+ * CPython only its thread state. Forget what named the others, their states
+ * and the hubs of before, leaking rather than freeing (CPython's state is
+ * not yet fit for it): the listed green threads (their nodes lie on stacks
+ * that are never resumed), the idle states, and this thread's hub capsule
+ * and waiter tokens (the child's hub has a new handle). */
+static void after_fork_in_child(void)
+{
+    int64_t me = g.current();
+    forget_idle_tstates_after_fork();
+    struct green_node *kept = NULL;
+    for (struct green_node *n = green_nodes; n != NULL; n = n->next)
+        if (n->id == me)
+            kept = n;
+    if (kept != NULL)
+        kept->prev = kept->next = NULL;
+    green_nodes = kept;
+    forks++;
+    this_hub = NULL;
+    main_token = NULL;
+    if (me != 0 && running != NULL)
+        running->token = NULL;
 }
 
 /* offload(fn, *args): fn(*args) on guv's offload threads; only the caller waits. */
@@ -1576,7 +1611,7 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     raise_pending = pending;
     Expired = expired;
     keep_frame_chunks();
-    if (pthread_atfork(NULL, NULL, forget_idle_tstates_after_fork) != 0)
+    if (pthread_atfork(NULL, NULL, after_fork_in_child) != 0)
         return raise_errno(ENOMEM);
     loaded = 1;
     Py_RETURN_NONE;

@@ -4,6 +4,7 @@ Each green thread runs on its own guv stack with its own PyThreadState, so
 exceptions, frames, generators, contextvars and threading.local are its
 own. Main is a green thread too: its blocking calls run the hub.
 """
+import os
 import sys
 import traceback
 from _thread import _local as _thread_local
@@ -16,6 +17,19 @@ _PROGRAM_EXIT = (SystemExit, KeyboardInterrupt)
 
 # Live green threads by id, for getcurrent().
 _by_id = {}
+
+
+def _after_fork_in_child():
+    """Only the green thread that forked goes on in the child: the others
+    are dead there (without their links, which would run in the child)."""
+    me = _core.current()
+    for gt in [gt for i, gt in _by_id.items() if i != me]:
+        del _by_id[gt.id]
+        gt._dead = True
+        gt._links = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class GreenThread:

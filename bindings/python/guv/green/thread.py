@@ -7,6 +7,7 @@ Semaphore, Queue and ThreadPoolExecutor become green with them.
 
 CPython 3.11 and 3.12 (join waits on the thread's sentinel lock) and 3.13
 (join waits on its _ThreadHandle): both are given green stand-ins."""
+import os as _os
 import sys
 import threading as _threading_mod
 
@@ -120,18 +121,18 @@ def _set_sentinel():
     return lock
 
 
-# Threads started through _thread and running, for _thread._count().
-_running = 0
+# Ids of the threads started through _thread and running, for _thread._count().
+_running = set()
 
 
 def _count():
-    return _running
+    return len(_running)
 
 
 def _spawn(function, args, kwargs, finish):
     def run():
-        global _running
-        _running += 1
+        me = _core.current()
+        _running.add(me)
         try:
             function(*args, **kwargs)
         except (SystemExit, GreenletExit):
@@ -142,7 +143,7 @@ def _spawn(function, args, kwargs, finish):
             else:
                 _unraisable(e, "Exception ignored in thread started by", function)
         finally:
-            _running -= 1
+            _running.discard(me)
             finish()
 
     return _core.spawn(run)
@@ -239,6 +240,23 @@ def start_joinable_thread(function, handle=None, daemon=True):
 def _thread_shutdown():
     while _non_daemon:
         next(iter(_non_daemon)).join()
+
+
+def _after_fork_in_child():
+    """Of the green threads of before, only the one that forked goes on in
+    the child (as only the calling OS thread does after fork(2)): the others'
+    handles are done, as CPython's _PyThread_AfterFork marks its own, and
+    the interpreter's exit does not wait for them."""
+    me = _core.current()
+    for handle in [h for h in _non_daemon if h.ident != me]:
+        _non_daemon.discard(handle)
+        handle._done = True
+    _running.intersection_update((me,))
+    for ident in [i for i in _sentinels if i != me]:
+        del _sentinels[ident]
+
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _make_thread_handle(ident, _original=getattr(_threading_mod, "_make_thread_handle", None)):
