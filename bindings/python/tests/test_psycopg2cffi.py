@@ -4,15 +4,13 @@ same switch-on rules: monkey_patch(), or enable() by hand; importing guv
 touches nothing). These tests fail, never skip, when PostgreSQL is down."""
 import io
 import os
-import time
 
 import psycopg2cffi
 import psycopg2cffi.extensions
 import pytest
 
 import guv
-# What the server still runs, asked through psycopg2 (any driver would do).
-from test_psycopg2 import _gone_within, _running
+import pg_cases
 
 DSN = os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")
 
@@ -31,48 +29,19 @@ def dsn():
 
 
 def _query(dsn, sql, *params):
-    conn = psycopg2cffi.connect(dsn)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql, params)
-        return cur.fetchall()
-    finally:
-        conn.close()
+    return pg_cases.query(psycopg2cffi.connect, dsn, sql, *params)
 
 
 def test_fifty_sleeping_queries_overlap(dsn):
-    start = time.monotonic()
-    gts = [guv.spawn(_query, dsn, "SELECT pg_sleep(0.2), %s", i) for i in range(50)]
-    results = [gt.wait() for gt in gts]
-    elapsed = time.monotonic() - start
-    assert results == [[(None, i)] for i in range(50)] or results == [[("", i)] for i in range(50)]
-    assert 0.2 <= elapsed < 2.5, elapsed
+    pg_cases.fifty_sleeping_queries_overlap(psycopg2cffi.connect, dsn)
 
 
 def test_timeout_cancels_a_long_query(dsn):
-    conn = psycopg2cffi.connect(dsn)
-    try:
-        cur = conn.cursor()
-        start = time.monotonic()
-        with pytest.raises(guv.Timeout):
-            with guv.Timeout(0.3):
-                cur.execute("SELECT pg_sleep(30) /* guv-cffi-timeout-test */")
-        assert time.monotonic() - start < 2.0
-        assert _gone_within(dsn, "guv-cffi-timeout-test", 3.0), "the query still runs on the server"
-    finally:
-        conn.close()
+    pg_cases.timeout_cancels_a_long_query(psycopg2cffi.connect, dsn, "guv-cffi-timeout-test")
 
 
 def test_kill_cancels_a_long_query(dsn):
-    gt = guv.spawn(_query, dsn, "SELECT pg_sleep(30) /* guv-cffi-kill-test */")
-    guv.sleep(0.3)
-    assert _running(dsn, "guv-cffi-kill-test") == 1
-    start = time.monotonic()
-    gt.kill()
-    assert time.monotonic() - start < 2.0
-    with pytest.raises(guv.GreenletExit):
-        gt.wait()
-    assert _gone_within(dsn, "guv-cffi-kill-test", 3.0), "the query still runs on the server"
+    pg_cases.kill_cancels_a_long_query(psycopg2cffi.connect, dsn, "guv-cffi-kill-test")
 
 
 def test_errors_are_psycopg2cffi_errors(dsn):
