@@ -4,7 +4,7 @@
 ## make compat-python-eco  the ecosystem suite on every one (`make compat`)
 ## make compat-cpython     CPython's own tests under monkey_patch, every CPython (`make compat`): benches/results/python-compat.md
 ## make test-python-compat the clean subset of those: no failure, no hang
-## make compat-foreign     psycopg2's own tests (5 ways) and the original guv's tests and README: benches/results/python-foreign.md
+## make compat-foreign     psycopg2's own tests (5 ways) and the original guv's tests and README, every CPython: benches/results/python-foreign.md
 ## make test-hook-python   CPython sockets, sleep and psycopg2 under LD_PRELOAD of the hook
 ## make test-python-package  wheels and an sdist from the tree as cloned, each run in a fresh venv
 ## make bench-python       vs gevent (speed, 10k-1M sleepers), guv.wsgi vs gevent/eventlet/gunicorn: benches/results/python.md
@@ -77,6 +77,8 @@ test-python-compat: $(OUT)/python/$(PY1)/.installed
 	$(call cpython_tests,$(PY1),--expect-clean --out $(OUT)/python/compat-clean.md test_thread test_threading_local test_select \
 	  test_selectors)
 # GUV_ORIGINAL: a clone of github.com/veegee/guv (else compat/foreign.py clones it).
-compat-foreign: $(OUT)/python/$(PY1)/.installed
-	$(TEST_ENV) PYTHONPATH=$(OUT)/python/$(PY1) $(PY_$(PY1)) $(PY_DIR)/compat/foreign.py --work $(OUT)/python/foreign \
+compat-foreign: python-install
+	$(call deps,,gunicorn,$(PY_ALL))
+	$(TEST_ENV) $(PY_$(PY1)) $(PY_DIR)/compat/foreign.py --work $(OUT)/python/foreign \
+	  $(foreach v,$(PY_VERSIONS),--python $(PY_$(v))=$(OUT)/python/$(v)) \
 	  $(if $(GUV_ORIGINAL),--guv-src $(GUV_ORIGINAL)) --out $(ROOT)/benches/results/python-foreign.md

@@ -3,6 +3,10 @@ psycopg2's own tests (from the psycopg2 sdist on PyPI) and the original
 guv's tests and README examples (github.com/veegee/guv at a pinned commit).
 
     python foreign.py --work DIR --out results.md [--guv-src CHECKOUT]
+                      [--python PYTHON[=PYTHONPATH] ...]
+
+Each CPython given (default: this one) runs everything, with its own
+PYTHONPATH (where this binding is installed for it).
 
 psycopg2's suite runs five ways, each in a process of its own: plain;
 with a wait callback of psycopg2's own (as psycogreen and eventlet set one;
@@ -151,10 +155,10 @@ def fetch_psycopg2(python, work):
     return src
 
 
-def run_psycopg2(python, src, work, watchdog):
+def run_psycopg2(python, env, src, work, watchdog):
     """{mode: {test id: (verdict, detail)}}, each mode in a process of its
-    own; a test that outlives `watchdog` seconds is a hang, and the process
-    runs again without it and the tests already counted."""
+    own (environment `env`); a test that outlives `watchdog` seconds is a
+    hang, and the process runs again without it and the tests already counted."""
     results = {}
     for mode in MODES:
         out, skip = (os.path.join(work, f"psycopg2-{mode}.{ext}") for ext in ("jsonl", "skip"))
@@ -167,7 +171,7 @@ def run_psycopg2(python, src, work, watchdog):
             with open(os.path.join(work, f"psycopg2-{mode}.log"), "a") as log:
                 proc = subprocess.run([python, os.path.abspath(__file__), "--child-psycopg2", mode, src, out,
                                        str(watchdog), skip], stdout=log, stderr=subprocess.STDOUT,
-                                      timeout=watchdog * 100, env=dict(PG_ENV, **os.environ))
+                                      timeout=watchdog * 100, env=dict(PG_ENV, **env))
             started = None
             with open(out) as f:
                 for line in f:
@@ -243,13 +247,13 @@ def pytest_runtest_call(item):
                 item.funcargs[name] = _local_addrs()[name]
 
 
-def run_guv_tests(python, tests, work, local):
+def run_guv_tests(python, env, tests, work, local):
     """{test id: (verdict, detail)} from pytest's junit XML."""
     import xml.etree.ElementTree as ET
 
     xml = os.path.join(work, f"guv-tests-{'local' if local else 'as-is'}.xml")
-    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep) + [HERE]
-    env = dict(os.environ, GUV_FOREIGN_LOCAL="1" if local else "0",
+    paths = env.get("PYTHONPATH", "").split(os.pathsep) + [HERE]
+    env = dict(env, GUV_FOREIGN_LOCAL="1" if local else "0",
                PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in paths if p))
     # The original's own package must not shadow ours: only its tests/ was
     # copied out, and guv._core (which the original has not) must import.
@@ -315,7 +319,7 @@ def _get(url, seconds=20):
             time.sleep(0.2)
 
 
-def run_guv_readme(python, guv_src, work):
+def run_guv_readme(python, env, guv_src, work):
     """The original README's examples, each run against this binding with the
     changes (named in the verdict) that a machine without internet needs."""
     import http.server
@@ -327,7 +331,6 @@ def run_guv_readme(python, guv_src, work):
     serve = next(b for b in blocks if "guv.wsgi.serve" in b)
     gunicorn = next(b for b in blocks if b.startswith("gunicorn"))
     crawler = next(b for b in blocks if "requests.get" in b)
-    env = dict(os.environ)
     results = {}
     log = open(os.path.join(work, "guv-readme.log"), "w")
 
@@ -404,55 +407,74 @@ def counts(results):
     return c
 
 
-def report(python, pg, guv_runs, guv_from, missing, seconds):
-    version = subprocess.run([python, "-c", "import sys, psycopg2; print(sys.version.split()[0], psycopg2.__version__)"],
-                             stdout=subprocess.PIPE, text=True).stdout.split()
+def _where(versions, all_versions):
+    return "" if versions == all_versions else " (on " + ", ".join(versions) + " only)"
+
+
+def _not_passing(by_version, all_versions, plain=None):
+    """Lines naming each test that does not pass, once, with the CPythons
+    where it does not if not all; `plain`: {version: results} without guv."""
+    bad = {}
+    for version, results in by_version.items():
+        for test, (verdict, detail) in results.items():
+            if verdict in ("failed", "errors", "hangs"):
+                also = plain is not None and plain[version].get(test, ("",))[0] == verdict
+                bad.setdefault((test, verdict, also), ([], detail))[0].append(version)
+    return [f"- {test}: {verdict}{' (also alone)' if also else ''}{_where(versions, all_versions)}: `{detail}`"
+            for (test, verdict, also), (versions, detail) in sorted(bad.items())]
+
+
+def _table(what, rows):
+    lines = [f"| {what} | CPython | tests | passed | failed | errors | skipped | hangs |", "|---|---|---|---|---|---|---|---|"]
+    for label, version, results in rows:
+        c = counts(results)
+        lines.append(f"| {label} | {version} | {len(results)} | " + " | ".join(str(c[v]) for v in VERDICTS) + " |")
+    return lines
+
+
+def report(runs, missing, seconds):
+    """The results file: `runs`, one per CPython, as main() makes them."""
+    versions = [r["version"] for r in runs]
+    psycopg2_versions = sorted({r["psycopg2"] for r in runs})
     lines = ["# Foreign test suites against the Python binding", "",
              "`make compat-foreign` (bindings/python/compat/foreign.py), CPython "
-             f"{version[0]}, psycopg2 {version[1]}; {seconds:.0f} s in all, load "
+             f"{', '.join(versions)}, psycopg2 {', '.join(psycopg2_versions)}; {seconds:.0f} s in all, load "
              f"{' '.join(open('/proc/loadavg').read().split()[:3])} (2 cores).", ""]
-    if version[1].split()[0] != PSYCOPG2:
-        lines += [f"**The installed psycopg2 is {version[1]}, the tests are {PSYCOPG2}'s.**", ""]
-    lines += [f"## psycopg2 {PSYCOPG2}'s own tests (sdist from PyPI, sha256 {PSYCOPG2_SHA256[:16]}…)", "",
-              "| configuration | tests | passed | failed | errors | skipped | hangs |", "|---|---|---|---|---|---|---|"]
-    for mode, results in pg.items():
-        c = counts(results)
-        lines.append(f"| {MODES[mode]} | {len(results)} | " + " | ".join(str(c[v]) for v in VERDICTS) + " |")
-    plain = pg["plain"]
-    for mode, results in pg.items():
-        bad = {t: v for t, v in results.items() if v[0] in ("failed", "errors", "hangs")}
-        if not bad:
-            continue
-        lines += ["", f"Not passing with {MODES[mode]}:", ""]
-        for test, (verdict, detail) in sorted(bad.items()):
-            also = " (also alone)" if mode != "plain" and plain.get(test, ("",))[0] == verdict else ""
-            lines.append(f"- {test}: {verdict}{also}: `{detail}`")
+    if psycopg2_versions != [PSYCOPG2]:
+        lines += [f"**The installed psycopg2 is {', '.join(psycopg2_versions)}, the tests are {PSYCOPG2}'s.**", ""]
+    lines += [f"## psycopg2 {PSYCOPG2}'s own tests (sdist from PyPI, sha256 {PSYCOPG2_SHA256[:16]}…)", ""]
+    lines += _table("configuration", [(MODES[mode], r["version"], r["pg"][mode]) for mode in MODES for r in runs])
+    plain = {r["version"]: r["pg"]["plain"] for r in runs}
+    for mode in MODES:
+        bad = _not_passing({r["version"]: r["pg"][mode] for r in runs}, versions,
+                           None if mode == "plain" else plain)
+        if bad:
+            lines += ["", f"Not passing with {MODES[mode]}:", ""] + bad
     lines += ["", f"## The original guv's tests and README ({GUV_REPO} at {GUV_COMMIT[:12]})", ""]
     if missing:
         lines += [missing, ""]
     else:
-        lines += [f"Its tests/ alone, copied out and run with pytest; `guv` imported from {guv_from}. "
-                  "The README's examples run with the changes named below.", ""]
-    lines += ["| what | tests | passed | failed | errors | skipped | hangs |", "|---|---|---|---|---|---|---|"]
-    for label, results in guv_runs.items():
-        c = counts(results)
-        lines.append(f"| {label} | {len(results)} | " + " | ".join(str(c[v]) for v in VERDICTS) + " |")
-    for label, results in guv_runs.items():
-        bad = {t: v for t, v in results.items() if v[0] in ("failed", "errors", "hangs")}
-        if bad:
-            lines += ["", f"Not passing ({label}):", ""]
-            lines += [f"- {t}: {v}: `{d}`" for t, (v, d) in sorted(bad.items())]
-    readme = guv_runs.get("README.rst's examples", {})
-    if readme:
-        lines += ["", "README.rst's examples, as changed to run here:", ""]
-        lines += [f"- {t}: {v} ({d})" for t, (v, d) in readme.items() if v == "passed"]
+        lines += ["Its tests/ alone, copied out and run with pytest; `guv` imported from "
+                  + ", ".join(r["guv_from"] for r in runs) + ". The README's examples run with the changes named below.",
+                  ""]
+        labels = list(runs[0]["guv"])
+        lines += _table("what", [(label, r["version"], r["guv"][label]) for label in labels for r in runs])
+        for label in labels:
+            bad = _not_passing({r["version"]: r["guv"][label] for r in runs}, versions)
+            if bad:
+                lines += ["", f"Not passing ({label}):", ""] + bad
+        readme = runs[0]["guv"].get("README.rst's examples", {})
+        if readme:
+            lines += ["", "README.rst's examples, as changed to run here:", ""]
+            lines += [f"- {t}: {v} ({d})" for t, (v, d) in readme.items() if v == "passed"]
     lines += ["", "Reasons for what does not pass: bindings/python/README.md, \"Foreign test suites\".", ""]
     return "\n".join(lines)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--python", action="append", metavar="PYTHON[=PYTHONPATH]",
+                    help="a CPython to run the suites with (repeatable; default: this one, this PYTHONPATH)")
     ap.add_argument("--work", required=True, help="where the sources are fetched and the logs go")
     ap.add_argument("--guv-src", help=f"a clone of {GUV_REPO} (else cloned into --work)")
     ap.add_argument("--out", required=True)
@@ -460,24 +482,38 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     start = time.monotonic()
-    pg = run_psycopg2(args.python, fetch_psycopg2(args.python, args.work), args.work, args.timeout)
-    guv_runs, where, missing = {}, None, None
+    pythons = [p.partition("=") for p in args.python or [sys.executable + "=" + os.environ.get("PYTHONPATH", "")]]
+    src = fetch_psycopg2(pythons[0][0], args.work)
+    missing, guv_src, tests = None, None, None
     try:
         guv_src = original_guv(args.work, args.guv_src)
     except (OSError, subprocess.SubprocessError) as e:
         missing = f"not run: no clone of {GUV_REPO} at {GUV_COMMIT[:12]} ({e}); give one with --guv-src"
     else:
         tests = fetch_guv_tests(args.work, guv_src)
-        guv_runs["tests as written (gnu.org:80, 192.0.0.0:1000)"], where = run_guv_tests(
-            args.python, tests, args.work, local=False)
-        guv_runs["tests, local stand-ins for both addresses"], _ = run_guv_tests(args.python, tests, args.work, True)
-        guv_runs["README.rst's examples"] = run_guv_readme(args.python, guv_src, args.work)
-    text = report(args.python, pg, guv_runs, where, missing, time.monotonic() - start)
+    runs = []
+    for python, _, path in pythons:
+        env = dict(os.environ, PYTHONPATH=path)
+        version, psycopg2_version = subprocess.run(
+            [python, "-c", "import sys, psycopg2; print(sys.version.split()[0], psycopg2.__version__.split()[0])"],
+            env=env, stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+        work = os.path.join(args.work, version)
+        os.makedirs(work, exist_ok=True)
+        run = {"version": version, "psycopg2": psycopg2_version, "guv": {},
+               "pg": run_psycopg2(python, env, src, work, args.timeout)}
+        if tests is not None:
+            run["guv"]["tests as written (gnu.org:80, 192.0.0.0:1000)"], run["guv_from"] = run_guv_tests(
+                python, env, tests, work, local=False)
+            run["guv"]["tests, local stand-ins for both addresses"], _ = run_guv_tests(python, env, tests, work, True)
+            run["guv"]["README.rst's examples"] = run_guv_readme(python, env, guv_src, work)
+        runs.append(run)
+    text = report(runs, missing, time.monotonic() - start)
     with open(args.out, "w") as f:
         f.write(text)
     print(text)
     if missing:
         sys.exit(missing)
+
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child-psycopg2"]:
