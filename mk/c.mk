@@ -4,7 +4,7 @@
 ## make test-c-tsan        tests/c/tsan_*.c under ThreadSanitizer over the plain libguv.so: no report allowed
 ## make test-c-valgrind    the same under memcheck, leaks checked (test-reliability runs a subset)
 ## make test-io [T=poll]   the I/O layer's C tests, then the echo example over loopback
-## make bench-io [IO_ROUNDS=3 IO_SECONDS=2]   ping-pong and TCP echo, guv vs epoll vs Go: benches/results/io.md
+## make bench-io [IO_ROUNDS=3 IO_SECONDS=2 IO_CONNS=100,1]   ping-pong, TCP echo (guv vs epoll vs Go), callgrind counts: benches/results/io.md
 ## make bench-detector [DETECTOR_BASE=echo_server]   its cost on the echo server: benches/results/observability.md
 C_TESTS  := $(if $(T),test_$(T),$(basename $(notdir $(wildcard $(ROOT)/tests/c/test_*.c))))
 C_TSAN   := $(basename $(notdir $(wildcard $(ROOT)/tests/c/tsan_*.c)))
@@ -42,8 +42,11 @@ $(IO_BENCH)/echo_%: $(ROOT)/examples/echo_%.c $(TEST_HDRS) $(GUV_RELEASE)/libguv
 	$(call cc_prog,$(GUV_RELEASE)/libguv.a,-O2)
 $(IO_BENCH)/go_echo: $(ROOT)/benches/io/go_echo.go | deps-go
 	cd $(ROOT)/benches/io && GOTOOLCHAIN=local GOPROXY=off $(GO) build -o $@ go_echo.go
+# valgrind: the instruction counts per round trip (benches/io/callgrind.sh).
 bench-io: $(addprefix $(IO_BENCH)/,pingpong epoll_echo load_client echo_server echo_client go_echo)
-	python3 $(ROOT)/benches/io/run.py $(IO_BENCH) $(ROOT)/benches/results/io.md --rounds $(or $(IO_ROUNDS),3) --seconds $(or $(IO_SECONDS),2)
+	$(call deps,valgrind)
+	python3 $(ROOT)/benches/io/run.py $(IO_BENCH) $(ROOT)/benches/results/io.md --rounds $(or $(IO_ROUNDS),3) \
+	  --seconds $(or $(IO_SECONDS),2) $(if $(IO_CONNS),--conns $(IO_CONNS))
 bench-detector: $(IO_BENCH)/echo_server $(IO_BENCH)/load_client
 	python3 $(ROOT)/benches/io/detector.py $(IO_BENCH) $(ROOT)/benches/results/observability.md \
 	  --rounds $(or $(DETECTOR_ROUNDS),5) $(if $(DETECTOR_BASE),--base $(DETECTOR_BASE))

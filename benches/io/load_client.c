@@ -4,9 +4,15 @@
  * by one epoll loop in a process of its own. Counts round trips after a
  * warm-up.
  *
- *   load_client PORT [CONNS=100] [SECONDS=2] [WARMUP=0.5] [MSG=64]
+ *   load_client PORT [CONNS=100] [SECONDS=2] [WARMUP=0.5] [MSG=64] [PAUSE_US=0]
  *   prints "rate <round trips/s> total <round trips including the warm-up>";
  *   exits 1 on a connection error or bad echo
+ *
+ * With PAUSE_US > 0 the connections go in lockstep: every one sends, all
+ * echoes are awaited, then the client pauses that long before the next
+ * round. The server then always reads each connection dry and waits, as an
+ * unloaded server does, however slowly it runs: instruction counts under
+ * callgrind (which slows the server 50x) stay comparable from run to run.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +59,8 @@ int main(int argc, char **argv) {
     double seconds = argc > 3 ? atof(argv[3]) : 2.0;
     double warmup = argc > 4 ? atof(argv[4]) : 0.5;
     if (argc > 5) msg = atoi(argv[5]);
+    long pause_us = argc > 6 ? atol(argv[6]) : 0;
+    int waiting = nconn; /* echoes the present lockstep round still waits for */
     if (msg < 1 || msg > 4096) return 2;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -108,7 +116,14 @@ int main(int argc, char **argv) {
                 trips++;
                 total++;
                 c->seq++;
-                send_request(c);
+                if (pause_us == 0) {
+                    send_request(c);
+                } else if (--waiting == 0) {
+                    struct timespec p = {pause_us / 1000000, pause_us % 1000000 * 1000};
+                    nanosleep(&p, NULL);
+                    for (int k = 0; k < nconn; k++) send_request(&conns[k]);
+                    waiting = nconn;
+                }
             }
         }
     }

