@@ -11,7 +11,7 @@ use std::ffi::c_void;
 
 use crate::clock::{self, Deadline, NEVER};
 use crate::errno::{Errno, Result};
-use crate::reactor::{FdFacts, FdKind, FdMode, Interest};
+use crate::reactor::{FdFacts, FdKind, FdMode, Interest, ModeHint};
 use crate::sys::call as sys;
 use crate::{fd, ops};
 
@@ -30,18 +30,10 @@ fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
     }
 }
 
-/// The caller's view of `fd` (flags, socket timeouts): `known`, as the hub
-/// kept it, or else asked of the kernel once and kept (see FdMode).
-#[inline(always)]
-fn mode(fd: i32, known: Option<FdMode>) -> Result<FdMode> {
-    match known {
-        Some(m) => Ok(m),
-        None => first_mode(fd),
-    }
-}
-
+/// The caller's view of `fd` (flags, socket timeouts), asked of the kernel
+/// once and then kept by the hub (see FdMode).
 #[cold]
-fn first_mode(fd: i32) -> Result<FdMode> {
+fn mode(fd: i32) -> Result<FdMode> {
     if let Some(m) = fd::fd_mode(fd) {
         return Ok(m);
     }
@@ -116,22 +108,30 @@ fn cooperate(
 }
 
 /// A socket call: MSG_DONTWAIT per attempt, unless the caller asked for it.
-/// `known` is the fd's mode as `begin` found it.
+/// `hint` is the fd's mode as `begin` found it.
 #[inline(always)]
 fn socket_op(
     fd: i32,
     interest: Interest,
     flags: i32,
-    known: Option<FdMode>,
+    hint: ModeHint,
     mut call: impl FnMut(i32) -> Result<usize>,
 ) -> Result<usize> {
     let r = cooperate(
         fd,
         interest,
         || {
-            let m = mode(fd, known)?;
-            let nonblocking = flags & libc::MSG_DONTWAIT != 0 || m.flags & libc::O_NONBLOCK != 0;
-            Ok((!nonblocking).then(|| deadline(m, interest)))
+            if flags & libc::MSG_DONTWAIT != 0 {
+                return Ok(None);
+            }
+            match hint {
+                ModeHint::Blocking => Ok(Some(NEVER)),
+                ModeHint::NonBlocking => Ok(None),
+                ModeHint::Unknown | ModeHint::Timeouts => {
+                    let m = mode(fd)?;
+                    Ok((m.flags & libc::O_NONBLOCK == 0).then(|| deadline(m, interest)))
+                }
+            }
         },
         || call(flags | libc::MSG_DONTWAIT),
     );
@@ -153,7 +153,7 @@ fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> Result<usiz
     cooperate(
         fd,
         interest,
-        || Ok(Some(deadline(mode(fd, None)?, interest))),
+        || Ok(Some(deadline(mode(fd)?, interest))),
         || {
             let _ = sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
             let r = call();
@@ -358,7 +358,7 @@ pub fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -
         Err(e) => return Err(e),
     }
     fd::set_fd_kind(fd, FdKind::Socket);
-    wait(fd, Interest::WRITE, deadline(mode(fd, None)?, Interest::WRITE)).map_err(|e| {
+    wait(fd, Interest::WRITE, deadline(mode(fd)?, Interest::WRITE)).map_err(|e| {
         if e == Errno::EAGAIN {
             Errno::ETIMEDOUT
         } else {

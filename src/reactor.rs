@@ -120,11 +120,36 @@ pub struct FdMode {
     pub sndtimeo: u64,
 }
 
-/// What the I/O layer knows of an fd when a call on it begins.
+/// What the I/O layer knows of an fd when a call on it begins: two bytes,
+/// so that they travel in a register rather than copied through memory.
 #[derive(Clone, Copy)]
 pub(crate) struct FdFacts {
     pub kind: FdKind,
-    pub mode: Option<FdMode>,
+    pub mode: ModeHint,
+}
+
+/// As much of an fd's FdMode as decides what a call does at EAGAIN.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ModeHint {
+    /// Not read from the kernel yet.
+    Unknown,
+    /// Blocking, without socket timeouts: wait as long as it takes.
+    Blocking,
+    /// The caller made it non-blocking: EAGAIN is the answer.
+    NonBlocking,
+    /// Blocking with SO_RCVTIMEO or SO_SNDTIMEO: the full FdMode says how long.
+    Timeouts,
+}
+
+impl ModeHint {
+    fn of(mode: Option<FdMode>) -> ModeHint {
+        match mode {
+            None => ModeHint::Unknown,
+            Some(m) if m.flags & libc::O_NONBLOCK != 0 => ModeHint::NonBlocking,
+            Some(m) if m.rcvtimeo == 0 && m.sndtimeo == 0 => ModeHint::Blocking,
+            Some(_) => ModeHint::Timeouts,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Default)]
@@ -244,10 +269,10 @@ impl Reactor {
     #[inline(always)]
     pub fn begin_call(&mut self, fd: i32) -> Result<FdFacts> {
         match self.fds.get_mut(fd as usize) {
-            None => Ok(FdFacts { kind: FdKind::Unknown, mode: None }),
+            None => Ok(FdFacts { kind: FdKind::Unknown, mode: ModeHint::Unknown }),
             Some(st) => match st.pending.take() {
                 Some(e) => Err(e),
-                None => Ok(FdFacts { kind: st.kind, mode: st.mode }),
+                None => Ok(FdFacts { kind: st.kind, mode: ModeHint::of(st.mode) }),
             },
         }
     }
