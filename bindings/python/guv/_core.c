@@ -953,6 +953,31 @@ static void py_task(void *arg)
     drop_tstate(ts);
 }
 
+/* A Python green thread that never started: its OS thread exited without
+ * running its hub (guv_hooks.never_started, on that thread as it exits).
+ * Releases what py_task would have, unless the interpreter is finalizing or
+ * gone (the main thread's hub goes at exit(), after Py_Finalize): then taking
+ * the GIL could hang, and the references are left. */
+static void hook_never_started(void *userdata, guv_fn func, void *arg)
+{
+    (void)userdata;
+    if (func != py_task)
+        return;
+    struct start *s = arg;
+#if PY_VERSION_HEX >= 0x030D0000
+    int finalizing = Py_IsFinalizing();
+#else
+    int finalizing = _Py_IsFinalizing();
+#endif
+    if (Py_IsInitialized() && !finalizing && s->interp == PyInterpreterState_Main()) {
+        PyGILState_STATE st = PyGILState_Ensure();
+        Py_DECREF(s->fn);
+        Py_XDECREF(s->arg);
+        PyGILState_Release(st);
+    }
+    PyMem_RawFree(s);
+}
+
 /* ---- signals while main waits in the hub ---- */
 
 /* Hands an exception raised by a signal handler to main (guv._runtime.hand_to_main). */
@@ -1598,6 +1623,7 @@ static PyObject *core_load(PyObject *self, PyObject *args)
         .switch_in = hook_switch_in,
         .may_switch = hook_may_switch,
         .userdata = NULL,
+        .never_started = hook_never_started,
     };
     /* Beside any other binding's set (guv.hpp's, in a C++ program embedding Python). */
     if (g.add_hooks(&hooks) < 0)

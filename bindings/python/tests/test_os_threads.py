@@ -3,6 +3,7 @@ waiter on another hub (guv_hub_unpark), and the waiter's hub is held
 meanwhile instead of reporting a deadlock."""
 import threading
 import time
+import weakref
 
 import guv
 from guv import event
@@ -47,3 +48,21 @@ def test_os_thread_waiting_on_a_green_lock_is_woken_by_a_green_release():
     guv.spawn(lambda: (guv.sleep(0.05), lock.release())).wait()
     taker.join(5)
     assert got == [True]
+
+
+def test_green_thread_never_started_is_released_when_its_os_thread_exits():
+    # A green thread spawned on an OS thread that exits without running its
+    # hub never runs: what it would have run with is released there, not leaked
+    # (spawn_n: a GreenThread of guv.spawn stays in greenthread's registry).
+    class Marker:
+        pass
+
+    arg = Marker()
+    gone = threading.Event()
+    weakref.finalize(arg, gone.set)
+    spawner = threading.Thread(target=guv.spawn_n, args=(lambda _: None, arg))
+    del arg
+    spawner.start()
+    # join() returns once Python is done with the thread, before the OS
+    # thread exits and its hub goes: wait for that.
+    assert gone.wait(5)
