@@ -1,6 +1,7 @@
 """What the psycopg2 and psycopg2cffi tests check alike, given the driver's
 connect: queries that overlap, and a guv.Timeout or a kill that ends a long
 query on the server too. The server's own view is asked through psycopg2."""
+import os
 import time
 
 import psycopg2
@@ -48,6 +49,7 @@ def fifty_sleeping_queries_overlap(connect, dsn):
 
 
 def timeout_cancels_a_long_query(connect, dsn, marker):
+    marker = f"{marker}-{os.getpid()}"  # another run on the shared server has its own
     conn = connect(dsn)
     try:
         cur = conn.cursor()
@@ -62,6 +64,7 @@ def timeout_cancels_a_long_query(connect, dsn, marker):
 
 
 def kill_cancels_a_long_query(connect, dsn, marker):
+    marker = f"{marker}-{os.getpid()}"  # another run on the shared server has its own
     gt = guv.spawn(query, connect, dsn, f"SELECT pg_sleep(30) /* {marker} */")
     guv.sleep(0.3)
     assert running(dsn, marker) == 1

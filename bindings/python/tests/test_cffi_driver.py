@@ -17,6 +17,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import cffi_libpq  # noqa: E402
 
 DSN = os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")
+# Markers of this process's queries: another run on the shared server has its own.
+TIMEOUT_MARK, KILL_MARK = f"guv-cffi-driver-timeout-{os.getpid()}", f"guv-cffi-driver-kill-{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +47,16 @@ def test_timeout_ends_the_wait_and_cancels(dsn):
         start = time.monotonic()
         with pytest.raises(guv.Timeout):
             with guv.Timeout(0.3):
-                c.query("SELECT pg_sleep(30) /* guv-cffi-driver-timeout */")
+                c.query(f"SELECT pg_sleep(30) /* {TIMEOUT_MARK} */")
         assert time.monotonic() - start < 2.0
-        assert _active(dsn, "guv-cffi-driver-timeout") == 0
+        assert _active(dsn, TIMEOUT_MARK) == 0
         assert c.query("SELECT 5") == [["5"]]  # the connection goes on
 
 
 def test_kill_ends_the_wait_and_cancels(dsn):
     def long_query():
         with cffi_libpq.Connection(dsn) as c:
-            c.query("SELECT pg_sleep(30) /* guv-cffi-driver-kill */")
+            c.query(f"SELECT pg_sleep(30) /* {KILL_MARK} */")
 
     gt = guv.spawn(long_query)
     guv.sleep(0.3)
@@ -63,7 +65,7 @@ def test_kill_ends_the_wait_and_cancels(dsn):
     with pytest.raises(guv.GreenletExit):
         gt.wait()
     assert time.monotonic() - start < 2.0
-    assert _active(dsn, "guv-cffi-driver-kill") == 0
+    assert _active(dsn, KILL_MARK) == 0
 
 
 def test_other_failures_are_oserror():
