@@ -16,14 +16,15 @@ use crate::errno::{Errno, Result};
 use crate::ffi::guv_fn;
 use crate::hub::outside;
 
-/// Callbacks run around each green thread's life and each of its switches.
+/// Callbacks run around each green thread's life and each of its switches,
+/// and for one that never starts or that the blocking detector reports.
 /// Set `size` to sizeof(guv_hooks); every other member may be NULL.
 /// `userdata` is passed to each callback as its first argument.
 ///
 /// With several sets in force (guv_add_hooks), each has its own task data;
 /// task_start and switch_in run in the order the sets were added, switch_out
-/// and task_end in reverse, and may_switch is asked in order until one
-/// refuses (any refusal wins).
+/// and task_end in reverse, may_switch is asked in order until one refuses
+/// (any refusal wins), and never_started and blocked are told in order.
 #[repr(C)]
 #[derive(Clone, Copy)]
 #[allow(non_camel_case_types)]
