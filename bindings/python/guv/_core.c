@@ -953,6 +953,10 @@ static void py_task(void *arg)
     drop_tstate(ts);
 }
 
+/* set_never_started's fn(func, arg), told first (guv.greenthread drops such
+ * a GreenThread from its registry). */
+static PyObject *never_started_cb;
+
 /* A Python green thread that never started: its OS thread exited without
  * running its hub (guv_hooks.never_started, on that thread as it exits).
  * Releases what py_task would have, unless the interpreter is finalizing or
@@ -971,6 +975,12 @@ static void hook_never_started(void *userdata, guv_fn func, void *arg)
 #endif
     if (Py_IsInitialized() && !finalizing && s->interp == PyInterpreterState_Main()) {
         PyGILState_STATE st = PyGILState_Ensure();
+        if (never_started_cb != NULL) {
+            PyObject *r = PyObject_CallFunctionObjArgs(never_started_cb, s->fn, s->arg ? s->arg : Py_None, NULL);
+            if (r == NULL)
+                PyErr_WriteUnraisable(never_started_cb);
+            Py_XDECREF(r);
+        }
         Py_DECREF(s->fn);
         Py_XDECREF(s->arg);
         PyGILState_Release(st);
@@ -1083,6 +1093,14 @@ static PyObject *core_watch_signals(PyObject *self, PyObject *arg)
         registered = 1;
     watch_owner = pthread_self();
     watch_fd = fd;
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_set_never_started(PyObject *self, PyObject *fn)
+{
+    (void)self;
+    Py_INCREF(fn);
+    Py_XSETREF(never_started_cb, fn);
     Py_RETURN_NONE;
 }
 
@@ -1653,6 +1671,8 @@ static PyMethodDef core_methods[] = {
      "set_block_report(seconds, report): the blocking detector, and report(id, os_thread, seconds, frame)."},
     {"load", core_load, METH_VARARGS,
      "load(path, killed, Expired, hand_to_main, raise_pending): bind libguv at path."},
+    {"set_never_started", core_set_never_started, METH_O,
+     "set_never_started(fn): fn(func, arg) for each spawn(func, arg) whose OS thread exited before it started."},
     {"spawn", (PyCFunction)(void (*)(void))core_spawn, METH_FASTCALL,
      "spawn(fn[, arg]) -> id: run fn(arg), or fn(), as a green thread with its own thread state."},
     {"sleep", core_sleep, METH_O, "sleep(seconds)"},

@@ -19,6 +19,16 @@ _PROGRAM_EXIT = (SystemExit, KeyboardInterrupt)
 _by_id = {}
 
 
+def _never_started(fn, arg):
+    """A green thread's OS thread exited before its hub ran it: it never
+    will. A GreenThread of it is dead, and leaves the registry."""
+    if fn is GreenThread._run:
+        arg._fn = arg._args = arg._kw = None
+        arg._dead = True
+        _by_id.pop(arg.id, None)
+        throws.pop(arg.id, None)
+
+
 def _after_fork_in_child():
     """Only the green thread that forked goes on in the child: the others
     are dead there (without their links, which would run in the child)."""
@@ -30,6 +40,7 @@ def _after_fork_in_child():
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+_core.set_never_started(_never_started)
 
 
 class GreenThread:

@@ -5,6 +5,8 @@ import threading
 import time
 import weakref
 
+import pytest
+
 import guv
 from guv import event
 from guv.green import thread as green_thread
@@ -50,17 +52,17 @@ def test_os_thread_waiting_on_a_green_lock_is_woken_by_a_green_release():
     assert got == [True]
 
 
-def test_green_thread_never_started_is_released_when_its_os_thread_exits():
+@pytest.mark.parametrize("spawn", [guv.spawn, guv.spawn_n])
+def test_green_thread_never_started_is_released_when_its_os_thread_exits(spawn):
     # A green thread spawned on an OS thread that exits without running its
-    # hub never runs: what it would have run with is released there, not leaked
-    # (spawn_n: a GreenThread of guv.spawn stays in greenthread's registry).
+    # hub never runs: what it would have run with is released there, not leaked.
     class Marker:
         pass
 
     arg = Marker()
     gone = threading.Event()
     weakref.finalize(arg, gone.set)
-    spawner = threading.Thread(target=guv.spawn_n, args=(lambda _: None, arg))
+    spawner = threading.Thread(target=lambda f, a: (spawn(f, a), None), args=(lambda _: None, arg))
     del arg
     spawner.start()
     # join() returns once Python is done with the thread, before the OS
