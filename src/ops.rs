@@ -180,7 +180,7 @@ pub unsafe fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void
     let pass = SameThread(saved, cur);
     let run = move || {
         let (saved, cur) = pass.get();
-        let on_hub = Current { on_hub_stack: true, ..cur };
+        let on_hub = Current { on_hub_stack: true, ..cur }.settle();
         let l = hub::local();
         // `on_hub` lives on this stack until the call returns, when `saved` is back.
         l.set_cur(&on_hub);

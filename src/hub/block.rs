@@ -222,15 +222,15 @@ fn suspend_as(req: Request, book_it: impl FnOnce(&mut Hub, u32) -> Option<Resume
     let l = local();
     let cur = l.cur();
     // Main, the hub's stack and hooks take the slow path, in one branch.
-    if cur.yielder.is_null() || cur.on_hub_stack || cur.hooks.is_some() {
+    if cur.fast.is_null() {
         return suspend_slow(l, req);
     }
     if let Some(r) = book(l, |h| book_it(h, cur.slot))? {
         return Errno::decode(r);
     }
-    // SAFETY: `yielder` belongs to the coroutine running right now (the loop
-    // set `cur` at this resume), which is the caller's own.
-    let r = unsafe { &*cur.yielder }.suspend(Switch::Booked);
+    // SAFETY: `fast` is `yielder`, which belongs to the coroutine running
+    // right now (the loop set `cur` at this resume), the caller's own.
+    let r = unsafe { &*cur.fast }.suspend(Switch::Booked);
     Errno::decode(r)
 }
 

@@ -235,7 +235,7 @@ impl Hub {
         // SAFETY: the slot's home, not referenced elsewhere while the hub is
         // borrowed. The yielder stays: it is the coroutine's, set when it first ran.
         unsafe {
-            (*home).cur = Current { slot, id, yielder: (*home).cur.yielder, ..Current::MAIN };
+            (*home).cur = Current { slot, id, yielder: (*home).cur.yielder, ..Current::MAIN }.settle();
             (*home).running.id = id;
             (*home).running.name = name;
         }
@@ -292,7 +292,7 @@ impl Hub {
         // (the slot was bare), so writing over it drops nothing.
         unsafe {
             (*home).co.write(co);
-            (*home).cur.yielder = std::ptr::null();
+            (*home).cur = Current { yielder: std::ptr::null(), ..(*home).cur }.settle();
             (*home).running = Running { guard, top, ..Running::NONE };
         }
         t.has_co = true;
@@ -555,7 +555,7 @@ fn body(y: &Yielder, home: *mut Home) {
     // SAFETY (each access to `home` below): the slot's home outlives its
     // coroutine, and nothing else references it while this green thread runs.
     let stack = unsafe {
-        (*home).cur.yielder = y;
+        (*home).cur = Current { yielder: y, ..(*home).cur }.settle();
         let r = (*home).running;
         (r.guard, r.top - r.guard)
     };
@@ -567,8 +567,7 @@ fn body(y: &Yielder, home: *mut Home) {
         let data = if hooks.is_some() { slots.as_mut_ptr() } else { std::ptr::null_mut() };
         // SAFETY: as above.
         let slot = unsafe {
-            (*home).cur.hooks = hooks;
-            (*home).cur.hook_data = data;
+            (*home).cur = Current { hooks, hook_data: data, ..(*home).cur }.settle();
             (*home).running.task_data = std::ptr::null();
             (*home).cur.slot
         };
