@@ -1,6 +1,7 @@
 """What the psycopg2 and psycopg2cffi tests check alike, given the driver's
-connect: queries that overlap, and a guv.Timeout or a kill that ends a long
-query on the server too. The server's own view is asked through psycopg2."""
+connect (or its name): queries that overlap, a guv.Timeout or a kill that
+ends a long query on the server too, and green threads that share a
+connection. The server's own view is asked through psycopg2."""
 import os
 import time
 
@@ -74,3 +75,83 @@ def kill_cancels_a_long_query(connect, dsn, marker):
     with pytest.raises(guv.GreenletExit):
         gt.wait()
     assert gone_within(dsn, marker, 3.0), "the query still runs on the server"
+
+
+# psycopg2 holds a connection's lock (a pthread mutex) across each wait in the
+# callback, psycopg2cffi its RLock, which any green thread of the OS thread
+# re-enters: a second green thread's call on that connection must wait green,
+# not block the OS thread (which hangs the process) nor raise, so these run
+# in a process of their own (`script`), with guv's support for `driver` on.
+def commit_waits_green_for_another_green_threads_query(script, driver):
+    r = script(f"""
+        import os, time, guv, {driver} as driver
+        guv.support.{driver}.enable()
+        c = driver.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        def query():
+            cur = c.cursor()
+            cur.execute("SELECT pg_sleep(0.2), 1")
+            return cur.fetchone()[1]
+        gt = guv.spawn(query)
+        guv.sleep(0.05)
+        start = time.monotonic()
+        c.commit()  # takes the lock the query holds: after it, and it committed the query's transaction
+        print(gt.wait(), 0.1 < time.monotonic() - start < 2, c.get_transaction_status())
+    """, timeout=30)
+    assert r.stdout.split() == ["1", "True", "0"], r.stderr
+
+
+def green_threads_share_a_connection_in_turn(script, driver):
+    # psycopg2's connections are thread-safe: threads share one, their statements in turn.
+    r = script(f"""
+        import os, time, guv, {driver} as driver
+        guv.support.{driver}.enable()
+        c = driver.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        ticks = []
+        def ticker():
+            for _ in range(10):
+                guv.sleep(0.02)
+                ticks.append(1)
+        def query(i):
+            cur = c.cursor()
+            cur.execute("SELECT pg_sleep(0.1), %s", (i,))
+            return cur.fetchone()[1]
+        t = guv.spawn(ticker)
+        start = time.monotonic()
+        # One tick proves the hub ran the ticker meanwhile (its first 20 ms sleep ends long before the
+        # statements' 0.4 s); a count of 5 failed on a loaded machine.
+        print(list(guv.GreenPool(4).imap(query, range(4))), 0.4 <= time.monotonic() - start < 3, len(ticks) >= 1)
+    """, timeout=30)
+    assert r.stdout.strip() == "[0, 1, 2, 3] True True", r.stderr
+
+
+def a_commit_loop_lets_other_green_threads_run(script, driver):
+    # psycopg2's test_commit_concurrency under monkey_patch: a thread commits in a
+    # loop (nothing to commit: no network, no wait) while main queries and commits
+    # on the same connection. psycopg2 releases the GIL in every commit; guv's
+    # commit lets the other green threads run, else main never would again.
+    r = script(f"""
+        import os, guv
+        guv.monkey_patch()
+        import threading, {driver} as driver
+        c = driver.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        notices, stop = [], []
+        def committer():
+            while not stop:
+                c.commit()
+                notices.extend(c.notices)
+        t = threading.Thread(target=committer)
+        t.start()
+        cur = c.cursor()
+        for i in range(200):
+            cur.execute("SELECT %s", (i,))
+            c.commit()
+            notices.extend(c.notices)
+        stop.append(True)
+        t.join()
+        print(cur.fetchone() if cur.description else None, notices)
+    """, timeout=60)
+    assert r.stdout.strip() == "(199,) []", r.stderr
+
+
+SHARED_CONNECTION = [commit_waits_green_for_another_green_threads_query, green_threads_share_a_connection_in_turn,
+                     a_commit_loop_lets_other_green_threads_run]

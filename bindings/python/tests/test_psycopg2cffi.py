@@ -69,7 +69,13 @@ def test_switch_on_rules(script):
         guv.monkey_patch()
         assert s.enabled()
         s.disable()
-        assert e.get_wait_callback() is None
+        from psycopg2cffi._impl.connection import Connection
+        assert e.get_wait_callback() is None and "_lock" not in Connection.__dict__  # its RLock again
         print("ok")
     """)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+@pytest.mark.parametrize("case", pg_cases.SHARED_CONNECTION, ids=lambda case: case.__name__)
+def test_green_threads_sharing_a_connection(script, case):
+    case(script, "psycopg2cffi")

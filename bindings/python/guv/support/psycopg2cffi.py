@@ -8,13 +8,28 @@ leaves it off), or by enable(); importing guv touches nothing.
 With a wait callback set, psycopg2cffi's COPY spins for ever (psycopg2's
 refuses it); while enabled, copy_expert, copy_from and copy_to raise
 NotSupportedError instead. guv's cooperative COPY is psycopg2's alone.
+
+A connection's lock is threading's RLock, which every green thread of the
+OS thread holding it re-enters: a second green thread's statement on a
+connection waiting in the callback raised "a single async query can be
+executed on the same connection". While enabled, connections (made before
+or after) lock with a green lock instead, so green threads share one in
+turn, as OS threads do; commit() and rollback() let the other green
+threads run, so that one committing in a loop does not keep them out (as
+for psycopg2: guv.support.psycopg2).
 """
+import functools
+
 import psycopg2cffi
 from psycopg2cffi import extensions
+from psycopg2cffi._impl.connection import Connection
 from psycopg2cffi._impl.cursor import Cursor
 
 from .._runtime import READ, WRITE
-from ..greenthread import trampoline
+from ..greenthread import gyield, trampoline
+from .green_lock import GreenLocks
+
+_locks = GreenLocks()
 
 _WAITS = {extensions.POLL_READ: READ, extensions.POLL_WRITE: WRITE}
 
@@ -43,17 +58,50 @@ def _refuse_copy(self, *args, **kwargs):
         "use psycopg2 with guv.support.psycopg2, or disable() around the COPY")
 
 
+def _green_lock(conn):
+    return _locks.held(conn)
+
+
+def _keep_lock(conn, lock):
+    # psycopg2cffi's own, made in __init__: it is the lock again after disable().
+    conn.__dict__["_lock"] = lock
+
+
+def _letting_others_run(method):
+    @functools.wraps(method)
+    def call(self):
+        try:
+            return method(self)
+        finally:
+            gyield()
+
+    return call
+
+
+def _replacements():
+    """(class, name) -> what enable() puts there."""
+    new = {(Cursor, name): _refuse_copy for name in _COPY}
+    new[Connection, "_lock"] = property(_green_lock, _keep_lock)
+    for name in ("commit", "rollback"):
+        new[Connection, name] = _letting_others_run(Connection.__dict__[name])
+    return new
+
+
 def enable():
     extensions.set_wait_callback(wait_callback)
-    for name in _COPY:
-        _saved.setdefault(name, getattr(Cursor, name))
-        setattr(Cursor, name, _refuse_copy)
+    if not _saved:
+        for (cls, name), value in _replacements().items():
+            _saved[cls, name] = cls.__dict__.get(name)
+            setattr(cls, name, value)
 
 
 def disable():
     extensions.set_wait_callback(None)
-    for name, method in _saved.items():
-        setattr(Cursor, name, method)
+    for (cls, name), value in _saved.items():
+        if value is None:
+            delattr(cls, name)
+        else:
+            setattr(cls, name, value)
     _saved.clear()
 
 
