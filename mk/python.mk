@@ -71,11 +71,9 @@ cpython_tests = mkdir -p $(OUT)/python/compat-tmp $(OUT)/python/compat-logs-$(1)
 compat-cpython: python-install
 	rm -f $(OUT)/python/compat.md && $(foreach v,$(PY_VERSIONS),$(call cpython_tests,$(v),--out $(OUT)/python/compat.md $(COMPAT_MODULES)) && ) true
 	sh $(PY_DIR)/compat/report.sh $(OUT)/python/compat.md > $(ROOT)/benches/results/python-compat.md
-# Not test_socketserver: its forking server's child may switch to a green thread whose
-# state CPython freed at fork (bindings/python/README.md, Not done), now and then.
 test-python-compat: $(OUT)/python/$(PY1)/.installed
-	$(call cpython_tests,$(PY1),--expect-clean --out $(OUT)/python/compat-clean.md test_thread test_threading_local test_select \
-	  test_selectors)
+	$(call cpython_tests,$(PY1),--expect-clean --out $(OUT)/python/compat-clean.md test_socketserver test_thread \
+	  test_threading_local test_select test_selectors)
 # GUV_ORIGINAL: a clone of github.com/veegee/guv (else compat/foreign.py clones it).
 compat-foreign: python-install
 	$(call deps,,gunicorn,$(PY_ALL))
