@@ -8,8 +8,11 @@ A lock is reentrant (the wait callback takes it again inside a method that
 took it) and fair: a release hands it to the longest waiter, so a green
 thread that runs statement after statement on a connection cannot keep
 the others out. A lock exists only while it is held."""
+import functools
+
 from .. import _core
 from .._runtime import _os_thread, park, unpark_one
+from ..greenthread import gyield
 
 
 def _me():
@@ -84,3 +87,21 @@ class _Held:
 
     def __exit__(self, *exc):
         self.locks.release(self.key)
+
+
+def yielding_unless_waited(method, waits):
+    """`method`, letting the other green threads run after it returns when
+    it did not wait (`waits()`, the count of the driver's waits, stayed
+    put): a commit with nothing to commit, made in a loop, would keep them
+    out for ever. One that waited let them run already, and a Timeout
+    raised after it would tell of a failure where the commit was done."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        before = waits()
+        result = method(self, *args, **kwargs)
+        if waits() == before:
+            gyield()
+        return result
+
+    return call

@@ -14,8 +14,8 @@ the callback; a second green thread taking it on the same OS thread would
 block that thread, and every green thread with it. So the methods that
 take it wait first, green and in turn, for the connection
 (guv.support.green_lock), as OS threads wait for the mutex; commit() and
-rollback() let the others run, as psycopg2 lets other threads run there
-(it releases the GIL) even when there is nothing to commit."""
+rollback() that did not wait let the others run, as psycopg2 lets other
+threads run there (it releases the GIL) even with nothing to commit."""
 import ctypes
 import functools
 import weakref
@@ -24,14 +24,20 @@ import psycopg2
 from psycopg2 import extensions, sql
 
 from .._runtime import READ, WRITE
-from ..greenthread import gyield, trampoline
-from .green_lock import GreenLocks
+from ..greenthread import trampoline
+from .green_lock import GreenLocks, yielding_unless_waited
 
 # Connection -> the green lock that its methods (and the wait callback) take.
 _locks = GreenLocks()
 
 
+# How many waits the callback has begun (guv.support.green_lock.yielding_unless_waited).
+_waits = 0
+
+
 def wait_callback(conn, timeout=None):
+    global _waits
+    _waits += 1
     with _locks.held(conn):
         while True:
             state = conn.poll()
@@ -232,11 +238,6 @@ def _transaction_ended(conn):
     _marks[conn] = _marks.get(conn, 0) + 1
 
 
-def _transaction_ended_let_others_run(conn):
-    _transaction_ended(conn)
-    gyield()
-
-
 def _replacements():
     """(class, name) -> what enable() puts there."""
     cursor, connection = extensions.cursor, extensions.connection
@@ -246,7 +247,8 @@ def _replacements():
     for name in ("execute", "executemany", "callproc"):
         new[cursor, name] = _statement(name)
     for name in ("commit", "rollback"):
-        new[connection, name] = _locked(connection, name, _conn, _transaction_ended_let_others_run)
+        new[connection, name] = yielding_unless_waited(_locked(connection, name, _conn, _transaction_ended),
+                                                       lambda: _waits)
     for name in ("reset", "tpc_prepare", "tpc_commit", "tpc_rollback"):
         new[connection, name] = _locked(connection, name, _conn, _transaction_ended)
     for name in ("close", "set_session", "set_client_encoding", "tpc_begin", "tpc_recover"):

@@ -14,27 +14,31 @@ OS thread holding it re-enters: a second green thread's statement on a
 connection waiting in the callback raised "a single async query can be
 executed on the same connection". While enabled, connections (made before
 or after) lock with a green lock instead, so green threads share one in
-turn, as OS threads do; commit() and rollback() let the other green
-threads run, so that one committing in a loop does not keep them out (as
-for psycopg2: guv.support.psycopg2).
+turn, as OS threads do; commit() and rollback() that did not wait let the
+other green threads run, so that one committing in a loop does not keep
+them out (as for psycopg2: guv.support.psycopg2).
 """
-import functools
-
 import psycopg2cffi
 from psycopg2cffi import extensions
 from psycopg2cffi._impl.connection import Connection
 from psycopg2cffi._impl.cursor import Cursor
 
 from .._runtime import READ, WRITE
-from ..greenthread import gyield, trampoline
-from .green_lock import GreenLocks
+from ..greenthread import trampoline
+from .green_lock import GreenLocks, yielding_unless_waited
 
 _locks = GreenLocks()
 
 _WAITS = {extensions.POLL_READ: READ, extensions.POLL_WRITE: WRITE}
 
 
+# How many waits the callback has begun (guv.support.green_lock.yielding_unless_waited).
+_waits = 0
+
+
 def wait_callback(conn):
+    global _waits
+    _waits += 1
     while (state := conn.poll()) != extensions.POLL_OK:
         if state not in _WAITS:
             raise psycopg2cffi.OperationalError(f"guv: bad state from conn.poll(): {state}")
@@ -67,23 +71,12 @@ def _keep_lock(conn, lock):
     conn.__dict__["_lock"] = lock
 
 
-def _letting_others_run(method):
-    @functools.wraps(method)
-    def call(self):
-        try:
-            return method(self)
-        finally:
-            gyield()
-
-    return call
-
-
 def _replacements():
     """(class, name) -> what enable() puts there."""
     new = {(Cursor, name): _refuse_copy for name in _COPY}
     new[Connection, "_lock"] = property(_green_lock, _keep_lock)
     for name in ("commit", "rollback"):
-        new[Connection, name] = _letting_others_run(Connection.__dict__[name])
+        new[Connection, name] = yielding_unless_waited(Connection.__dict__[name], lambda: _waits)
     return new
 
 
