@@ -201,3 +201,25 @@ def test_forking_server_child_handles_its_request_only(script, run_):
     """), timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "['0\\n', '1\\n', '2\\n', '3\\n', '4\\n']\n", r.stderr
+
+
+def test_signal_handler_runs_in_a_child_forked_from_a_green_thread(script):
+    """CPython runs handlers on its main thread, which in such a child is the
+    forking green thread's state."""
+    r = script("""
+        import os, signal, warnings
+        import guv
+        warnings.simplefilter("ignore", DeprecationWarning)
+        got = []
+        signal.signal(signal.SIGUSR1, lambda *a: got.append(1))
+        def forker():
+            pid = os.fork()
+            if pid == 0:
+                os.kill(os.getpid(), signal.SIGUSR1)
+                guv.sleep(0.05)
+                os._exit(0 if got == [1] else 3)
+            print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+        guv.spawn(guv.sleep, 1)
+        guv.spawn(forker).wait()
+    """, timeout=30)
+    assert (r.returncode, r.stdout) == (0, "0\n"), r.stderr
