@@ -6,8 +6,7 @@
 REL_TESTS := $(basename $(notdir $(wildcard $(ROOT)/tests/reliability/test_*.c)))
 # The core C tests that cover the most of the API per second under valgrind.
 REL_VG_TESTS := test_misuse test_trampoline test_timeout test_join test_kill test_close test_park test_hub_remote
-# test_eintr counts epoll_wait calls that signals interrupt; test_thread_exit, cleanups a forced unwind runs.
-$(OUT)/reliability/test_eintr: EXTRA_CFLAGS := -Wl,--wrap=epoll_wait
+# test_thread_exit counts the cleanups a forced unwind runs.
 $(OUT)/reliability/test_thread_exit: EXTRA_CFLAGS := -fexceptions
 # Stable rustc instruments the core with SanitizerCoverage (cargo-fuzz needs nightly); clang
 # links harness and libFuzzer. --target keeps build scripts uninstrumented; no LTO.
