@@ -323,13 +323,9 @@ impl Hub {
         if self.fd_waits > 0 {
             self.verify();
         }
-        let check_at = if self.fd_waits > 0 { self.reactor.next_check() } else { NEVER };
         let must_not_block = !may_block || !self.runq_is_empty();
-        let wake_at = match self.timers.next() {
-            Some(t) => Some(t.min(check_at)),
-            None if check_at != NEVER => Some(check_at),
-            None => None,
-        };
+        // Not the fd checks: the reactor's timerfd wakes the hub for those.
+        let wake_at = self.timers.next();
         // Free stacks over the warm bound: look again soon, so an idle
         // server gives a burst's stacks back within a second.
         let trim_at = self.trim_due();

@@ -178,6 +178,22 @@ pub(crate) fn pause_ms(ms: i32) {
     let _ = poll(std::ptr::null_mut(), 0, ms);
 }
 
+pub fn timerfd_create(clock: c_int, flags: c_int) -> Result<usize> {
+    sys!(libc::SYS_timerfd_create, clock, flags)
+}
+/// Arms timerfd `fd` to expire once at `at_ns` on its clock (absolute).
+pub fn timerfd_set_abs(fd: c_int, at_ns: u64) -> Result<usize> {
+    let at = libc::itimerspec {
+        it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+        it_value: libc::timespec {
+            tv_sec: (at_ns / 1_000_000_000) as _,
+            tv_nsec: (at_ns % 1_000_000_000) as _,
+        },
+    };
+    let old = std::ptr::null_mut::<libc::itimerspec>();
+    sys!(libc::SYS_timerfd_settime, fd, libc::TFD_TIMER_ABSTIME, &at as *const libc::itimerspec, old)
+}
+
 /// epoll_wait(2) through epoll_pwait, which every architecture has.
 pub fn epoll_wait(ep: c_int, events: &mut [libc::epoll_event], timeout_ms: c_int) -> Result<usize> {
     let n = events.len().min(c_int::MAX as usize);
