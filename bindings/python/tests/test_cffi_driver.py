@@ -39,7 +39,9 @@ def _active(dsn, marker):
 def test_fifty_queries_overlap(dsn):
     start = time.monotonic()
     cffi_libpq.main(dsn)
-    assert time.monotonic() - start < 2.5
+    # Half the serial 10 s, which sleeps that did not overlap on the server
+    # cannot beat (a quarter failed on a loaded machine).
+    assert time.monotonic() - start < 5.0
 
 
 def test_timeout_ends_the_wait_and_cancels(dsn):
