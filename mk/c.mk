@@ -13,8 +13,8 @@ IO_TESTS := $(if $(T),test_$(T),$(basename $(notdir $(wildcard $(ROOT)/tests/io/
 $(OUT)/c/test_overflow $(OUT)/san/c/test_overflow: EXTRA_CFLAGS := -fstack-clash-protection
 # Cleanup handlers that span a switch need the unwinder's version (guv.h, "pthread_exit").
 $(OUT)/c/test_pthread_exit $(OUT)/san/c/test_pthread_exit: EXTRA_CFLAGS := -fexceptions
-# The blocking detector's test reads its own function names back, which dladdr finds only if exported.
-$(OUT)/c/test_block $(OUT)/san/c/test_block: EXTRA_CFLAGS := -rdynamic
+# The blocking detector's test and test_backtrace read their own function names back, which dladdr finds only if exported.
+$(OUT)/c/test_block $(OUT)/san/c/test_block $(OUT)/c/test_backtrace $(OUT)/san/c/test_backtrace: EXTRA_CFLAGS := -rdynamic
 # Definite leaks are errors (not a forked child's "possibly lost" thread stacks); guv's deliberate
 # ones are suppressed with reasons. test_stack's 7 MiB frame would pass for a stack switch.
 VALGRIND := valgrind -q --error-exitcode=9 --max-stackframe=16777216 --leak-check=full \

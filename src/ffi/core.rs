@@ -94,6 +94,7 @@ pub extern "C" fn guv_run() -> c_int {
 /// ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
 /// guv_call_on_hub() callback), EACCES (may_switch refused).
 #[no_mangle]
+// SAFETY: the body is `return_by_jump!`, which keeps the C ABI (see there).
 #[cfg_attr(target_arch = "x86_64", unsafe(naked))]
 pub extern "C" fn guv_yield() -> c_int {
     #[cfg(target_arch = "x86_64")]
@@ -116,6 +117,7 @@ extern "C" fn yield_now() -> c_int {
 /// forever — e.g. INFINITY — with nothing on the hub that could ever run again),
 /// EINTR (guv_interrupt()).
 #[no_mangle]
+// SAFETY: the body is `return_by_jump!`, which keeps the C ABI (see there).
 #[cfg_attr(target_arch = "x86_64", unsafe(naked))]
 pub extern "C" fn guv_sleep(seconds: f64) -> c_int {
     #[cfg(target_arch = "x86_64")]
@@ -188,6 +190,7 @@ pub extern "C" fn guv_kill(id: i64) -> c_int {
 /// ever unpark it: when another OS thread will, hold the hub with
 /// guv_hub_hold() meanwhile).
 #[no_mangle]
+// SAFETY: the body is `return_by_jump!`, which keeps the C ABI (see there).
 #[cfg_attr(target_arch = "x86_64", unsafe(naked))]
 pub extern "C" fn guv_park(timeout: f64) -> c_int {
     #[cfg(target_arch = "x86_64")]

@@ -27,6 +27,13 @@ pub use self::io::*;
 /// switch between green threads whose calls come from different places
 /// (a park/unpark ping-pong between two C functions: 58 -> 38 ns per round
 /// trip). The jump is predicted like any indirect branch.
+///
+/// SAFETY (of each naked export built with it): `$body` is called with the
+/// export's own argument registers untouched and a 16-byte aligned stack;
+/// only rsp (restored) and rcx (caller-saved, free at a return) change, and
+/// `$body`'s rax is the export's result. Nothing is written below rsp, so a
+/// signal at any instruction finds the stack as the CFI describes it
+/// (tests/c/test_backtrace.c walks through each export).
 #[cfg(target_arch = "x86_64")]
 macro_rules! return_by_jump {
     ($body:path) => {
