@@ -51,6 +51,8 @@ const BATCH: u32 = 128;
 
 pub(crate) struct Hub {
     tasks: Vec<Task>,
+    /// Where the slots' homes (`Task::home`) live.
+    homes: crate::task::Homes,
     /// Free slots whose coroutine is primed for the next spawn, per stack size.
     primed: Vec<lifecycle::Primed>,
     /// When the primed slots' stacks are next looked at for pages to give back.

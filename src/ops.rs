@@ -29,7 +29,7 @@ pub fn spawn_with_stack<F: FnOnce() + 'static>(f: F, stack_size: usize) -> Resul
 pub fn run() -> Result<()> {
     let l = hub::local();
     let cur = l.cur();
-    if !cur.yielder.is_null() || cur.on_hub_stack {
+    if !cur.yielder().is_null() || cur.on_hub_stack {
         return Err(Errno::EPERM);
     }
     hub::main_block(l, Request::RunAll).map(drop)
@@ -109,7 +109,7 @@ pub fn interrupt(id: i64) -> Result<()> {
 /// The usable stack of the running green thread: (lowest address, size).
 pub fn stack_bounds() -> Result<(usize, usize)> {
     let cur = hub::cur();
-    if cur.yielder.is_null() || cur.on_hub_stack {
+    if cur.yielder().is_null() || cur.on_hub_stack {
         return Err(Errno::ESRCH);
     }
     with(|h| {
@@ -180,7 +180,7 @@ pub unsafe fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void
     let pass = SameThread(saved, cur);
     let run = move || {
         let (saved, cur) = pass.get();
-        let on_hub = Current { on_hub_stack: true, ..cur }.settle();
+        let on_hub = cur.on_hub();
         let l = hub::local();
         // `on_hub` lives on this stack until the call returns, when `saved` is back.
         l.set_cur(&on_hub);
@@ -188,11 +188,11 @@ pub unsafe fn call_on_hub(f: unsafe extern "C" fn(*mut c_void), arg: *mut c_void
         hub::outside(|| call.call());
         l.set_cur(saved);
     };
-    if cur.yielder.is_null() || cur.on_hub_stack {
+    if cur.yielder().is_null() || cur.on_hub_stack {
         run();
     } else {
         // SAFETY: as in `hub::suspend`, the yielder is the running coroutine's.
-        unsafe { &*cur.yielder }.on_parent_stack(run);
+        unsafe { &*cur.yielder() }.on_parent_stack(run);
         with(|h| overflow::set_running(h.running(cur.slot)))?;
     }
     Ok(())

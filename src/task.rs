@@ -113,48 +113,71 @@ pub(crate) fn split_id(id: i64) -> Option<(u64, u32, u32)> {
 #[derive(Clone, Copy)]
 pub(crate) struct Current {
     pub slot: u32,
+    /// Inside guv_call_on_hub: blocking is refused.
+    pub on_hub_stack: bool,
     pub id: i64,
-    /// Null in main.
-    pub yielder: *const Yielder,
+    /// The yielder (null in main), its low bit set when a blocking call
+    /// must take the slow path (main, the hub's stack, hooks): one test on
+    /// every blocking call instead of three, in a field that keeps a slot's
+    /// home within a 128-byte malloc chunk. Kept by `settle`.
+    yielder: usize,
     /// The hook sets this task started with, and their task data.
     pub hooks: Option<&'static Chain>,
     pub hook_data: *mut TaskData,
-    /// Inside guv_call_on_hub: blocking is refused.
-    pub on_hub_stack: bool,
-    /// `yielder` when a blocking call may take the fast path (a green
-    /// thread without hooks, not on the hub's stack), else null: one test
-    /// on every blocking call instead of three. Kept by `settle`.
-    pub fast: *const Yielder,
 }
 
 impl Current {
-    /// Recomputes `fast` after `yielder`, `hooks` or `on_hub_stack` changed.
-    #[inline]
-    pub fn settle(mut self) -> Current {
-        self.fast = if self.on_hub_stack || self.hooks.is_some() { std::ptr::null() } else { self.yielder };
-        self
+    pub const MAIN: Current =
+        Current { slot: 0, on_hub_stack: false, id: 0, yielder: 1, hooks: None, hook_data: std::ptr::null_mut() };
+
+    /// The running coroutine's yielder; null in main.
+    #[inline(always)]
+    pub fn yielder(&self) -> *const Yielder {
+        (self.yielder & !1) as *const Yielder
     }
-}
 
-impl Current {
-    pub const MAIN: Current = Current {
-        slot: 0,
-        id: 0,
-        yielder: std::ptr::null(),
-        hooks: None,
-        hook_data: std::ptr::null_mut(),
-        on_hub_stack: false,
-        fast: std::ptr::null(),
-    };
+    /// Whether a blocking call must take the slow path.
+    #[inline(always)]
+    pub fn slow(&self) -> bool {
+        self.yielder & 1 != 0
+    }
+
+    /// A green thread's at the start of a task: task `id` in `slot`, on the
+    /// coroutine of `yielder`, without hooks (yet).
+    #[inline(always)]
+    pub fn started(self, slot: u32, id: i64, yielder: *const Yielder) -> Current {
+        Current { slot, id, ..self }.with_yielder(yielder)
+    }
+
+    /// This one inside guv_call_on_hub.
+    #[inline(always)]
+    pub fn on_hub(self) -> Current {
+        Current { on_hub_stack: true, ..self }.settle()
+    }
+
+    /// This with `yielder` as the yielder.
+    #[inline(always)]
+    pub fn with_yielder(self, yielder: *const Yielder) -> Current {
+        Current { yielder: yielder as usize, ..self }.settle()
+    }
+
+    /// Recomputes the slow-path bit after `hooks` or `on_hub_stack` changed.
+    #[inline(always)]
+    pub fn settle(self) -> Current {
+        let y = self.yielder();
+        let slow = y.is_null() || self.on_hub_stack || self.hooks.is_some();
+        Current { yielder: y as usize | slow as usize, ..self }
+    }
 }
 
 /// Main's view of itself, where the hub's thread-local points outside green threads.
 pub(crate) struct MainCurrent(pub Current);
-// SAFETY: it holds only null pointers and is never written.
+// SAFETY: it holds no pointer to anything (null ones, and the slow-path bit
+// for a yielder) and is never written.
 unsafe impl Sync for MainCurrent {}
 pub(crate) static MAIN_CURRENT: MainCurrent = MainCurrent(Current::MAIN);
 
-/// What stays put for a slot's whole life, in a heap cell allocated once:
+/// What stays put for a slot's whole life, in a cell of `Homes` made once:
 /// its coroutine, which must not move while it runs even if the task table
 /// grows, and what the running green thread and the overflow handler read
 /// of it through a pointer set at each resume.
@@ -164,6 +187,32 @@ pub(crate) struct Home {
     pub cur: Current,
     /// Its stack bounds, for the overflow handler.
     pub running: Running,
+}
+
+/// Homes per chunk of `Homes` (~32 KiB).
+const HOMES_PER_CHUNK: usize = 256;
+
+/// Where a hub's homes live: chunks of them, never moved or freed while the
+/// hub lives, so that a home costs no malloc chunk of its own (a million
+/// sleepers paid 16 bytes each in malloc's header and rounding).
+#[derive(Default)]
+pub(crate) struct Homes {
+    chunks: Vec<Box<[std::mem::MaybeUninit<Home>]>>,
+    /// Homes made in the last chunk.
+    used: usize,
+}
+
+impl Homes {
+    /// A new home holding `home`, valid until the Homes is dropped.
+    pub fn make(&mut self, home: Home) -> std::ptr::NonNull<Home> {
+        if self.chunks.is_empty() || self.used == HOMES_PER_CHUNK {
+            self.chunks.push(Box::new_uninit_slice(HOMES_PER_CHUNK));
+            self.used = 0;
+        }
+        let cell = &mut self.chunks.last_mut().expect("a chunk was just made")[self.used];
+        self.used += 1;
+        std::ptr::NonNull::from(cell.write(home))
+    }
 }
 
 /// End of the run queue's links.

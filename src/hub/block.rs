@@ -222,15 +222,15 @@ fn suspend_as(req: Request, book_it: impl FnOnce(&mut Hub, u32) -> Option<Resume
     let l = local();
     let cur = l.cur();
     // Main, the hub's stack and hooks take the slow path, in one branch.
-    if cur.fast.is_null() {
+    if cur.slow() {
         return suspend_slow(l, req);
     }
     if let Some(r) = book(l, |h| book_it(h, cur.slot))? {
         return Errno::decode(r);
     }
-    // SAFETY: `fast` is `yielder`, which belongs to the coroutine running
-    // right now (the loop set `cur` at this resume), the caller's own.
-    let r = unsafe { &*cur.fast }.suspend(Switch::Booked);
+    // SAFETY: `yielder` belongs to the coroutine running right now (the loop
+    // set `cur` at this resume), which is the caller's own.
+    let r = unsafe { &*cur.yielder() }.suspend(Switch::Booked);
     Errno::decode(r)
 }
 
@@ -241,7 +241,7 @@ fn suspend_slow(l: &Local, req: Request) -> Result<i32> {
     if cur.on_hub_stack {
         return Err(Errno::EPERM);
     }
-    if cur.yielder.is_null() {
+    if cur.yielder().is_null() {
         return main_block(l, req);
     }
     let h = cur.hooks.expect("suspend_slow is for main, the hub's stack and hooks");
@@ -253,7 +253,7 @@ fn suspend_slow(l: &Local, req: Request) -> Result<i32> {
     }
     h.switch_out(cur.hook_data);
     // SAFETY: as in `suspend_as`.
-    let r = unsafe { &*cur.yielder }.suspend(Switch::Booked);
+    let r = unsafe { &*cur.yielder() }.suspend(Switch::Booked);
     h.switch_in(cur.hook_data);
     Errno::decode(r)
 }

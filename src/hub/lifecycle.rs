@@ -108,6 +108,7 @@ impl Hub {
         main.since = now;
         Ok(Hub {
             tasks: vec![main],
+            homes: Default::default(),
             primed: Vec::new(),
             primed_next_trim: 0,
             bare: Vec::new(),
@@ -235,7 +236,7 @@ impl Hub {
         // SAFETY: the slot's home, not referenced elsewhere while the hub is
         // borrowed. The yielder stays: it is the coroutine's, set when it first ran.
         unsafe {
-            (*home).cur = Current { slot, id, yielder: (*home).cur.yielder, ..Current::MAIN }.settle();
+            (*home).cur = Current::MAIN.started(slot, id, (*home).cur.yielder());
             (*home).running.id = id;
             (*home).running.name = name;
         }
@@ -280,11 +281,11 @@ impl Hub {
             (self.tasks.len() - 1) as u32
         });
         let t = &mut self.tasks[slot as usize];
+        let homes = &mut self.homes;
         let home = t
             .home
             .get_or_insert_with(|| {
-                let home = Home { co: MaybeUninit::uninit(), cur: Current::MAIN, running: Running::NONE };
-                std::ptr::NonNull::from(Box::leak(Box::new(home)))
+                homes.make(Home { co: MaybeUninit::uninit(), cur: Current::MAIN, running: Running::NONE })
             })
             .as_ptr();
         let co = Co::with_stack(stack, move |y: &Yielder, _: Resume| body(y, home));
@@ -292,7 +293,7 @@ impl Hub {
         // (the slot was bare), so writing over it drops nothing.
         unsafe {
             (*home).co.write(co);
-            (*home).cur = Current { yielder: std::ptr::null(), ..(*home).cur }.settle();
+            (*home).cur = (*home).cur.with_yielder(std::ptr::null());
             (*home).running = Running { guard, top, ..Running::NONE };
         }
         t.has_co = true;
@@ -319,7 +320,9 @@ impl Hub {
 
     /// A task's function returned: free its slot, keeping its coroutine
     /// primed for the next spawn unless `unwound` (a forced unwind left it
-    /// unusable), and wake its joiners.
+    /// unusable), and wake its joiners. Inlined into the loop: called, it
+    /// cost a spawn + exit ~30 instructions more (spills around the call).
+    #[inline(always)]
     pub(super) fn finish(&mut self, slot: u32, unwound: bool) {
         let t = &mut self.tasks[slot as usize];
         if let Some(name) = &mut t.name {
@@ -422,11 +425,16 @@ impl Drop for Hub {
                 continue;
             }
             self.unprime(slot);
-            if let Some(home) = self.tasks[slot as usize].home.take() {
-                // SAFETY: a home from Box::leak in `new_slot`, its coroutine moved out
-                // (MaybeUninit drops nothing), nothing else in it needing a drop.
-                drop(unsafe { Box::from_raw(home.as_ptr()) });
-            }
+        }
+        // The homes go with the hub, unless a suspended coroutine's is kept
+        // (here or by a fork): its chunk stays, and so do the others.
+        let homes = std::mem::take(&mut self.homes);
+        if leaked || !LEFT_AT_FORK.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            /// Homes kept (never read again).
+            struct KeptHomes(#[allow(dead_code)] crate::task::Homes);
+            // SAFETY: the homes are only kept, never used, on any thread.
+            unsafe impl Send for KeptHomes {}
+            crate::sys::keep_forever(KeptHomes(homes));
         }
         if !leaked {
             // SAFETY: every coroutine finished or was reset, so no stack of these pools is in use.
@@ -555,7 +563,7 @@ fn body(y: &Yielder, home: *mut Home) {
     // SAFETY (each access to `home` below): the slot's home outlives its
     // coroutine, and nothing else references it while this green thread runs.
     let stack = unsafe {
-        (*home).cur = Current { yielder: y, ..(*home).cur }.settle();
+        (*home).cur = (*home).cur.with_yielder(y);
         let r = (*home).running;
         (r.guard, r.top - r.guard)
     };
@@ -567,7 +575,9 @@ fn body(y: &Yielder, home: *mut Home) {
         let data = if hooks.is_some() { slots.as_mut_ptr() } else { std::ptr::null_mut() };
         // SAFETY: as above.
         let slot = unsafe {
-            (*home).cur = Current { hooks, hook_data: data, ..(*home).cur }.settle();
+            (*home).cur.hooks = hooks;
+            (*home).cur.hook_data = data;
+            (*home).cur = (*home).cur.settle();
             (*home).running.task_data = std::ptr::null();
             (*home).cur.slot
         };
@@ -643,7 +653,7 @@ impl Drop for Unwound {
         let cur = super::cur();
         super::enter_from_unwind();
         // SAFETY: `yielder` belongs to this running coroutine (see `suspend`).
-        let _ = unsafe { &*cur.yielder }.suspend(Switch::Unwound);
+        let _ = unsafe { &*cur.yielder() }.suspend(Switch::Unwound);
         eprintln!("guv: an exited green thread was resumed");
         std::process::abort();
     }
