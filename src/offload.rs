@@ -81,19 +81,23 @@ pub(crate) fn submit(job: Job, hub: Arc<HubHandle>, slot: u32, wait_gen: u32) ->
     if st.idle > 0 {
         pool.work.notify_one();
     }
-    // A woken thread counts as idle until it takes a job: start another
-    // whenever queued jobs outnumber the idle threads, so a burst overlaps.
+    match staff(pool, &mut st) {
+        // No thread at all to run it: take the job back, the caller fails with EAGAIN.
+        Err(e) if st.threads == 0 => {
+            st.queue.pop_back();
+            Err(e)
+        }
+        _ => Ok(()), // else the running threads will get to it
+    }
+}
+
+/// A woken thread counts as idle until it takes a job: starts another
+/// whenever queued jobs outnumber the idle threads, so a burst overlaps.
+fn staff(pool: &'static Pool, st: &mut State) -> std::io::Result<()> {
     if st.queue.len() > st.idle && st.threads < max_threads() {
         let arg = (pool as *const Pool).cast_mut().cast();
-        match crate::sys::os::spawn_thread(worker_main, arg) {
-            Ok(_) => st.threads += 1,
-            // No thread at all to run it: take the job back, the caller fails with EAGAIN.
-            Err(e) if st.threads == 0 => {
-                st.queue.pop_back();
-                return Err(e);
-            }
-            Err(_) => {} // the running threads will get to it
-        }
+        crate::sys::os::spawn_thread(worker_main, arg)?;
+        st.threads += 1;
     }
     Ok(())
 }
@@ -126,7 +130,11 @@ impl Drop for Flight {
     /// as if it had returned, and the pool counts the thread gone.
     fn drop(&mut self) {
         if let Some(f) = self.0.get_mut().take() {
-            f.pool.state.lock().threads -= 1;
+            let mut st = f.pool.state.lock();
+            st.threads -= 1;
+            // Calls queued meanwhile may have counted on this thread to run them.
+            let _ = staff(f.pool, &mut st);
+            drop(st);
             let _ = f.hub.send(Msg::OffloadDone(f.slot, f.wait_gen));
         }
     }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guv.h"
@@ -125,6 +126,24 @@ static inline void test_on_thread(void *(*fn)(void *), void *arg) {
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, fn, arg), 0);
     ASSERT_EQ(pthread_join(t, NULL), 0);
+}
+
+/* Runs body() in a forked child, which must exit 0 (body returning counts
+ * as that): an abort or a hang (the watchdog's alarm is inherited) is then
+ * this test's failure rather than the end of the program. */
+static inline void test_in_child(void (*body)(void)) {
+    fflush(stdout);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        body();
+        _exit(0);
+    }
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("the child %s %d", WIFSIGNALED(status) ? "died of signal" : "exited with",
+             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 
 /* The green-thread body that does nothing. */

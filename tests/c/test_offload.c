@@ -168,6 +168,37 @@ static void test_pthread_exit_in_offload(void) {
     ASSERT_EQ(j.out, 49);
 }
 
+static int exited_cleaned;
+
+static void exits_later(void *arg) {
+    (void)arg;
+    usleep(50 * 1000); /* the second call is queued meanwhile */
+    exits_thread(&exited_cleaned);
+}
+
+static void offload_exits_later(void *arg) {
+    (void)arg;
+    ASSERT_EQ(guv_offload(exits_later, NULL), 0);
+}
+
+static void offload_square(void *arg) { ASSERT_EQ(guv_offload(square, arg), 0); }
+
+static void queued_behind_exit(void) {
+    alarm(5); /* a call left in the queue would hang its caller: the watchdog ends the child */
+    setenv("GUV_OFFLOAD_THREADS", "1", 1);
+    struct job j = {.in = 9};
+    ASSERT_OK(guv_spawn(offload_exits_later, NULL));
+    ASSERT_OK(guv_spawn(offload_square, &j));
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(exited_cleaned, 1);
+    ASSERT_EQ(j.out, 81);
+}
+
+/* A call queued behind one that ends its pool thread still runs when that
+ * was the pool's only thread (GUV_OFFLOAD_THREADS=1, in a child, whose pool
+ * is new): the pool starts another thread for it. */
+static void test_queued_call_outlives_pthread_exit(void) { test_in_child(queued_behind_exit); }
+
 /* A NULL function is refused. */
 static void test_offload_null_is_einval(void) {
     ASSERT_ERRNO(guv_offload(NULL, NULL), EINVAL);
@@ -182,5 +213,6 @@ int main(void) {
     RUN(test_offload_past_deadline_runs);
     RUN(test_offload_null_is_einval);
     RUN(test_pthread_exit_in_offload);
+    RUN(test_queued_call_outlives_pthread_exit);
     return 0;
 }

@@ -5,8 +5,6 @@
  * rethrown") without a word from guv. Each case runs in a child process so
  * that an abort is reported as a failure rather than ending the suite.
  * Built with -fexceptions (mk/c.mk): the handlers span a switch. */
-#include <sys/wait.h>
-
 #define TEST_TIMEOUT 15
 #include "test.h"
 
@@ -44,22 +42,6 @@ static void exits_plainly(void *arg) {
     pthread_exit(NULL);
 }
 
-/* Runs `body` in a child process; it must exit 0. */
-static void in_child(void (*body)(void)) {
-    fflush(stdout);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-        body();
-        _exit(0);
-    }
-    int status;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        FAIL("the child %s %d", WIFSIGNALED(status) ? "died of signal" : "exited with",
-             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-}
-
 static void exit_one(void) {
     int64_t id = guv_spawn(exits, NULL);
     ASSERT_OK(id);
@@ -77,7 +59,7 @@ static void exit_one(void) {
 }
 
 /* The green thread ends; its cleanup handler ran; the hub carries on. */
-static void test_pthread_exit_ends_green_thread(void) { in_child(exit_one); }
+static void test_pthread_exit_ends_green_thread(void) { test_in_child(exit_one); }
 
 static void exit_many(void) {
     for (int i = 0; i < 1000; i++)
@@ -98,10 +80,10 @@ static void exit_plain(void) {
 }
 
 /* Without cleanup handlers, joined from main. */
-static void test_pthread_exit_plain(void) { in_child(exit_plain); }
+static void test_pthread_exit_plain(void) { test_in_child(exit_plain); }
 
 /* Many of them, through nested cleanup handlers, leave nothing behind. */
-static void test_pthread_exit_many(void) { in_child(exit_many); }
+static void test_pthread_exit_many(void) { test_in_child(exit_many); }
 
 int main(void) {
     RUN(test_pthread_exit_ends_green_thread);
