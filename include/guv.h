@@ -38,10 +38,12 @@
  * that green thread as if its function had returned, once the cleanup
  * handlers and destructors of its frames have run; the OS thread and its
  * hub go on (glibc then deems the OS thread exiting: a later
- * pthread_cancel() of it is ignored). C code whose pthread_cleanup_push()
- * handlers span a blocking guv call must be built with -fexceptions (C++
- * always is): without it glibc chains the handlers through one pointer per
- * OS thread, which its green threads share. A C++ exception escaping a
+ * pthread_cancel() of it is ignored). guv's blocking calls are not
+ * cancellation points: a cancellation sent while the hub waits is acted on
+ * at the next one the green thread (or main) reaches. C code whose
+ * pthread_cleanup_push() handlers span a blocking guv call must be built
+ * with -fexceptions (C++ always is): without it glibc chains the handlers
+ * through one pointer per OS thread, which its green threads share. A C++ exception escaping a
  * green thread's function aborts the process, saying so.
  *
  * fork(): as fork(2) copies only the calling OS thread, the child's hub

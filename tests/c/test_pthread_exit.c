@@ -85,9 +85,45 @@ static void test_pthread_exit_plain(void) { test_in_child(exit_plain); }
 /* Many of them, through nested cleanup handlers, leave nothing behind. */
 static void test_pthread_exit_many(void) { test_in_child(exit_many); }
 
+static int tested;
+
+static void sleeps_then_tests(void *arg) {
+    (void)arg;
+    pthread_cleanup_push(cleanup, &cleaned);
+    ASSERT_OK(guv_sleep(0.2));
+    pthread_testcancel();
+    pthread_cleanup_pop(0);
+    tested = 1;
+}
+
+static void *hub_thread(void *arg) {
+    (void)arg;
+    ASSERT_OK(guv_spawn(sleeps_then_tests, NULL));
+    ASSERT_EQ(guv_run(), 0);
+    return NULL;
+}
+
+static void cancel_waiting_hub(void) {
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, hub_thread, NULL), 0);
+    usleep(50 * 1000); /* its hub now waits in epoll_wait for the sleep's end */
+    ASSERT_EQ(pthread_cancel(t), 0);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT_EQ(cleaned, 1);
+    ASSERT_EQ(tested, 0);
+}
+
+/* guv's blocking calls and its hub's wait are not cancellation points: a
+ * pthread_cancel() sent while the hub waits is acted on at the green
+ * thread's next cancellation point, which ends it as pthread_exit() would.
+ * (With glibc's epoll_wait, a cancellation point, it was acted on inside the
+ * hub's loop, and the process aborted: "FATAL: exception not rethrown".) */
+static void test_cancel_while_hub_waits(void) { test_in_child(cancel_waiting_hub); }
+
 int main(void) {
     RUN(test_pthread_exit_ends_green_thread);
     RUN(test_pthread_exit_plain);
     RUN(test_pthread_exit_many);
+    RUN(test_cancel_while_hub_waits);
     return 0;
 }
