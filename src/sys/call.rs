@@ -159,15 +159,16 @@ pub fn pipe2(fds: &mut [c_int; 2], flags: c_int) -> Result<usize> {
 }
 /// poll(2) through ppoll, which every architecture has.
 pub fn poll(fds: *mut pollfd, n: nfds_t, timeout_ms: c_int) -> Result<usize> {
-    let ts;
+    // Mutable: the kernel writes the time left back into it.
+    let mut ts;
     let tsp = if timeout_ms < 0 {
-        std::ptr::null()
+        std::ptr::null_mut()
     } else {
         ts = libc::timespec {
             tv_sec: (timeout_ms / 1000) as _,
             tv_nsec: ((timeout_ms % 1000) * 1_000_000) as _,
         };
-        &ts as *const libc::timespec
+        &raw mut ts
     };
     sys!(libc::SYS_ppoll, fds, n, tsp, std::ptr::null::<c_void>(), 0)
 }
