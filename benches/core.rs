@@ -327,7 +327,7 @@ fn main() {
         report += "libdill: SKIPPED (LIBDILL_DIR was not set; see mk/core.mk).\n\n";
     } else {
         report += "libdill: benches/dill_core.c against libdill built from its public sources \
-                   outside the repository (CMake, -O3), same machine, same rounds.\n\n";
+                   outside the repository (-O3 -DNDEBUG, see the notes below for how), same machine, same rounds.\n\n";
     }
     if let Some(c) = counts {
         report += "Instructions per operation (callgrind; (Ir(2n) - Ir(n)) / n, n = 20,000; \
