@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{dead, local, with, Hub, Local};
@@ -54,6 +54,9 @@ static MAIN_GONE: AtomicU64 = AtomicU64::new(0);
 /// be unwound), kept reachable so that leak checkers stay quiet. Locked
 /// only in a child's fork handler, when no other thread exists.
 static LEFT_AT_FORK: std::sync::Mutex<Vec<Kept>> = std::sync::Mutex::new(Vec::new());
+/// Whether LEFT_AT_FORK holds any, for a hub dropped on another thread:
+/// locking it there could leave it locked in a child forked meanwhile.
+static ANY_LEFT_AT_FORK: AtomicBool = AtomicBool::new(false);
 
 /// A suspended coroutine's home, kept (never read again).
 struct Kept(#[allow(dead_code)] std::ptr::NonNull<Home>);
@@ -429,7 +432,7 @@ impl Drop for Hub {
         // The homes go with the hub, unless a suspended coroutine's is kept
         // (here or by a fork): its chunk stays, and so do the others.
         let homes = std::mem::take(&mut self.homes);
-        if leaked || !LEFT_AT_FORK.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        if leaked || ANY_LEFT_AT_FORK.load(Ordering::Relaxed) {
             /// Homes kept (never read again).
             struct KeptHomes(#[allow(dead_code)] crate::task::Homes);
             // SAFETY: the homes are only kept, never used, on any thread.
@@ -495,6 +498,7 @@ impl Hub {
             drop(t.func.take()); // never started: its function is dropped, not run
             if let Some(home) = t.home.take().filter(|_| t.has_co) {
                 left.push(Kept(home));
+                ANY_LEFT_AT_FORK.store(true, Ordering::Relaxed);
             }
             t.has_co = false;
             t.stack_size = 0;

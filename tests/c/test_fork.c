@@ -3,6 +3,7 @@
  * called fork). The others never run there, nothing of theirs is unwound,
  * and the child gets a working hub of its own (new epoll, eventfd and
  * offload pool); the parent is unaffected. */
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -142,8 +143,55 @@ static void test_fork_from_green_thread_keeps_it_only(void) {
     ASSERT_OK(close(child_done[0]));
 }
 
+static atomic_int churning;
+
+static void *hub_and_exit(void *arg) {
+    (void)arg;
+    ASSERT_OK(guv_spawn(test_noop, NULL));
+    ASSERT_EQ(guv_run(), 0);
+    return NULL; /* its hub is dropped as the thread exits */
+}
+
+static void *churn(void *arg) {
+    (void)arg;
+    while (atomic_load(&churning)) test_on_thread(hub_and_exit, NULL);
+    return NULL;
+}
+
+/* A fork while other OS threads drop their hubs (at their exit): the
+ * child's fork handler must not wait for a lock one of them held at the
+ * fork, which no thread in the child will ever release. Before, the child
+ * hung within a few hundred forks: Hub::drop took LEFT_AT_FORK's lock. */
+static void test_fork_while_threads_drop_hubs(void) {
+    ASSERT_OK(guv_spawn(test_noop, NULL));
+    ASSERT_EQ(guv_run(), 0); /* main has a hub, as the fork handler looks at it */
+    pthread_t t[2];
+    atomic_store(&churning, 1);
+    for (int i = 0; i < 2; i++) ASSERT_EQ(pthread_create(&t[i], NULL, churn, NULL), 0);
+    /* 2000 forks, or as many as 5 s allow (under ASan a fork is slow). */
+    double stop = guv_now() + 5;
+    for (int i = 0; i < 2000 && guv_now() < stop; i++) {
+        pid_t pid = fork();
+        ASSERT(pid >= 0);
+        if (pid == 0) _exit(0);
+        int status = 0;
+        double until = guv_now() + 5;
+        pid_t r;
+        while ((r = waitpid(pid, &status, WNOHANG)) == 0 && guv_now() < until) usleep(200);
+        if (r != pid) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            FAIL("fork %d: the child hung in the fork handler", i);
+        }
+        ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    atomic_store(&churning, 0);
+    for (int i = 0; i < 2; i++) ASSERT_EQ(pthread_join(t[i], NULL), 0);
+}
+
 int main(void) {
     RUN(test_fork_from_main_keeps_main_only);
     RUN(test_fork_from_green_thread_keeps_it_only);
+    RUN(test_fork_while_threads_drop_hubs);
     return 0;
 }
