@@ -3,6 +3,7 @@ connect (or its name): queries that overlap, a guv.Timeout or a kill that
 ends a long query on the server too, and green threads that share a
 connection. The server's own view is asked through psycopg2."""
 import os
+import textwrap
 import time
 
 import psycopg2
@@ -96,12 +97,18 @@ def kill_cancels_a_long_query(connect, dsn, marker):
 # callback, psycopg2cffi its RLock, which any green thread of the OS thread
 # re-enters: a second green thread's call on that connection must wait green,
 # not block the OS thread (which hangs the process) nor raise, so these run
-# in a process of their own (`script`), with guv's support for `driver` on.
+# in a process of their own.
+def _with_connection(script, driver, body, patch=False, timeout=30):
+    """Runs `body` in a process of its own (`script`) with `c`, a connection
+    of `driver`, and guv's support for it on: by enable(), or monkey_patch()."""
+    head = (f"import os, time, guv\n{'guv.monkey_patch()' if patch else f'guv.support.{driver}.enable()'}\n"
+            f"import threading, {driver} as driver\n"
+            'c = driver.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))\n')
+    return script(head + textwrap.dedent(body), timeout=timeout)
+
+
 def commit_waits_green_for_another_green_threads_query(script, driver):
-    r = script(f"""
-        import os, time, guv, {driver} as driver
-        guv.support.{driver}.enable()
-        c = driver.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+    r = _with_connection(script, driver, """
         def query():
             cur = c.cursor()
             cur.execute("SELECT pg_sleep(0.2), 1")
@@ -111,16 +118,13 @@ def commit_waits_green_for_another_green_threads_query(script, driver):
         start = time.monotonic()
         c.commit()  # takes the lock the query holds: after it, and it committed the query's transaction
         print(gt.wait(), 0.1 < time.monotonic() - start < 2, c.get_transaction_status())
-    """, timeout=30)
+    """)
     assert r.stdout.split() == ["1", "True", "0"], r.stderr
 
 
 def green_threads_share_a_connection_in_turn(script, driver):
     # psycopg2's connections are thread-safe: threads share one, their statements in turn.
-    r = script(f"""
-        import os, time, guv, {driver} as driver
-        guv.support.{driver}.enable()
-        c = driver.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+    r = _with_connection(script, driver, """
         ticks = []
         def ticker():
             for _ in range(10):
@@ -135,7 +139,7 @@ def green_threads_share_a_connection_in_turn(script, driver):
         # One tick proves the hub ran the ticker meanwhile (its first 20 ms sleep ends long before the
         # statements' 0.4 s); a count of 5 failed on a loaded machine.
         print(list(guv.GreenPool(4).imap(query, range(4))), 0.4 <= time.monotonic() - start < 3, len(ticks) >= 1)
-    """, timeout=30)
+    """)
     assert r.stdout.strip() == "[0, 1, 2, 3] True True", r.stderr
 
 
@@ -144,11 +148,7 @@ def a_commit_loop_lets_other_green_threads_run(script, driver):
     # loop (nothing to commit: no network, no wait) while main queries and commits
     # on the same connection. psycopg2 releases the GIL in every commit; guv's
     # commit lets the other green threads run, else main never would again.
-    r = script(f"""
-        import os, guv
-        guv.monkey_patch()
-        import threading, {driver} as driver
-        c = driver.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+    r = _with_connection(script, driver, """
         notices, stop = [], []
         def committer():
             while not stop:
@@ -164,9 +164,30 @@ def a_commit_loop_lets_other_green_threads_run(script, driver):
         stop.append(True)
         t.join()
         print(cur.fetchone() if cur.description else None, notices)
-    """, timeout=60)
+    """, patch=True, timeout=60)
     assert r.stdout.strip() == "(199,) []", r.stderr
 
 
+def an_os_thread_shares_a_connection_with_a_green_thread(script, driver):
+    # An OS thread of threading's (not patched) waits its turn for the green lock in its own hub.
+    r = _with_connection(script, driver, """
+        out = []
+        def os_thread():
+            time.sleep(0.05)
+            cur = c.cursor()
+            cur.execute("SELECT 2")
+            out.append(cur.fetchone()[0])
+            c.commit()
+        t = threading.Thread(target=os_thread)
+        t.start()
+        cur = c.cursor()
+        cur.execute("SELECT pg_sleep(0.3), 1")
+        out.append(cur.fetchone()[1])
+        t.join()
+        print(out)
+    """)
+    assert r.stdout.strip() == "[1, 2]", r.stderr
+
+
 SHARED_CONNECTION = [commit_waits_green_for_another_green_threads_query, green_threads_share_a_connection_in_turn,
-                     a_commit_loop_lets_other_green_threads_run]
+                     a_commit_loop_lets_other_green_threads_run, an_os_thread_shares_a_connection_with_a_green_thread]
