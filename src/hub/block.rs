@@ -69,7 +69,8 @@ impl Hub {
         if let Some(e) = t.cancelled() {
             return Some(e.code());
         }
-        if std::mem::take(&mut t.interrupted) {
+        if t.interrupted {
+            t.interrupted = false;
             return Some(Errno::EINTR.code());
         }
         None
@@ -110,7 +111,8 @@ impl Hub {
         if let Some(r) = Self::may_wait(t) {
             return Some(r);
         }
-        if std::mem::take(&mut t.permit) {
+        if t.permit {
+            t.permit = false;
             return Some(0);
         }
         self.wait_until(slot, Wait::Park, Request::Park { until }, until)
