@@ -37,13 +37,24 @@ def record(line):
 
 
 def parallel(what, fn, n=N, wait=WAIT, gate=GATE):
-    """Runs fn(i) for i in range(n) in n green threads; asserts they took at
-    least `wait` and less than `gate` seconds together (serially: n * wait)
-    while a ticker ticked at least 5 times with no gap of 1 s; returns
-    their results in order."""
+    """Runs fn(i) for i in range(n) in n green threads; asserts they
+    overlapped: all n were under way before the first ended (an order, not a
+    time), together they took at least `wait` and less than `gate` seconds
+    (serially: n * wait), and the ticker ran while they were under way.
+    Returns their results in order."""
     ticker = Ticker()
+    under_way = [0, 0]  # now, most at once
+
+    def counted(i):
+        under_way[0] += 1
+        under_way[1] = max(under_way)
+        try:
+            return fn(i)
+        finally:
+            under_way[0] -= 1
+
     t0 = time.monotonic()
-    threads = [guv.spawn(fn, i) for i in range(n)]
+    threads = [guv.spawn(counted, i) for i in range(n)]
     try:
         results = [t.wait() for t in threads]
     finally:
@@ -51,8 +62,12 @@ def parallel(what, fn, n=N, wait=WAIT, gate=GATE):
         ticks, gap = ticker.stop()
     record(f"{what}: {n} x {wait} s in {elapsed:.2f} s (serial {n * wait:.0f} s), "
            f"ticker {ticks} ticks, longest gap {gap * 1000:.0f} ms")
+    assert under_way[1] == n, f"{what}: at most {under_way[1]} of {n} under way at once"
     assert wait * 0.9 <= elapsed < gate, f"{what}: {elapsed:.2f} s"
-    assert ticks >= 5 and gap < 1.0, f"{what}: ticker starved ({ticks} ticks, gap {gap:.2f} s)"
+    # Its first 10 ms sleep ends long before a `wait`-long call: a second tick.
+    # The longest gap is only reported: CPU-bound parsing of 50 replies that
+    # arrive together (boto3's) holds the ticker back, over 1 s under load.
+    assert ticks >= 2, f"{what}: ticker starved ({ticks} ticks)"
     return results
 
 
