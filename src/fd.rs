@@ -7,7 +7,6 @@ use crate::clock::{self, Deadline};
 use crate::errno::{Errno, Result};
 use crate::hub::{self, with, with_existing};
 use crate::reactor::{FdFacts, FdKind, FdMode, Interest};
-use crate::task::Request;
 
 /// Waits until `fd` is ready for any of `interest`; returns the ready mask.
 /// `timeout` in seconds: negative waits forever, 0 polls once.
@@ -16,7 +15,7 @@ pub fn trampoline(fd: i32, interest: Interest, timeout: f64) -> Result<Interest>
     if timeout == 0.0 {
         return poll_now(fd, interest);
     }
-    let ready = hub::suspend(Request::Fd { fd, interest, until, rearm: true })?;
+    let ready = hub::wait_fd(fd, interest, until, true)?;
     Ok(Interest::from_bits(ready).unwrap_or(interest))
 }
 
@@ -37,8 +36,9 @@ fn wait_until(fd: i32, timeout: f64) -> Result<Deadline> {
 
 /// Waits for `interest` on `fd` right after an I/O call on it failed with
 /// EAGAIN: a registered fd is then known not ready, so no re-arm is needed.
+#[inline(always)]
 pub(crate) fn wait_after_eagain(fd: i32, interest: Interest, until: Deadline) -> Result<Interest> {
-    let ready = hub::suspend(Request::Fd { fd, interest, until, rearm: false })?;
+    let ready = hub::wait_fd(fd, interest, until, false)?;
     Ok(Interest::from_bits(ready).unwrap_or(interest))
 }
 

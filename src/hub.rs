@@ -39,7 +39,7 @@ mod inspect;
 mod lifecycle;
 mod local;
 
-pub(crate) use block::{park_until, sleep_until, suspend, yield_now};
+pub(crate) use block::{park_until, sleep_until, suspend, wait_fd, yield_now};
 pub(crate) use control::unpark;
 pub(crate) use inspect::{dump, name, set_name, stats};
 pub(crate) use local::{cur, enter, enter_from_unwind, local, outside, Local};
@@ -266,6 +266,24 @@ impl Hub {
         }
     }
 
+    /// Ends the fd wait of `slot` that the reactor took its waiter out of
+    /// (an event), unless that wait has ended since: `wake` without looking
+    /// the fd up again, once per event on every echo round trip.
+    #[inline(always)]
+    fn wake_ready(&mut self, slot: u32, wait_gen: u32, ready: i32) {
+        let t = at(&mut self.tasks, slot);
+        if t.wait_gen != wait_gen {
+            return;
+        }
+        debug_assert!(matches!(t.wait, Wait::Fd { .. }));
+        self.fd_waits -= 1;
+        if t.has_timer {
+            t.has_timer = false;
+            self.armed -= 1;
+        }
+        self.end_wait(slot, ready);
+    }
+
     /// Main's yield looks at the world once: a turn that does not block,
     /// skipped when nothing could be due (so main yields as cheaply as a
     /// green thread on a hub without timers, fds, offloads or submissions).
@@ -368,7 +386,7 @@ impl Hub {
                 Err(e) => self.poll_failed(e),
             }
             for (slot, wg, ready) in wakes.drain(..) {
-                self.wake_if(slot, wg, ready);
+                self.wake_ready(slot, wg, ready);
             }
             self.wakes = wakes;
         }

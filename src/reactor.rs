@@ -133,9 +133,10 @@ pub(crate) struct FdFacts {
 }
 
 /// As much of an fd's FdMode as decides what a call does at EAGAIN.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub(crate) enum ModeHint {
     /// Not read from the kernel yet.
+    #[default]
     Unknown,
     /// Blocking, without socket timeouts: wait as long as it takes.
     Blocking,
@@ -161,6 +162,8 @@ struct FdState {
     /// Registration generation in epoll; 0 = not registered.
     reg: u32,
     kind: FdKind,
+    /// `mode` as a call's start needs it, kept beside it so that the start reads one byte.
+    hint: ModeHint,
     mode: Option<FdMode>,
     /// An error the kernel reported after a call had already made progress
     /// (and so returned its count): the fd's next call reports it, as the
@@ -173,6 +176,30 @@ struct FdState {
     check_at: u64,
     reader: Option<Waiter>,
     writer: Option<Waiter>,
+}
+
+impl FdState {
+    /// Records `w` as waiting for `interest` from `now` on: one reader and
+    /// one writer at most. True when the fd has no check queued: a wait that
+    /// lasts gets its registration checked (see `verify`), and an fd waited
+    /// on again and again keeps its one entry, moved on by `verify`.
+    #[inline(always)]
+    fn add_waiter(&mut self, interest: Interest, w: Waiter, now: u64) -> Result<bool> {
+        let (read, write) = (interest.has(Interest::READ), interest.has(Interest::WRITE));
+        if (read && self.reader.is_some()) || (write && self.writer.is_some()) {
+            return Err(Errno::EBUSY);
+        }
+        if self.reader.is_none() && self.writer.is_none() {
+            self.waited_since = now;
+        }
+        if read {
+            self.reader = Some(w);
+        }
+        if write {
+            self.writer = Some(w);
+        }
+        Ok(self.check_at == 0)
+    }
 }
 
 /// The outcome of arming an fd for a wait.
@@ -243,15 +270,29 @@ impl Reactor {
     /// Arms `fd` (see `arm`) and records `w` as waiting on it for `interest`
     /// from `now` on: EBUSY if another task waits for the same. The common
     /// case, a registered fd right after EAGAIN, is one look at the fd table.
-    #[inline]
+    #[inline(always)]
     pub fn watch(&mut self, fd: i32, interest: Interest, w: Waiter, now: u64, rearm: bool) -> Result<Armed> {
-        let registered = !rearm && self.fds.get(fd as usize).is_some_and(|st| st.reg != 0);
-        if !registered {
-            if let Armed::AlwaysReady = self.arm(fd, rearm)? {
-                return Ok(Armed::AlwaysReady);
+        match self.fds.get_mut(fd as usize) {
+            Some(st) if st.reg != 0 && !rearm => {
+                if st.add_waiter(interest, w, now)? {
+                    self.queue_check(fd, now + VERIFY_AFTER);
+                }
+                Ok(Armed::Watched)
             }
+            _ => self.arm_and_watch(fd, interest, w, now, rearm),
         }
-        self.add_waiter(fd, interest, w, now)?;
+    }
+
+    /// `watch` for an fd to register or re-arm first.
+    #[inline(never)]
+    fn arm_and_watch(&mut self, fd: i32, interest: Interest, w: Waiter, now: u64, rearm: bool) -> Result<Armed> {
+        if let Armed::AlwaysReady = self.arm(fd, rearm)? {
+            return Ok(Armed::AlwaysReady);
+        }
+        // Armed: so in the table.
+        if self.fds[fd as usize].add_waiter(interest, w, now)? {
+            self.queue_check(fd, now + VERIFY_AFTER);
+        }
         Ok(Armed::Watched)
     }
 
@@ -295,9 +336,12 @@ impl Reactor {
     pub fn begin_call(&mut self, fd: i32) -> Result<FdFacts> {
         match self.fds.get_mut(fd as usize) {
             None => Ok(FdFacts { kind: FdKind::Unknown, mode: ModeHint::Unknown }),
-            Some(st) => match st.pending.take() {
-                Some(e) => Err(e),
-                None => Ok(FdFacts { kind: st.kind, mode: ModeHint::of(st.mode) }),
+            Some(st) => match st.pending {
+                Some(e) => {
+                    st.pending = None;
+                    Err(e)
+                }
+                None => Ok(FdFacts { kind: st.kind, mode: st.hint }),
             },
         }
     }
@@ -315,34 +359,9 @@ impl Reactor {
     }
 
     pub fn set_mode(&mut self, fd: i32, mode: Option<FdMode>) {
-        self.state(fd).mode = mode;
-    }
-
-    /// Records `w` as waiting for `interest` on `fd` (registered, so in the
-    /// table) from `now` on: one reader and one writer at most. A wait that
-    /// lasts gets its fd's registration checked (see `verify`).
-    #[inline(always)]
-    fn add_waiter(&mut self, fd: i32, interest: Interest, w: Waiter, now: u64) -> Result<()> {
-        let st = &mut self.fds[fd as usize];
-        if (interest.has(Interest::READ) && st.reader.is_some())
-            || (interest.has(Interest::WRITE) && st.writer.is_some())
-        {
-            return Err(Errno::EBUSY);
-        }
-        if st.reader.is_none() && st.writer.is_none() {
-            st.waited_since = now;
-        }
-        if interest.has(Interest::READ) {
-            st.reader = Some(w);
-        }
-        if interest.has(Interest::WRITE) {
-            st.writer = Some(w);
-        }
-        // An fd waited on again and again keeps its one entry, moved on by `verify`.
-        if st.check_at == 0 {
-            self.queue_check(fd, now + VERIFY_AFTER);
-        }
-        Ok(())
+        let st = self.state(fd);
+        st.mode = mode;
+        st.hint = ModeHint::of(mode);
     }
 
     #[inline(never)]

@@ -272,6 +272,14 @@ pub(crate) fn sleep_until(until: Deadline) -> Result<i32> {
     suspend_as(Request::Sleep { until }, move |h, slot| h.book_sleep(slot, until))
 }
 
+/// Waits for `interest` on `fd`, as `suspend` with `Request::Fd` (see
+/// `Hub::book_fd`), inlining only that booking: the wait of an I/O call
+/// that met EAGAIN, on every round trip of a server.
+#[inline(always)]
+pub(crate) fn wait_fd(fd: i32, interest: Interest, until: Deadline, rearm: bool) -> Result<i32> {
+    suspend_as(Request::Fd { fd, interest, until, rearm }, move |h, slot| h.book_fd(slot, fd, interest, until, rearm))
+}
+
 /// Parks until unparked, `until`, or the deadline.
 #[inline(always)]
 pub(crate) fn park_until(until: Deadline) -> Result<i32> {
