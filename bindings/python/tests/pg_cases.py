@@ -189,5 +189,39 @@ def an_os_thread_shares_a_connection_with_a_green_thread(script, driver):
     assert r.stdout.strip() == "[1, 2]", r.stderr
 
 
+def a_named_cursor_fetches_in_turn(script, driver):
+    # A server-side cursor's fetch, scroll and iteration each run a statement (FETCH, MOVE):
+    # begun while another green thread's query runs on the connection, each waits for it
+    # (that query's thread finishes first), as an OS thread would; psycopg2 raised
+    # "fetchone cannot be used while an asynchronous query is underway".
+    r = _with_connection(script, driver, """
+        order = []
+        def busy():
+            c.cursor().execute("SELECT pg_sleep(0.1)")
+            order.append("query")
+        def during_a_query(call):
+            gt = guv.spawn(busy)
+            guv.sleep(0.02)
+            result = call()
+            order.append("fetch")
+            gt.wait()
+            return result
+        named = c.cursor("guv_named")
+        named.execute("SELECT generate_series(1, 10)")
+        iterated = c.cursor("guv_iterated")
+        iterated.itersize = 2
+        iterated.execute("SELECT generate_series(1, 3)")
+        rows = iter(iterated)
+        # The first next() fetches rows 1 and 2; row 2 is in memory then, and waits all the same.
+        print(during_a_query(named.fetchone), during_a_query(lambda: named.fetchmany(2)),
+              during_a_query(lambda: named.scroll(1)), during_a_query(named.fetchall),
+              during_a_query(lambda: next(rows)), during_a_query(lambda: list(rows)),
+              order == ["query", "fetch"] * 6)
+    """)
+    assert r.stdout.strip() == ("(1,) [(2,), (3,)] None [(5,), (6,), (7,), (8,), (9,), (10,)] "
+                                "(1,) [(2,), (3,)] True"), r.stderr
+
+
 SHARED_CONNECTION = [commit_waits_green_for_another_green_threads_query, green_threads_share_a_connection_in_turn,
-                     a_commit_loop_lets_other_green_threads_run, an_os_thread_shares_a_connection_with_a_green_thread]
+                     a_commit_loop_lets_other_green_threads_run, an_os_thread_shares_a_connection_with_a_green_thread,
+                     a_named_cursor_fetches_in_turn]

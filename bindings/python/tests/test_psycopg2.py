@@ -89,6 +89,33 @@ def test_support_module_is_an_attribute_after_import_guv(script):
     assert r.stdout.split() == ["True", "True"], r.stderr
 
 
+def test_named_cursors_of_every_class_fetch_in_turn(script):
+    # Beside pg_cases.a_named_cursor_fetches_in_turn: next() on the cursor itself, and cursor
+    # classes of psycopg2.extras (whose iteration calls next()), given to cursor() or to the connection.
+    r = script("""
+        import os, guv, psycopg2, psycopg2.extras as extras
+        guv.support.psycopg2.enable()
+        c = psycopg2.connect(os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test"))
+        def during_a_query(call):
+            gt = guv.spawn(lambda: c.cursor().execute("SELECT pg_sleep(0.1)"))
+            guv.sleep(0.02)
+            result = call()
+            assert gt.dead
+            return result
+        plain = c.cursor("guv_plain")
+        plain.execute("SELECT 1")
+        dicts = c.cursor("guv_dicts", cursor_factory=extras.RealDictCursor)
+        dicts.execute("SELECT generate_series(1, 2) AS n")
+        c.cursor_factory = extras.NamedTupleCursor
+        tuples = c.cursor("guv_tuples")
+        tuples.execute("SELECT 3 AS n")
+        print(during_a_query(lambda: next(plain)), during_a_query(lambda: [dict(r) for r in dicts]),
+              during_a_query(tuples.fetchone), isinstance(dicts, extras.RealDictCursor),
+              type(c.cursor()) is extras.NamedTupleCursor)
+    """, env={"GUV_TEST_PG": os.environ.get("GUV_TEST_PG", "host=127.0.0.1 port=5432 dbname=test")})
+    assert r.stdout.strip() == "(1,) [{'n': 1}, {'n': 2}] Record(n=3) True True", r.stderr
+
+
 @pytest.mark.parametrize("case", pg_cases.SHARED_CONNECTION, ids=lambda case: case.__name__)
 def test_green_threads_sharing_a_connection(script, case):
     case(script, "psycopg2")

@@ -37,6 +37,9 @@ class _Waiter:
 class GreenLocks:
     def __init__(self):
         self._locks = {}
+        # taken(key): whether some green thread holds the lock for `key`; a
+        # bound dict method, as cheap a check as a call can be.
+        self.taken = self._locks.__contains__
 
     def acquire(self, key):
         me = _me()

@@ -16,8 +16,11 @@ executed on the same connection". While enabled, connections (made before
 or after) lock with a green lock instead, so green threads share one in
 turn, as OS threads do; commit() and rollback() that did not wait let the
 other green threads run, so that one committing in a loop does not keep
-them out (as for psycopg2: guv.support.psycopg2).
+them out (as for psycopg2: guv.support.psycopg2). A named cursor's scroll,
+which checks the connection is free before it takes the lock, takes it first.
 """
+import functools
+
 import psycopg2cffi
 from psycopg2cffi import extensions
 from psycopg2cffi._impl.connection import Connection
@@ -71,10 +74,22 @@ def _keep_lock(conn, lock):
     conn.__dict__["_lock"] = lock
 
 
+def _scroll_in_turn(scroll):
+    @functools.wraps(scroll)
+    def call(self, *args, **kwargs):
+        if self._name is None:  # moves in memory
+            return scroll(self, *args, **kwargs)
+        with _locks.held(self._conn):
+            return scroll(self, *args, **kwargs)
+
+    return call
+
+
 def _replacements():
     """(class, name) -> what enable() puts there."""
     new = {(Cursor, name): _refuse_copy for name in _COPY}
     new[Connection, "_lock"] = property(_green_lock, _keep_lock)
+    new[Cursor, "scroll"] = _scroll_in_turn(Cursor.__dict__["scroll"])
     for name in ("commit", "rollback"):
         new[Connection, name] = yielding_unless_waited(Connection.__dict__[name], lambda: _waits)
     return new
