@@ -114,11 +114,15 @@ const MADV_POPULATE_WRITE: libc::c_int = 23;
 /// Whether `advise_batch` may use process_madvise: cleared for good when
 /// the kernel refuses (older than 6.15, or a seccomp filter).
 static CAN_BATCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+/// The most regions one process_madvise takes (UIO_MAXIOV): more is EINVAL,
+/// which would read as a kernel that cannot batch.
+const IOV_MAX: usize = 1024;
 
 /// Gives `advice` for `n` regions of `len` bytes, `stride` bytes apart from
-/// `p`, in one process_madvise call (one madvise each was about a third of
-/// the time to spawn a million green threads). Returns how many regions,
-/// from the first, it covered: 0 where the kernel cannot batch.
+/// `p`, one process_madvise call for up to `IOV_MAX` of them (one madvise
+/// each was about a third of the time to spawn a million green threads).
+/// Returns how many regions, from the first, it covered: 0 where the kernel
+/// cannot batch.
 ///
 /// # Safety
 /// As madvise with `advice`, for each region.
@@ -133,7 +137,8 @@ unsafe fn advise_batch(p: *mut u8, len: usize, stride: usize, n: usize, advice: 
         // SAFETY: each iovec names one region the caller vouches for; the
         // kernel reads the array only during the call.
         let r = unsafe {
-            libc::syscall(libc::SYS_process_madvise, PIDFD_SELF, iov[done..].as_ptr(), n - done, advice, 0)
+            let k = (n - done).min(IOV_MAX);
+            libc::syscall(libc::SYS_process_madvise, PIDFD_SELF, iov[done..].as_ptr(), k, advice, 0)
         };
         if r <= 0 {
             if !matches!(Errno::last(), Errno::ENOMEM | Errno::EAGAIN | Errno::EINTR) {
