@@ -12,7 +12,8 @@
 //!   names benches/io/cost.c built against this library), which do not
 //!   drift with load;
 //! - RSS per green thread and time to spawn and park, with 1,000,000 of
-//!   them asleep (child processes, GUV_STACK_SIZE=65536, three rounds).
+//!   them asleep (child processes, GUV_STACK_SIZE=65536, three rounds), each
+//!   beside the kernel's share alone (`-- --sleepers 5`: just those rounds).
 //!
 //! Times are CPU time of this process (CLOCK_PROCESS_CPUTIME_ID), so that a
 //! loaded machine's waits for a CPU do not count; libdill's program measures
@@ -149,20 +150,21 @@ fn rss_kib() -> u64 {
     s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// CPU time (user + system) this process has used, in seconds.
-fn cpu_s() -> f64 {
+/// CPU time this process has used, user and system, in seconds.
+fn cpu_s() -> (f64, f64) {
     // SAFETY: rusage is plain integers, for which all zeros is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: a valid rusage to write.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    (tv(ru.ru_utime), tv(ru.ru_stime))
 }
 
-/// Child process: 1M sleepers; prints "threads rss_kib_per_thread maps seconds guard_kind cpu_seconds".
+/// Child process: 1M sleepers; prints "threads rss_kib_per_thread maps
+/// seconds guard_kind user_seconds system_seconds".
 fn sleepers_child(n: usize) {
     let before = rss_kib();
-    let cpu = cpu_s();
+    let (user, sys) = cpu_s();
     let t = std::time::Instant::now();
     for _ in 0..n {
         guv::spawn(|| {
@@ -173,20 +175,109 @@ fn sleepers_child(n: usize) {
     // One turn of the hub: every sleeper runs up to its sleep.
     guv::sleep(0.0).unwrap();
     let elapsed = t.elapsed().as_secs_f64();
-    let cpu = cpu_s() - cpu;
+    let (user2, sys2) = cpu_s();
     let after = rss_kib();
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap().lines().count();
     println!(
-        "{} {:.3} {} {:.2} {} {:.2}",
+        "{} {:.3} {} {:.2} {} {:.2} {:.2}",
         guv::count().unwrap(),
         (after - before) as f64 / n as f64,
         maps,
         elapsed,
         guv::guard_kind() as i32,
-        cpu
+        user2 - user,
+        sys2 - sys
     );
     // Leave without unwinding a million suspended stacks.
     std::process::exit(0);
+}
+
+/// Child process: the kernel's share of 1M sleepers without guv, the floor
+/// under `sleepers_child` on this machine. Arenas of 8192 slots of a 64 KiB
+/// guard and a 64 KiB stack; guards installed and top pages committed by
+/// process_madvise in batches of 1024, then each top page written, as a
+/// coroutine's first frame is. Prints "seconds user_seconds system_seconds",
+/// or nothing where the kernel cannot batch (before Linux 6.15).
+fn sleepers_floor(n: usize) {
+    const GUARD: usize = 64 << 10;
+    const SLOT: usize = 128 << 10;
+    const ARENA: usize = 8192;
+    const BATCH: usize = 1024;
+    let advise = |base: *mut u8, offset: usize, len: usize, count: usize, advice: i32| -> bool {
+        let iov: Vec<libc::iovec> = (0..count)
+            .map(|i| libc::iovec { iov_base: base.wrapping_add(offset + i * SLOT).cast(), iov_len: len })
+            .collect();
+        // SAFETY: each region lies in an arena this process mapped and nothing
+        // else uses; -10000 is PIDFD_SELF.
+        let r = unsafe { libc::syscall(libc::SYS_process_madvise, -10000, iov.as_ptr(), count, advice, 0) };
+        r == (count * len) as i64
+    };
+    let (user, sys) = cpu_s();
+    let t = std::time::Instant::now();
+    for first in (0..n).step_by(ARENA) {
+        let slots = ARENA.min(n - first);
+        // SAFETY: a fresh anonymous mapping, checked for failure.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                slots * SLOT,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        let base = base.cast::<u8>();
+        for b in (0..slots).step_by(BATCH) {
+            let count = BATCH.min(slots - b);
+            // 102: MADV_GUARD_INSTALL; 23: MADV_POPULATE_WRITE.
+            let guarded = advise(base, b * SLOT, GUARD, count, 102);
+            if !guarded || !advise(base, b * SLOT + SLOT - 4096, 4096, count, 23) {
+                return;
+            }
+            for i in b..b + count {
+                // SAFETY: the last word of slot i's top page, committed above.
+                unsafe { base.add(i * SLOT + SLOT - 8).cast::<u64>().write_volatile(1) };
+            }
+        }
+    }
+    let (user2, sys2) = cpu_s();
+    println!("{:.2} {:.2} {:.2}", t.elapsed().as_secs_f64(), user2 - user, sys2 - sys);
+}
+
+/// `rounds` rounds of 1M sleepers and of their floor, as markdown table
+/// rows. Which runs first alternates, guv in the first round: on this VM
+/// the same child's CPU time moved by up to 15% with which child ran just
+/// before it.
+fn sleepers_rounds(rounds: usize) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let run = |what: &str| -> Vec<String> {
+        let out = Command::new(&exe).args([what, "1000000"]).env("GUV_STACK_SIZE", "65536").output();
+        let line = out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    let mut rows = String::new();
+    for round in 1..=rounds {
+        let load = loadavg();
+        let (g, f) = if round % 2 == 1 {
+            (run("--sleepers-child"), run("--sleepers-floor"))
+        } else {
+            let f = run("--sleepers-floor");
+            (run("--sleepers-child"), f)
+        };
+        let floor = match &f[..] {
+            [s, u, k] => format!("{s} ({u} + {k})"),
+            _ => "n/a".to_string(),
+        };
+        rows += &match &g[..] {
+            [n, rss, maps, s, kind, u, k] => {
+                format!("| {round} | {n} | {rss} | {s} | {u} + {k} | {floor} | {load} | {maps} | {kind} |\n")
+            }
+            _ => format!("| {round} | FAILED | | | | {floor} | {load} | | |\n"),
+        };
+    }
+    rows
 }
 
 /// libdill's figures for one round (yield, spawn, chan), from benches/dill_core.c.
@@ -247,6 +338,12 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--sleepers-child") {
         return sleepers_child(args[i + 1].parse().unwrap());
     }
+    if let Some(i) = args.iter().position(|a| a == "--sleepers-floor") {
+        return sleepers_floor(args[i + 1].parse().unwrap());
+    }
+    if let Some(i) = args.iter().position(|a| a == "--sleepers") {
+        return print!("{}", sleepers_rounds(args.get(i + 1).map_or(3, |r| r.parse().unwrap())));
+    }
     if args.iter().any(|a| a == "--list") {
         return; // `cargo bench -- --list` probes harness=false benches
     }
@@ -288,18 +385,7 @@ fn main() {
             .map(|w| (w, instructions(&exe, w, 20_000)))
     });
 
-    let exe = std::env::current_exe().unwrap();
-    let mut sleepers = String::new();
-    for round in 1..=3 {
-        let out = Command::new(&exe).args(["--sleepers-child", "1000000"]).env("GUV_STACK_SIZE", "65536").output();
-        let line = out.as_ref().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
-        let f: Vec<&str> = line.split_whitespace().collect();
-        sleepers += &if f.len() == 6 {
-            format!("| {round} | {} | {} | {} | {} | {} | {} |\n", f[0], f[1], f[3], f[5], f[2], f[4])
-        } else {
-            format!("| {round} | FAILED: {:?} | | | | | |\n", out.map(|o| o.status))
-        };
-    }
+    let sleepers = sleepers_rounds(3);
 
     let mut report = format!(
         "## Core (benches/core.rs, `make bench-core`)\n\n\
@@ -348,9 +434,11 @@ fn main() {
         report += "\n";
     }
     report += &format!(
-        "1M sleepers, each round a fresh child process (GUV_STACK_SIZE=65536, guard regions on):\n\n\
-         | round | green threads | KiB RSS each | s to spawn and park | CPU s (user + system) | mappings | guard kind (1 = MADV_GUARD_INSTALL) |\n\
-         |---|---|---|---|---|---|---|\n{sleepers}\n"
+        "1M sleepers, each round a fresh child process (GUV_STACK_SIZE=65536, guard regions on). \
+         The floor is the kernel's share alone, in a child of its own in the same round: the same \
+         arenas, guards and top pages without guv (`sleepers_floor`).\n\n\
+         | round | green threads | KiB RSS each | s to spawn and park | CPU s (user + system) | floor s (CPU s) | load | mappings | guard kind (1 = MADV_GUARD_INSTALL) |\n\
+         |---|---|---|---|---|---|---|---|---|\n{sleepers}\n"
     );
 
     // Text after the marker is kept across runs (notes on earlier results).
