@@ -71,9 +71,10 @@ pub fn forget_fd(fd: i32) -> Result<()> {
 /// (see `set_pending_error`), else says what is known of `fd`.
 #[inline(always)]
 pub(crate) fn io_begin(fd: i32) -> Result<FdFacts> {
+    let l = hub::local();
     with(|h| match h.current_task().cancelled() {
         Some(e) => Err(e),
-        None => h.reactor().begin_call(fd),
+        None => h.reactor().begin_call(fd, l.dry.get()),
     })?
 }
 

@@ -30,6 +30,17 @@ fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
     }
 }
 
+/// SO_TYPE (0 when not a socket).
+fn socket_type(fd: i32) -> i32 {
+    let mut ty: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // `ty` and `len` are valid for an int option.
+    match sys::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&raw mut ty).cast(), &mut len) {
+        Ok(_) => ty,
+        Err(_) => 0,
+    }
+}
+
 /// The caller's view of `fd` (flags, socket timeouts), asked of the kernel
 /// once and then kept by the hub (see FdMode).
 #[cold]
@@ -41,6 +52,7 @@ fn mode(fd: i32) -> Result<FdMode> {
         flags: fd_flags(fd)?,
         rcvtimeo: socket_timeout_ns(fd, libc::SO_RCVTIMEO),
         sndtimeo: socket_timeout_ns(fd, libc::SO_SNDTIMEO),
+        stream: socket_type(fd) == libc::SOCK_STREAM,
     };
     fd::set_fd_mode(fd, Some(m));
     Ok(m)
@@ -98,20 +110,26 @@ fn poll_blocking(fd: i32, interest: Interest, until: Deadline) -> Result<()> {
 /// `interest` between attempts. `attempt` must not block (MSG_DONTWAIT or
 /// O_NONBLOCK). At the first EAGAIN, `blocking` says whether the caller
 /// wanted a blocking call (Some: wait, until that deadline) or not (None:
-/// EAGAIN is its answer).
+/// EAGAIN is its answer). With `dry` (see FdFacts::drained) the first
+/// attempt is known to fail with EAGAIN and is not made.
 #[inline(always)]
 fn cooperate(
     fd: i32,
     interest: Interest,
+    dry: bool,
     blocking: impl Fn() -> Result<Option<Deadline>>,
     mut attempt: impl FnMut() -> Result<usize>,
 ) -> Result<usize> {
     let mut until = None;
+    let mut skip = dry;
     loop {
-        match attempt() {
-            Err(Errno::EAGAIN) => {}
-            other => return other,
+        if !skip {
+            match attempt() {
+                Err(Errno::EAGAIN) => {}
+                other => return other,
+            }
         }
+        skip = false;
         let until = match until {
             Some(u) => u,
             None => *until.insert(blocking()?.ok_or(Errno::EAGAIN)?),
@@ -128,11 +146,13 @@ fn socket_op(
     interest: Interest,
     flags: i32,
     hint: ModeHint,
+    dry: bool,
     mut call: impl FnMut(i32) -> Result<usize>,
 ) -> Result<usize> {
     let r = cooperate(
         fd,
         interest,
+        dry,
         || {
             if flags & libc::MSG_DONTWAIT != 0 {
                 return Ok(None);
@@ -166,6 +186,7 @@ fn toggled_op(fd: i32, interest: Interest, mut call: impl FnMut() -> Result<usiz
     cooperate(
         fd,
         interest,
+        false,
         || Ok(Some(deadline(mode(fd)?, interest))),
         || {
             let _ = sys::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
@@ -212,14 +233,34 @@ fn begin(fd: i32) -> Result<FdFacts> {
     fd::io_begin(fd)
 }
 
+/// Whether a read of `len` bytes may skip its first attempt: the socket
+/// was read dry since its last readable event (a read of 0 bytes returns at once).
+#[inline(always)]
+fn dry(known: FdFacts, len: usize) -> bool {
+    known.drained && len > 0
+}
+
+/// After a read of a blocking socket returned `r` for `len` bytes: a short
+/// read emptied it, if it is a stream socket (see FdFacts::drained), which
+/// the next read can use. One store to a thread-local, no visit to the hub.
+#[inline(always)]
+fn note_read(fd: i32, known: FdFacts, len: usize, r: Result<usize>) -> Result<usize> {
+    if let Ok(n) = r {
+        if n > 0 && n < len && known.mode == ModeHint::Blocking {
+            hub::local().dry.set(fd);
+        }
+    }
+    r
+}
+
 pub fn read(fd: i32, buf: *mut c_void, len: usize) -> Result<usize> {
     let known = begin(fd)?;
     if known.kind != FdKind::Other {
-        match socket_op(fd, Interest::READ, 0, known.mode, |fl| {
+        match socket_op(fd, Interest::READ, 0, known.mode, dry(known, len), |fl| {
             sys::recvfrom(fd, buf, len, fl, std::ptr::null_mut(), std::ptr::null_mut())
         }) {
             Err(Errno::ENOTSOCK) => {}
-            other => return other,
+            other => return note_read(fd, known, len, other),
         }
     }
     toggled_op(fd, Interest::READ, || sys::read(fd, buf, len))
@@ -232,7 +273,7 @@ pub fn write(fd: i32, buf: *const c_void, len: usize) -> Result<usize> {
         // SAFETY: `done < len`, so the rest of the caller's buffer is valid.
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
         if socket {
-            match socket_op(fd, Interest::WRITE, 0, known.mode, |fl| {
+            match socket_op(fd, Interest::WRITE, 0, known.mode, false, |fl| {
                 sys::sendto(fd, rest, len - done, fl, std::ptr::null(), 0)
             }) {
                 Err(Errno::ENOTSOCK) => socket = false,
@@ -255,7 +296,7 @@ pub fn readv(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
     let known = begin(fd)?;
     if known.kind != FdKind::Other {
         let mut msg = iov_msg(iov, iovcnt);
-        match socket_op(fd, Interest::READ, 0, known.mode, |fl| sys::recvmsg(fd, &mut msg, fl)) {
+        match socket_op(fd, Interest::READ, 0, known.mode, false, |fl| sys::recvmsg(fd, &mut msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
@@ -269,7 +310,7 @@ pub fn writev(fd: i32, iov: *const libc::iovec, iovcnt: i32) -> Result<usize> {
     let known = begin(fd)?;
     if known.kind != FdKind::Other {
         let msg = iov_msg(iov, iovcnt);
-        match socket_op(fd, Interest::WRITE, 0, known.mode, |fl| sys::sendmsg(fd, &msg, fl)) {
+        match socket_op(fd, Interest::WRITE, 0, known.mode, false, |fl| sys::sendmsg(fd, &msg, fl)) {
             Err(Errno::ENOTSOCK) => {}
             other => return other,
         }
@@ -292,13 +333,16 @@ pub fn recvfrom(
     let known = begin(fd)?;
     let waitall = flags & libc::MSG_WAITALL != 0 && flags & libc::MSG_DONTWAIT == 0;
     let flags = flags & !libc::MSG_WAITALL;
+    // A plain read (not a peek, not out-of-band data) may use and tell whether the socket is dry.
+    let plain = flags == 0;
     let mut done = 0;
     loop {
         // SAFETY: `done < len` bytes of the caller's buffer are left; address out-params as for recvfrom(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        let r = socket_op(fd, Interest::READ, flags, known.mode, |fl| {
+        let r = socket_op(fd, Interest::READ, flags, known.mode, plain && done == 0 && dry(known, len), |fl| {
             sys::recvfrom(fd, rest, len - done, fl, addr, addrlen)
         });
+        let r = if plain { note_read(fd, known, len - done, r) } else { r };
         // MSG_WAITALL: keep reading until `len` bytes, EOF or an error after progress.
         match r {
             Ok(n) if waitall && n > 0 && done + n < len => done += n,
@@ -326,7 +370,7 @@ pub fn sendto(
     write_all(fd, if nonblocking { 0 } else { len }, |done| {
         // SAFETY: `done < len`; the rest of the caller's buffer is valid, as for sendto(2).
         let rest = unsafe { buf.cast::<u8>().add(done) }.cast::<c_void>();
-        socket_op(fd, Interest::WRITE, flags, known.mode, |fl| {
+        socket_op(fd, Interest::WRITE, flags, known.mode, false, |fl| {
             sys::sendto(fd, rest, len - done, fl, addr, addrlen)
         })
     })
@@ -334,12 +378,12 @@ pub fn sendto(
 
 pub fn recvmsg(fd: i32, msg: *mut libc::msghdr, flags: i32) -> Result<usize> {
     let known = begin(fd)?;
-    socket_op(fd, Interest::READ, flags, known.mode, |fl| sys::recvmsg(fd, msg, fl))
+    socket_op(fd, Interest::READ, flags, known.mode, false, |fl| sys::recvmsg(fd, msg, fl))
 }
 
 pub fn sendmsg(fd: i32, msg: *const libc::msghdr, flags: i32) -> Result<usize> {
     let known = begin(fd)?;
-    socket_op(fd, Interest::WRITE, flags, known.mode, |fl| sys::sendmsg(fd, msg, fl))
+    socket_op(fd, Interest::WRITE, flags, known.mode, false, |fl| sys::sendmsg(fd, msg, fl))
 }
 
 pub fn accept4(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32) -> Result<i32> {

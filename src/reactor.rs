@@ -122,14 +122,28 @@ pub struct FdMode {
     /// SO_RCVTIMEO / SO_SNDTIMEO in nanoseconds (0: none).
     pub rcvtimeo: u64,
     pub sndtimeo: u64,
+    /// A SOCK_STREAM socket, whose short read means it was read dry (see `FdFacts::drained`).
+    pub stream: bool,
 }
 
-/// What the I/O layer knows of an fd when a call on it begins: two bytes,
+/// What the I/O layer knows of an fd when a call on it begins: three bytes,
 /// so that they travel in a register rather than copied through memory.
 #[derive(Clone, Copy)]
 pub(crate) struct FdFacts {
     pub kind: FdKind,
     pub mode: ModeHint,
+    /// A read of a registered stream socket that returned less than it asked
+    /// for has emptied it: with the fd registered edge-triggered, any data
+    /// that comes after brings an event. Until the hub's next epoll_wait,
+    /// which may deliver that event, the next read of the fd (on the same
+    /// thread) would say EAGAIN, so it waits at once instead of making that
+    /// system call, a third of an echo round trip's. The thread-local
+    /// `hub::Local::dry` names the fd last read short; `poll` forgets it.
+    /// Tokio makes the same inference (tokio-rs/tokio#5866). A hang-up or an
+    /// error is a state that no later event announces again: once one is
+    /// seen, the registration is never taken as dry (a short read of the
+    /// last data must not make the read of the end wait).
+    pub drained: bool,
 }
 
 /// As much of an fd's FdMode as decides what a call does at EAGAIN.
@@ -164,6 +178,10 @@ struct FdState {
     kind: FdKind,
     /// `mode` as a call's start needs it, kept beside it so that the start reads one byte.
     hint: ModeHint,
+    /// `mode.stream`, beside the hint: whether a short read empties it.
+    stream: bool,
+    /// This registration (`reg`) reported a hang-up or an error: never taken as dry.
+    ended: bool,
     mode: Option<FdMode>,
     /// An error the kernel reported after a call had already made progress
     /// (and so returned its count): the fd's next call reports it, as the
@@ -325,23 +343,29 @@ impl Reactor {
         }
         let armed = arm_result(r)?;
         if let Armed::Watched = armed {
-            self.state(fd).reg = reg;
+            let st = self.state(fd);
+            (st.reg, st.ended) = (reg, false);
         }
         Ok(armed)
     }
 
     /// What an I/O call on `fd` needs to know first: the error kept for it
-    /// (taken), else its kind and mode.
+    /// (taken), else its kind and mode, and whether it is dry (`dry`: the fd
+    /// the thread's last read found dry, see FdFacts::drained).
     #[inline(always)]
-    pub fn begin_call(&mut self, fd: i32) -> Result<FdFacts> {
+    pub fn begin_call(&mut self, fd: i32, dry: i32) -> Result<FdFacts> {
         match self.fds.get_mut(fd as usize) {
-            None => Ok(FdFacts { kind: FdKind::Unknown, mode: ModeHint::Unknown }),
+            None => Ok(FdFacts { kind: FdKind::Unknown, mode: ModeHint::Unknown, drained: false }),
             Some(st) => match st.pending {
                 Some(e) => {
                     st.pending = None;
                     Err(e)
                 }
-                None => Ok(FdFacts { kind: st.kind, mode: st.hint }),
+                None => Ok(FdFacts {
+                    kind: st.kind,
+                    mode: st.hint,
+                    drained: dry == fd && st.stream && st.reg != 0 && !st.ended,
+                }),
             },
         }
     }
@@ -362,6 +386,7 @@ impl Reactor {
         let st = self.state(fd);
         st.mode = mode;
         st.hint = ModeHint::of(mode);
+        st.stream = mode.is_some_and(|m| m.stream);
     }
 
     #[inline(never)]
@@ -493,6 +518,8 @@ impl Reactor {
             Err(e) => return Err(e),
             Ok(n) => n,
         };
+        // Events may have been taken: a read found dry before no longer says the fd is.
+        crate::hub::local().dry.set(-1);
         let mut waker = false;
         for ev in &self.events[..n] {
             let (bits, token) = (ev.events, ev.u64);
@@ -515,6 +542,9 @@ impl Reactor {
             // Hang-up and error count as ready: the next I/O call reports them, as poll(2) does.
             let readable = bits & READABLE != 0;
             let writable = bits & WRITABLE != 0;
+            if bits & ENDED != 0 {
+                st.ended = true;
+            }
             if let Some(w) = st.reader {
                 if st.writer == Some(w) {
                     // One task waits for both: one wake, with what is ready.
@@ -544,6 +574,9 @@ const READABLE: u32 =
     (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 /// ... and a writer: room to write, a hang-up or an error.
 const WRITABLE: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+/// The peer's shutdown, a hang-up or an error: states that last, which no
+/// later event announces again (see `FdFacts::drained`).
+const ENDED: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 
 fn token(fd: i32, reg: u32) -> Token {
     Token(((reg as usize) << 32) | fd as u32 as usize)

@@ -25,6 +25,9 @@ pub(crate) struct Local {
     /// Set while this thread runs guv's own code (a C call, the loop); the
     /// user code guv calls back runs with it clear (see `outside`).
     pub(super) inside: Cell<bool>,
+    /// The fd the thread's last read found dry, until the hub's next
+    /// epoll_wait (-1: none): see reactor::FdFacts::drained.
+    pub(crate) dry: Cell<i32>,
 }
 
 thread_local! {
@@ -34,6 +37,7 @@ thread_local! {
             busy: Cell::new(false),
             cur: Cell::new(&MAIN_CURRENT.0),
             inside: Cell::new(false),
+            dry: Cell::new(-1),
         }
     };
 }

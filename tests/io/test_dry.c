@@ -1,0 +1,156 @@
+/* A read of a blocking stream socket that came back short has read it dry,
+ * so guv's next read of it waits for the fd's next event instead of making
+ * the system call that would say EAGAIN (src/reactor.rs, FdFacts::drained).
+ * These check that the inference never loses data or the end of a stream,
+ * on AF_UNIX and on TCP, and that datagram sockets are left out of it. */
+#include <time.h>
+
+#include "io.h"
+
+static int fds[2];
+static ssize_t got[3];
+static char data[3][16];
+static double waited;
+static int witness_ran, ran_during_read;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void witness(void *arg) {
+    (void)arg;
+    witness_ran = 1;
+}
+
+/* fds[0] and fds[1]: a connected blocking stream pair, AF_UNIX or TCP. */
+static void stream_pair(int tcp) {
+    if (!tcp) {
+        io_socketpair(fds, 0);
+        return;
+    }
+    struct sockaddr_in addr;
+    int l = io_listener(&addr);
+    fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT(fds[1] >= 0);
+    ASSERT_EQ(connect(fds[1], (struct sockaddr *)&addr, sizeof addr), 0);
+    fds[0] = accept(l, NULL, NULL);
+    ASSERT(fds[0] >= 0);
+    ASSERT_EQ(close(l), 0);
+}
+
+/* The first read waits (guv learns the fd's mode), the second waits for
+ * "abc", which came with the end of the stream, and reads it short; the
+ * third must see the end at once: the event that announced the end was
+ * taken before the short read, and none comes after it. */
+static void read_data_then_end(void *arg) {
+    (void)arg;
+    got[0] = guv_read(fds[0], data[0], sizeof data[0]);
+    got[1] = guv_read(fds[0], data[1], sizeof data[1]);
+    double t0 = now_s();
+    got[2] = guv_read(fds[0], data[2], sizeof data[2]);
+    waited = now_s() - t0;
+}
+
+static void test_end_after_short_read(int tcp) {
+    stream_pair(tcp);
+    ASSERT(guv_spawn(read_data_then_end, NULL) >= 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT_EQ(write(fds[1], "x", 1), 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT_EQ(write(fds[1], "abc", 3), 3);
+    ASSERT_EQ(shutdown(fds[1], SHUT_WR), 0);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(got[0], 1);
+    ASSERT_EQ(got[1], 3);
+    ASSERT(memcmp(data[1], "abc", 3) == 0);
+    ASSERT_EQ(got[2], 0);
+    /* Not the registration check's second. */
+    ASSERT(waited < 0.5);
+    io_close2(fds);
+}
+
+static void test_end_after_short_read_unix(void) { test_end_after_short_read(0); }
+static void test_end_after_short_read_tcp(void) { test_end_after_short_read(1); }
+
+/* After a short read, data sent before the next read (with no turn of the
+ * hub in between) is read by it: the read waits for the event the data
+ * brought, letting the queued witness run first, which proves the system
+ * call was skipped. */
+static void read_short_then_more(void *arg) {
+    (void)arg;
+    got[0] = guv_read(fds[0], data[0], sizeof data[0]);
+    got[1] = guv_read(fds[0], data[1], sizeof data[1]);
+    ASSERT_EQ(write(fds[1], "cd", 2), 2);
+    ASSERT(guv_spawn(witness, NULL) >= 1);
+    double t0 = now_s();
+    got[2] = guv_read(fds[0], data[2], sizeof data[2]);
+    waited = now_s() - t0;
+    ran_during_read = witness_ran;
+}
+
+static void test_data_after_short_read(int tcp) {
+    stream_pair(tcp);
+    witness_ran = 0;
+    ASSERT(guv_spawn(read_short_then_more, NULL) >= 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT_EQ(write(fds[1], "x", 1), 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT_EQ(write(fds[1], "ab", 2), 2);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(got[1], 2);
+    ASSERT_EQ(got[2], 2);
+    ASSERT(memcmp(data[2], "cd", 2) == 0);
+    ASSERT(waited < 0.5);
+    ASSERT_EQ(ran_during_read, 1);
+    io_close2(fds);
+}
+
+static void test_data_after_short_read_unix(void) { test_data_after_short_read(0); }
+static void test_data_after_short_read_tcp(void) { test_data_after_short_read(1); }
+
+/* A datagram read is short whatever else is queued: the second datagram,
+ * queued with the first, is read at once, without a wait. */
+static struct sockaddr_in rx_addr;
+
+static void read_two_datagrams(void *arg) {
+    (void)arg;
+    got[0] = guv_read(fds[0], data[0], sizeof data[0]);
+    got[1] = guv_read(fds[0], data[1], sizeof data[1]);
+    ASSERT(guv_spawn(witness, NULL) >= 1);
+    double t0 = now_s();
+    got[2] = guv_read(fds[0], data[2], sizeof data[2]);
+    waited = now_s() - t0;
+    ran_during_read = witness_ran;
+}
+
+static void test_datagrams_are_not_dry(void) {
+    fds[0] = io_bound(SOCK_DGRAM, &rx_addr);
+    fds[1] = socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT(fds[1] >= 0);
+    ASSERT_EQ(connect(fds[1], (struct sockaddr *)&rx_addr, sizeof rx_addr), 0);
+    witness_ran = 0;
+    ASSERT(guv_spawn(read_two_datagrams, NULL) >= 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT_EQ(send(fds[1], "x", 1, 0), 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT_EQ(send(fds[1], "one", 3, 0), 3);
+    ASSERT_EQ(send(fds[1], "two", 3, 0), 3);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(got[1], 3);
+    ASSERT_EQ(got[2], 3);
+    ASSERT(memcmp(data[2], "two", 3) == 0);
+    ASSERT(waited < 0.5);
+    ASSERT_EQ(ran_during_read, 0);
+    io_close2(fds);
+}
+
+int main(void) {
+    RUN(test_end_after_short_read_unix);
+    RUN(test_end_after_short_read_tcp);
+    RUN(test_data_after_short_read_unix);
+    RUN(test_data_after_short_read_tcp);
+    RUN(test_datagrams_are_not_dry);
+    return 0;
+}
