@@ -451,8 +451,10 @@ mod tests {
             for (i, s) in stacks.iter().enumerate() {
                 let guard = pagemap(s.guard(), GUARD_SIZE / page);
                 assert!(guard.iter().all(|e| e & GUARD != 0), "stack {i}: guard region {guard:x?}");
+                // Without process_madvise (Linux < 6.15, valgrind) tops fault in when first run.
                 let top = pagemap(s.top() - page, 1)[0];
-                assert!(i < BATCH_FROM || top & PRESENT != 0, "stack {i}: top page not committed ({top:x})");
+                let committed = i < BATCH_FROM || !mem::can_batch() || top & PRESENT != 0;
+                assert!(committed, "stack {i}: top page not committed ({top:x})");
             }
         }
         for s in stacks {

@@ -114,6 +114,11 @@ const MADV_POPULATE_WRITE: libc::c_int = 23;
 /// Whether `advise_batch` may use process_madvise: cleared for good when
 /// the kernel refuses (older than 6.15, or a seccomp filter).
 static CAN_BATCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+/// Whether regions are still advised in batches (process_madvise works here).
+pub(crate) fn can_batch() -> bool {
+    CAN_BATCH.load(Ordering::Relaxed)
+}
+
 /// The most regions one process_madvise takes (UIO_MAXIOV): more is EINVAL,
 /// which would read as a kernel that cannot batch.
 const IOV_MAX: usize = 1024;
@@ -128,7 +133,7 @@ const IOV_MAX: usize = 1024;
 /// As madvise with `advice`, for each region.
 unsafe fn advise_batch(p: *mut u8, len: usize, stride: usize, n: usize, advice: libc::c_int) -> usize {
     let mut done = 0;
-    if !CAN_BATCH.load(Ordering::Relaxed) {
+    if !can_batch() {
         return done;
     }
     let iov: Vec<libc::iovec> =
