@@ -74,8 +74,8 @@ static struct {
     int (*stack_size_chosen)(void);
     guv_hub *(*hub_self)(void);
     void (*hub_release)(guv_hub *);
-    int (*hub_spawn)(guv_hub *, guv_fn, void *);
     int (*hub_unpark)(guv_hub *, int64_t);
+    int (*hub_interrupt)(guv_hub *, int64_t);
     int (*hub_hold)(guv_hub *);
     int (*hub_unhold)(guv_hub *);
     int (*offload)(guv_fn, void *);
@@ -263,6 +263,9 @@ static int blocking(timed_call call, void *ctx, double timeout)
             errno = err;
             return rc;
         }
+        /* The signal watcher's interrupt: the handlers run here, in main, as in CPython. */
+        if (PyErr_CheckSignals() < 0)
+            return -1;
         PyObject *none = PyObject_CallNoArgs(raise_pending);
         if (none == NULL)
             return -1;
@@ -990,48 +993,17 @@ static void hook_never_started(void *userdata, guv_fn func, void *arg)
 
 /* ---- signals while main waits in the hub ---- */
 
-/* Hands an exception raised by a signal handler to main (guv._runtime.hand_to_main). */
-static PyObject *handoff;
-
-/* Runs the Python signal handlers in a green thread of the main OS thread
- * (the only one CPython runs them on), and hands what they raise to main. */
-static void signal_task(void *arg)
-{
-    (void)arg;
-    PyGILState_STATE st = PyGILState_Ensure();
-    set_stack_protection(PyThreadState_Get());
-    if (PyErr_CheckSignals() < 0) {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        if (tb != NULL)
-            PyException_SetTraceback(value, tb);
-        PyObject *r = PyObject_CallOneArg(handoff, value);
-        if (r == NULL)
-            PyErr_WriteUnraisable(handoff);
-        Py_XDECREF(r);
-        Py_XDECREF(type), Py_XDECREF(value), Py_XDECREF(tb);
-    }
-    PyGILState_Release(st);
-}
-
-/* Started by guv_hub_spawn, on a default-sized stack: starts the handlers'
- * green thread on a stack big enough for Python. */
-static void spawn_signal_task(void *arg)
-{
-    (void)arg;
-    if (g.spawn_ex(signal_task, NULL, py_stack()) < 0)
-        perror("guv: cannot start a green thread for a signal handler");
-}
-
 static guv_hub *watched_hub;
 
 /* While main waits in the hub no Python runs, so CPython's C signal handler
  * only notes a signal (Ctrl-C) and writes to its wakeup fd. This OS thread
- * (all signals blocked, no GIL) waits on that fd and has the handlers run
- * in a green thread of main's hub. An OS thread rather than a green thread:
- * a green thread waiting on the fd would keep guv_run from ever ending or
- * seeing a deadlock. */
+ * (all signals blocked, no GIL) waits on that fd and interrupts main's
+ * blocking call, which runs the handlers (blocking()). An interrupt rather
+ * than a green thread submitted to the hub: when a green thread's Python
+ * ran the handlers first and main then ended, a submission left queued
+ * would be reported at exit as a green thread that never started. An OS thread
+ * rather than a green thread waiting on the fd, which would keep guv_run
+ * from ever ending or seeing a deadlock. */
 static void *signal_watch_thread(void *arg)
 {
     (void)arg;
@@ -1047,7 +1019,7 @@ static void *signal_watch_thread(void *arg)
         char drain[64];
         while (read(watch_fd, drain, sizeof drain) > 0) {
         }
-        if (g.hub_spawn(watched_hub, spawn_signal_task, NULL) < 0)
+        if (g.hub_interrupt(watched_hub, 0) < 0)
             break; /* main's hub is gone: the process is ending */
     }
     return NULL;
@@ -1591,8 +1563,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
 {
     (void)self;
     const char *path;
-    PyObject *killed, *expired, *hand_to_main, *pending;
-    if (!PyArg_ParseTuple(args, "sOOOO", &path, &killed, &expired, &hand_to_main, &pending))
+    PyObject *killed, *expired, *pending;
+    if (!PyArg_ParseTuple(args, "sOOO", &path, &killed, &expired, &pending))
         return NULL;
     if (loaded)
         Py_RETURN_NONE;
@@ -1623,8 +1595,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     SYM(stack_size_chosen, "guv_stack_size_chosen");
     SYM(hub_self, "guv_hub_self");
     SYM(hub_release, "guv_hub_release");
-    SYM(hub_spawn, "guv_hub_spawn");
     SYM(hub_unpark, "guv_hub_unpark");
+    SYM(hub_interrupt, "guv_hub_interrupt");
     SYM(hub_hold, "guv_hub_hold");
     SYM(hub_unhold, "guv_hub_unhold");
     SYM(offload, "guv_offload");
@@ -1648,10 +1620,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
         return PyErr_SetFromErrno(PyExc_ImportError);
     Py_INCREF(killed);
     Py_INCREF(expired);
-    Py_INCREF(hand_to_main);
     Py_INCREF(pending);
     Killed = killed;
-    handoff = hand_to_main;
     raise_pending = pending;
     Expired = expired;
     keep_frame_chunks();
@@ -1670,7 +1640,7 @@ static PyMethodDef core_methods[] = {
     {"set_block_report", core_set_block_report, METH_VARARGS,
      "set_block_report(seconds, report): the blocking detector, and report(id, os_thread, seconds, frame)."},
     {"load", core_load, METH_VARARGS,
-     "load(path, killed, Expired, hand_to_main, raise_pending): bind libguv at path."},
+     "load(path, killed, Expired, raise_pending): bind libguv at path."},
     {"set_never_started", core_set_never_started, METH_O,
      "set_never_started(fn): fn(func, arg) for each spawn(func, arg) whose OS thread exited before it started."},
     {"spawn", (PyCFunction)(void (*)(void))core_spawn, METH_FASTCALL,

@@ -75,7 +75,7 @@ def raise_pending():
                 raise item
 
 
-_core.load(find_libguv(), _killed, _Expired, hand_to_main, raise_pending)
+_core.load(find_libguv(), _killed, _Expired, raise_pending)
 
 
 # The signal wakeup fd pair we installed: (read end, write end).
@@ -86,10 +86,9 @@ def _watch_signals():
     """Ctrl-C while main waits in the hub: CPython's C handler only notes
     the signal and writes to its wakeup fd, and no Python runs while the hub
     idles. guv._core watches a wakeup fd we own from an OS thread of its own
-    and runs the handlers in a green thread, which hands what they raise to
-    main. Left alone when the program has its own wakeup fd. A forked child
-    gets a pipe of its own: sharing the parent's, either could drain the
-    other's signals."""
+    and interrupts main's blocking call, which then runs the handlers. Left
+    alone when the program has its own wakeup fd. A forked child gets a pipe
+    of its own: sharing the parent's, either could drain the other's signals."""
     global _wakeup
     if threading.current_thread() is not threading.main_thread():
         return

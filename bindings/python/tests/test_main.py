@@ -67,7 +67,7 @@ for what in ("run", "sleep"):
     except KeyboardInterrupt:
         print(what, "interrupted after %.2f" % (time.monotonic() - start), flush=True)
 """
-    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", src], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = []
         for _ in range(2):
@@ -75,9 +75,9 @@ for what in ("run", "sleep"):
             time.sleep(0.2)
             p.send_signal(signal.SIGINT)
             lines.append(p.stdout.readline().split())
-        p.communicate(timeout=20)
+        _, err = p.communicate(timeout=20)
     finally:
         p.kill()
-    assert p.returncode == 0
+    assert p.returncode == 0 and err == "", err
     assert [line[0] for line in lines] == ["run", "sleep"]
     assert all(float(line[-1]) < 5 for line in lines), lines

@@ -20,6 +20,9 @@ def test_ctrl_c_reaches_main_while_it_sleeps(script):
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("KeyboardInterrupt after 0.")
+    # As from CPython alone: nothing on stderr (the signal watcher's wake-up, for a signal
+    # already handled, was once left queued on main's hub and reported at exit as never started).
+    assert r.stderr == ""
 
 
 def test_sys_exit_in_a_green_thread_ends_the_program(script):
@@ -48,7 +51,7 @@ def test_a_signal_handlers_exception_raises_in_main(script):
             print(e, ran_in)
     """)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "from the handler [True]"
+    assert r.stdout.strip() == "from the handler [True]" and r.stderr == ""
 
 
 def test_interrupt_main_from_a_thread_raises_keyboardinterrupt_in_main(script):
@@ -63,7 +66,7 @@ def test_interrupt_main_from_a_thread_raises_keyboardinterrupt_in_main(script):
             print("main got it")
     """)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "main got it" and "Exception in thread" not in r.stderr, r.stderr
+    assert r.stdout.strip() == "main got it" and r.stderr == "", r.stderr
 
 
 def test_lock_acquire_checks_its_arguments_before_the_lock(script):
