@@ -27,6 +27,7 @@ BIN_DIR holds the release-built programs (see mk/c.mk). The benchmarks:
 an older build of echo_server, for a before/after in the same run).
 """
 import argparse
+import math
 import os
 import platform
 import shutil
@@ -37,6 +38,25 @@ import sys
 import time
 
 med = statistics.median
+
+
+def median_ci(xs, level=0.95):
+    """(low, high): the order statistics that bracket the median of the
+    population xs came from with probability >= level (NaN when too few)."""
+    n = len(xs)
+    s = sorted(xs)
+    # Largest k with P(Binomial(n, 1/2) < k) <= (1 - level) / 2: then
+    # [s[k-1], s[n-k]] covers the median with probability >= level.
+    tail, k, cdf = (1 - level) / 2, 0, 0.0
+    while True:
+        p = math.comb(n, k) / 2**n
+        if cdf + p > tail:
+            break
+        cdf += p
+        k += 1
+    if k == 0:
+        return float("nan"), float("nan")
+    return s[k - 1], s[n - k]
 
 
 def start_server(cmd, env=None):
@@ -108,14 +128,15 @@ def echo_table(conns, res, ratio, servers):
     lines = [
         f"### {conns} connection{'s' if conns > 1 else ''}",
         "",
-        "| server | round trips/s | ÷ epoll | CPU µs/trip: user + sys | CPU ÷ epoll | CPU ÷ epoll, each round |",
+        "| server | round trips/s | ÷ epoll [95 % CI] | CPU µs/trip: user + sys | CPU ÷ epoll [95 % CI] | CPU ÷ epoll, each round |",
         "|---|---:|---:|---:|---:|---|",
     ]
+    ci = lambda xs: "[{:.2f}, {:.2f}]".format(*median_ci(xs))
     for name, _, _ in servers:
         r, q = res[name], ratio[name]
         lines.append(
-            f"| {name} | {med(r['rate']):.0f} | {med(q['rate']):.2f} | "
-            f"{med(r['cpu']):.2f}: {med(r['user']):.2f} + {med(r['sys']):.2f} | {med(q['cpu']):.3f} | "
+            f"| {name} | {med(r['rate']):.0f} | {med(q['rate']):.2f} {ci(q['rate'])} | "
+            f"{med(r['cpu']):.2f}: {med(r['user']):.2f} + {med(r['sys']):.2f} | {med(q['cpu']):.3f} {ci(q['cpu'])} | "
             + ", ".join(f"{x:.2f}" for x in q["cpu"]) + " |"
         )
     return lines
@@ -205,7 +226,8 @@ def main():
         "the connections, each sending 64 bytes and waiting for the whole echo before the next; "
         f"0.5 s warm-up, then round trips counted for {a.seconds:g} s. Every round runs each server once, "
         "guv and epoll back to back (which goes first alternates), then Go. *÷ epoll* is the median over "
-        "rounds of (server's figure / epoll server's figure in the same round). *CPU µs/trip* is the "
+        "rounds of (server's figure / epoll server's figure in the same round), with a 95 % confidence interval "
+        "for that median (order statistics; `benches/io/ab.py` runs many more rounds of guv against epoll alone). *CPU µs/trip* is the "
         "server process's user and system time as getrusage (wait4) reports it when it ends, over all "
         "the round trips it served: what the server costs, whoever is the bottleneck (the total is the "
         "kernel's exact count, its split into user and system is sampled at clock ticks). The goal: guv's "
