@@ -7,7 +7,7 @@ import time
 
 import guv
 
-N, WAIT, GATE = 50, 0.2, 2.5
+N, WAIT = 50, 0.2
 REPORT = os.environ.get("GUV_ECO_REPORT")
 
 
@@ -36,12 +36,12 @@ def record(line):
             f.write(line + "\n")
 
 
-def parallel(what, fn, n=N, wait=WAIT, gate=GATE):
+def parallel(what, fn, n=N, wait=WAIT):
     """Runs fn(i) for i in range(n) in n green threads; asserts they
     overlapped: all n were under way before the first ended (an order, not a
-    time), together they took at least `wait` and less than `gate` seconds
-    (serially: n * wait), and the ticker ran while they were under way.
-    Returns their results in order."""
+    time), together they took at least `wait` and less than three quarters
+    of the serial n * wait seconds, and the ticker ran while they were under
+    way. Returns their results in order."""
     ticker = Ticker()
     under_way = [0, 0]  # now, most at once
 
@@ -63,7 +63,10 @@ def parallel(what, fn, n=N, wait=WAIT, gate=GATE):
     record(f"{what}: {n} x {wait} s in {elapsed:.2f} s (serial {n * wait:.0f} s), "
            f"ticker {ticks} ticks, longest gap {gap * 1000:.0f} ms")
     assert under_way[1] == n, f"{what}: at most {under_way[1]} of {n} under way at once"
-    assert wait * 0.9 <= elapsed < gate, f"{what}: {elapsed:.2f} s"
+    # The order proves the overlap; the time only that the calls were not serial. A quarter of
+    # the serial time failed at load 9-12 on 2 cores: ThreadPoolExecutor's 50 x 0.2 s took 2.75 s
+    # (one ticker gap of 2.47 s), smtplib's 3.87 s, gunicorn's 30 requests 3.49 s.
+    assert wait * 0.9 <= elapsed < 0.75 * n * wait, f"{what}: {elapsed:.2f} s"
     # Its first 10 ms sleep ends long before a `wait`-long call: a second tick.
     # The longest gap is only reported: CPU-bound parsing of 50 replies that
     # arrive together (boto3's) holds the ticker back, over 1 s under load.
