@@ -467,8 +467,10 @@ fn run_ready(l: &Local, hub: *mut Hub, loop_fiber: tsan::Fiber) -> Option<Resume
             CoroutineResult::Yield(Switch::Booked) => {}
             CoroutineResult::Yield(end @ (Switch::Exit | Switch::Unwound)) => {
                 l.busy.set(true);
-                // SAFETY: as above; `busy` marks the reference live.
-                unsafe { &mut *hub }.finish(slot, matches!(end, Switch::Unwound));
+                // SAFETY: as above; `busy` marks the reference live. The
+                // ended task's slot is read from its `cur`, not kept across
+                // the switch, which spilled it at every resume.
+                unsafe { &mut *hub }.finish(l.cur().slot, matches!(end, Switch::Unwound));
                 l.busy.set(false);
             }
             CoroutineResult::Return(()) => unreachable!("a green thread's body never returns"),

@@ -149,6 +149,15 @@ impl Current {
         Current { slot, id, ..self }.with_yielder(yielder)
     }
 
+    /// This at the start of a task that runs under `hooks` (with their task
+    /// data at `hook_data`): it takes the slow path if any are set. A task
+    /// starts on its coroutine (the yielder is set) and off the hub's stack.
+    #[inline(always)]
+    pub fn with_hooks(self, hooks: Option<&'static Chain>, hook_data: *mut TaskData) -> Current {
+        debug_assert!(!self.yielder().is_null() && !self.on_hub_stack);
+        Current { hooks, hook_data, yielder: self.yielder & !1 | hooks.is_some() as usize, ..self }
+    }
+
     /// This one inside guv_call_on_hub.
     #[inline(always)]
     pub fn on_hub(self) -> Current {
@@ -324,13 +333,15 @@ pub(crate) struct Task {
     pub stack_size: usize,
     /// Generation of the id now (or last) issued for this slot; 0 = never used.
     pub gen: u32,
-    pub in_use: bool,
     /// Moves on at every wake-up; timer and waiter entries carry it, so
     /// entries of an earlier wait are recognised as stale.
     pub wait_gen: u32,
     /// Whether `home` holds a coroutine. It outlives the task: a free slot
     /// keeps it primed for the next spawn.
     pub has_co: bool,
+    // The four flags a task's end clears are declared together, so that
+    // they lie together and one store clears them.
+    pub in_use: bool,
     /// This slot's heap cell (None for main and slots never used), reached
     /// through a raw pointer so the loop can resume the coroutine while the
     /// task borrows the hub (malloc+free per spawn cost ~180 instructions).

@@ -16,7 +16,7 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::{dead, local, with, Hub, Local};
+use super::{at, dead, local, Hub, Local};
 use crate::callbacks;
 use crate::clock::{self, NEVER};
 use crate::errno::{Errno, Result};
@@ -40,6 +40,16 @@ const PRIMED_KEEP: usize = 8 * 1024;
 pub(super) struct Primed {
     size: usize,
     slots: Warm<u32>,
+}
+
+/// The primed slots of stacks of `size` bytes. The size spawned first is
+/// looked at first: nearly every program spawns only the default size.
+#[inline(always)]
+fn primed_of(primed: &mut [Primed], size: usize) -> Option<&mut Primed> {
+    if primed.first().is_some_and(|p| p.size == size) {
+        return primed.first_mut();
+    }
+    primed.iter_mut().find(|p| p.size == size)
 }
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
@@ -192,7 +202,10 @@ impl Hub {
     }
 
     /// Starts `func` as a green thread at the next turn, in a free slot
-    /// whose coroutine is primed if there is one.
+    /// whose coroutine is primed if there is one. Inlined with `start`: as
+    /// a call, a spawn ran ~20 more instructions (saving registers, and the
+    /// function and result passed through memory).
+    #[inline(always)]
     pub(crate) fn spawn(&mut self, func: Func, stack_size: usize) -> Result<i64> {
         let slot = match self.take_primed(stack_size) {
             Some(slot) => slot,
@@ -217,31 +230,30 @@ impl Hub {
         Ok(self.start(slot, Func::new(move || call.call())))
     }
 
+    #[inline(always)]
     fn take_primed(&mut self, stack_size: usize) -> Option<u32> {
-        self.primed.iter_mut().find(|p| p.size == stack_size).and_then(|p| p.slots.pop())
+        primed_of(&mut self.primed, stack_size).and_then(|p| p.slots.pop())
     }
 
     /// Gives `slot`'s coroutine `func` to run and queues it; returns the new task's id.
+    #[inline(always)]
     fn start(&mut self, slot: u32, func: Func) -> i64 {
-        let serial = self.handle.serial;
-        let t = &mut self.tasks[slot as usize];
+        let (serial, now) = (self.handle.serial, self.now);
+        let t = at(&mut self.tasks, slot);
         t.gen += 1;
         t.in_use = true;
         t.func = Some(func);
         t.result = 0;
+        t.since = now;
         let id = task::make_id(serial, t.gen, slot);
-        let home = t.home.expect("a slot with a coroutine has its home").as_ptr();
-        let name = t.name.as_deref().map_or(std::ptr::null(), |n| n as *const _);
-        t.since = self.now;
-        if t.fiber.is_null() {
-            t.fiber = crate::sys::tsan::create_fiber();
-        }
-        // SAFETY: the slot's home, not referenced elsewhere while the hub is
-        // borrowed. The yielder stays: it is the coroutine's, set when it first ran.
+        // SAFETY: a slot with a coroutine has its home (`slot_on`), not
+        // referenced elsewhere while the hub is borrowed. The rest of its
+        // `cur` stays: the slot and yielder are the coroutine's, the hooks
+        // are set by `body` as the task starts.
         unsafe {
-            (*home).cur = Current::MAIN.started(slot, id, (*home).cur.yielder());
+            let home = t.home.unwrap_unchecked().as_ptr();
+            (*home).cur.id = id;
             (*home).running.id = id;
-            (*home).running.name = name;
         }
         self.push_back(slot);
         self.live += 1;
@@ -292,15 +304,19 @@ impl Hub {
             })
             .as_ptr();
         let co = Co::with_stack(stack, move |y: &Yielder, _: Resume| body(y, home));
+        let name = t.name.as_deref().map_or(std::ptr::null(), |n| n as *const _);
         // SAFETY: `home` is this slot's own cell and holds no live coroutine
         // (the slot was bare), so writing over it drops nothing.
         unsafe {
             (*home).co.write(co);
-            (*home).cur = (*home).cur.with_yielder(std::ptr::null());
-            (*home).running = Running { guard, top, ..Running::NONE };
+            (*home).cur = Current::MAIN.started(slot, 0, std::ptr::null());
+            (*home).running = Running { guard, top, name, ..Running::NONE };
         }
         t.has_co = true;
         t.stack_size = stack_size;
+        if t.fiber.is_null() {
+            t.fiber = crate::sys::tsan::create_fiber();
+        }
         slot
     }
 
@@ -327,7 +343,7 @@ impl Hub {
     /// cost a spawn + exit ~30 instructions more (spills around the call).
     #[inline(always)]
     pub(super) fn finish(&mut self, slot: u32, unwound: bool) {
-        let t = &mut self.tasks[slot as usize];
+        let t = at(&mut self.tasks, slot);
         if let Some(name) = &mut t.name {
             name[0] = 0;
         }
@@ -338,8 +354,7 @@ impl Hub {
         t.deadline = NEVER;
         t.deadlines.clear();
         t.wait_gen = t.wait_gen.wrapping_add(1);
-        let (gen, size) = (t.gen, t.stack_size);
-        let joiners = (!t.joiners.is_empty()).then(|| std::mem::take(&mut t.joiners));
+        let (gen, size, joined) = (t.gen, t.stack_size, !t.joiners.is_empty());
         self.live -= 1;
         self.watch.set_alive(self.live);
         if gen >= task::MAX_GEN {
@@ -348,7 +363,7 @@ impl Hub {
             self.unprime(slot);
             self.bare.push(slot);
         } else {
-            match self.primed.iter_mut().find(|p| p.size == size) {
+            match primed_of(&mut self.primed, size) {
                 Some(p) if p.slots.len() < PRIMED => p.slots.push(slot),
                 Some(_) => {
                     self.unprime(slot);
@@ -361,12 +376,19 @@ impl Hub {
                 }
             }
         }
-        if let Some(mut joiners) = joiners {
-            for (j, g) in joiners.drain() {
-                self.wake_if(j, g, 0);
-            }
-            self.tasks[slot as usize].joiners = joiners;
+        if joined {
+            self.wake_joiners(slot);
         }
+    }
+
+    /// Wakes the tasks that joined the one of `slot`, which has ended.
+    #[cold]
+    fn wake_joiners(&mut self, slot: u32) {
+        let mut joiners = std::mem::take(&mut self.tasks[slot as usize].joiners);
+        for (j, g) in joiners.drain() {
+            self.wake_if(j, g, 0);
+        }
+        self.tasks[slot as usize].joiners = joiners;
     }
 }
 
@@ -566,26 +588,26 @@ fn main_gone_from(l: &Local, serial: u64, r: Resume) -> Result<bool> {
 fn body(y: &Yielder, home: *mut Home) {
     // SAFETY (each access to `home` below): the slot's home outlives its
     // coroutine, and nothing else references it while this green thread runs.
-    let stack = unsafe {
-        (*home).cur = (*home).cur.with_yielder(y);
-        let r = (*home).running;
-        (r.guard, r.top - r.guard)
-    };
+    unsafe { (*home).cur = (*home).cur.with_yielder(y) };
+    // Looked up now, so that a forced unwind finds it resolved.
+    let _ = crate::sys::mem::asan_unpoison();
+    let l = local();
     loop {
         let hooks = callbacks::get();
         // The hook sets' task data lives in this frame for the task's life,
         // written by task_start before anything reads it.
         let mut slots = MaybeUninit::<callbacks::TaskData>::uninit();
         let data = if hooks.is_some() { slots.as_mut_ptr() } else { std::ptr::null_mut() };
-        // SAFETY: as above.
-        let slot = unsafe {
-            (*home).cur.hooks = hooks;
-            (*home).cur.hook_data = data;
-            (*home).cur = (*home).cur.settle();
+        // SAFETY: as above. The loop holds no reference to the hub while a
+        // green thread runs (`busy` is clear), and `slot` is this task's own.
+        let func = unsafe {
+            let cur = &mut (*home).cur;
+            *cur = cur.with_hooks(hooks, data);
             (*home).running.task_data = std::ptr::null();
-            (*home).cur.slot
+            debug_assert!(!l.busy.get());
+            at(&mut (*l.hub.get()).tasks, cur.slot).func.take()
         };
-        let Ok(Some(func)) = with(|h| h.tasks[slot as usize].func.take()) else {
+        let Some(func) = func else {
             eprintln!("guv: a green thread started without its function");
             std::process::abort();
         };
@@ -595,7 +617,7 @@ fn body(y: &Yielder, home: *mut Home) {
             unsafe { (*home).running.task_data = data };
         }
         let run = || {
-            let unwound = Unwound { hooks, data, stack, unpoison: crate::sys::mem::asan_unpoison() };
+            let unwound = Unwound { home };
             // Where on the stack the task's own frames begin (this frame, just
             // below them), so backtraces leave out guv's entry.
             let entry = 0u8;
@@ -622,39 +644,39 @@ fn body(y: &Yielder, home: *mut Home) {
 /// Besides a Rust panic (caught by `body`), that is glibc's forced unwind
 /// of pthread_exit() (or of a cancellation acted on), which cannot go past
 /// the green thread's stack, or a C++ exception escaping the function.
+/// What it needs then (the task's hooks, its stack) it reads from the
+/// slot's home, so that the common case, a return, costs one store.
 struct Unwound {
-    hooks: Option<&'static callbacks::Chain>,
-    data: *mut callbacks::TaskData,
-    /// The green thread's stack (lowest address, length).
-    stack: (usize, usize),
-    unpoison: Option<crate::sys::mem::Unpoison>,
+    home: *mut Home,
 }
 
 impl Drop for Unwound {
+    #[cold]
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
         }
-        if let Some(f) = self.unpoison {
+        // SAFETY: the running green thread's home (see `body`).
+        let (cur, r) = unsafe { ((*self.home).cur, (*self.home).running) };
+        if let Some(f) = crate::sys::mem::asan_unpoison() {
             // SAFETY: the range is this green thread's own stack; clearing ASan's
             // marks on it loses checks, never memory.
-            unsafe { f(self.stack.0 as *const libc::c_void, self.stack.1) };
+            unsafe { f(r.guard as *const libc::c_void, r.top - r.guard) };
         }
         if crate::sys::dl::cxx_exception_in_flight() {
             eprintln!(
                 "guv: a C++ exception escaped the function of green thread {}; it cannot be \
                  unwound past the green thread's stack: aborting",
-                super::cur().id
+                cur.id
             );
             std::process::abort();
         }
         // pthread_exit: the frames above have run their cleanup handlers and
         // destructors. End here, as if the function had returned; the hub
         // never resumes this stack (nothing on it holds anything to drop).
-        if let Some(h) = self.hooks {
-            h.task_end(self.data);
+        if let Some(h) = cur.hooks {
+            h.task_end(cur.hook_data);
         }
-        let cur = super::cur();
         super::enter_from_unwind();
         // SAFETY: `yielder` belongs to this running coroutine (see `suspend`).
         let _ = unsafe { &*cur.yielder() }.suspend(Switch::Unwound);
