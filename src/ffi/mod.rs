@@ -91,9 +91,16 @@ pub(crate) fn boundary<T: CReturn>(name: &str, f: impl FnOnce() -> Result<T>) ->
             e.set();
             T::ERROR
         }
-        Err(p) => {
-            eprintln!("guv: internal error in {name}: {}", crate::panic_message(&*p));
-            std::process::abort()
-        }
+        Err(p) => internal_error(name, p),
     }
+}
+
+/// A panic reached `boundary`: report it and abort. Out of line, so that
+/// the exports do not keep their name in memory on the way (three stores
+/// in every call).
+#[cold]
+#[inline(never)]
+fn internal_error(name: &str, p: Box<dyn std::any::Any + Send>) -> ! {
+    eprintln!("guv: internal error in {name}: {}", crate::panic_message(&*p));
+    std::process::abort()
 }
