@@ -30,15 +30,23 @@ fn socket_timeout_ns(fd: i32, opt: i32) -> u64 {
     }
 }
 
-/// SO_TYPE (0 when not a socket).
-fn socket_type(fd: i32) -> i32 {
-    let mut ty: i32 = 0;
+/// An int socket option at SOL_SOCKET (-1 when not a socket).
+fn socket_int(fd: i32, opt: i32) -> i32 {
+    let mut v: i32 = -1;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-    // `ty` and `len` are valid for an int option.
-    match sys::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&raw mut ty).cast(), &mut len) {
-        Ok(_) => ty,
-        Err(_) => 0,
+    // `v` and `len` are valid for an int option.
+    match sys::getsockopt(fd, libc::SOL_SOCKET, opt, (&raw mut v).cast(), &mut len) {
+        Ok(_) => v,
+        Err(_) => -1,
     }
+}
+
+/// A TCP socket: the one kind whose short read says it was read dry (see
+/// FdFacts::drained). An AF_UNIX stream read stops short at a message that
+/// carries fds or other credentials, with more data queued behind it.
+fn is_tcp(fd: i32) -> bool {
+    socket_int(fd, libc::SO_PROTOCOL) == libc::IPPROTO_TCP
+        && matches!(socket_int(fd, libc::SO_DOMAIN), libc::AF_INET | libc::AF_INET6)
 }
 
 /// The caller's view of `fd` (flags, socket timeouts), asked of the kernel
@@ -52,7 +60,7 @@ fn mode(fd: i32) -> Result<FdMode> {
         flags: fd_flags(fd)?,
         rcvtimeo: socket_timeout_ns(fd, libc::SO_RCVTIMEO),
         sndtimeo: socket_timeout_ns(fd, libc::SO_SNDTIMEO),
-        stream: socket_type(fd) == libc::SOCK_STREAM,
+        tcp: is_tcp(fd),
     };
     fd::set_fd_mode(fd, Some(m));
     Ok(m)
@@ -241,7 +249,7 @@ fn dry(known: FdFacts, len: usize) -> bool {
 }
 
 /// After a read of a blocking socket returned `r` for `len` bytes: a short
-/// read emptied it, if it is a stream socket (see FdFacts::drained), which
+/// read emptied it, if it is a TCP socket (see FdFacts::drained), which
 /// the next read can use. One store to a thread-local, no visit to the hub.
 #[inline(always)]
 fn note_read(fd: i32, known: FdFacts, len: usize, r: Result<usize>) -> Result<usize> {

@@ -122,8 +122,8 @@ pub struct FdMode {
     /// SO_RCVTIMEO / SO_SNDTIMEO in nanoseconds (0: none).
     pub rcvtimeo: u64,
     pub sndtimeo: u64,
-    /// A SOCK_STREAM socket, whose short read means it was read dry (see `FdFacts::drained`).
-    pub stream: bool,
+    /// A TCP socket, whose short read means it was read dry (see `FdFacts::drained`).
+    pub tcp: bool,
 }
 
 /// What the I/O layer knows of an fd when a call on it begins: three bytes,
@@ -132,7 +132,7 @@ pub struct FdMode {
 pub(crate) struct FdFacts {
     pub kind: FdKind,
     pub mode: ModeHint,
-    /// A read of a registered stream socket that returned less than it asked
+    /// A read of a registered TCP socket that returned less than it asked
     /// for has emptied it: with the fd registered edge-triggered, any data
     /// that comes after brings an event. Until the hub's next epoll_wait,
     /// which may deliver that event, the next read of the fd (on the same
@@ -142,7 +142,12 @@ pub(crate) struct FdFacts {
     /// Tokio makes the same inference (tokio-rs/tokio#5866). A hang-up or an
     /// error is a state that no later event announces again: once one is
     /// seen, the registration is never taken as dry (a short read of the
-    /// last data must not make the read of the end wait).
+    /// last data must not make the read of the end wait). Not AF_UNIX: its
+    /// read stops short at a message that carries fds, with more queued. A
+    /// TCP read also stops short at urgent data's mark (MSG_OOB, out of
+    /// line); the read after it then waits for the fd's next event or the
+    /// registration check (`verify`, about a second): the one cost of the
+    /// inference, for a TCP feature next to nobody uses.
     pub drained: bool,
 }
 
@@ -178,8 +183,8 @@ struct FdState {
     kind: FdKind,
     /// `mode` as a call's start needs it, kept beside it so that the start reads one byte.
     hint: ModeHint,
-    /// `mode.stream`, beside the hint: whether a short read empties it.
-    stream: bool,
+    /// `mode.tcp`, beside the hint: whether a short read empties it.
+    tcp: bool,
     /// This registration (`reg`) reported a hang-up or an error: never taken as dry.
     ended: bool,
     mode: Option<FdMode>,
@@ -364,7 +369,7 @@ impl Reactor {
                 None => Ok(FdFacts {
                     kind: st.kind,
                     mode: st.hint,
-                    drained: dry == fd && st.stream && st.reg != 0 && !st.ended,
+                    drained: dry == fd && st.tcp && st.reg != 0 && !st.ended,
                 }),
             },
         }
@@ -386,7 +391,7 @@ impl Reactor {
         let st = self.state(fd);
         st.mode = mode;
         st.hint = ModeHint::of(mode);
-        st.stream = mode.is_some_and(|m| m.stream);
+        st.tcp = mode.is_some_and(|m| m.tcp);
     }
 
     #[inline(never)]

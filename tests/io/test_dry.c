@@ -1,8 +1,9 @@
-/* A read of a blocking stream socket that came back short has read it dry,
+/* A read of a blocking TCP socket that came back short has read it dry,
  * so guv's next read of it waits for the fd's next event instead of making
  * the system call that would say EAGAIN (src/reactor.rs, FdFacts::drained).
  * These check that the inference never loses data or the end of a stream,
- * on AF_UNIX and on TCP, and that datagram sockets are left out of it. */
+ * and that AF_UNIX stream sockets (whose reads stop short at passed fds)
+ * and datagram sockets are left out of it. */
 #include <time.h>
 
 #include "io.h"
@@ -109,13 +110,13 @@ static void run_reader(int more, int n, const char *const *second, const char *t
 }
 
 /* After a short read, data sent before the next read (with no turn of the
- * hub in between) is read by it: the read waits for the event the data
- * brought, letting the queued witness run first, which proves the system
- * call was skipped. */
+ * hub in between) is read by it. On TCP the read waits for the event the
+ * data brought, letting the queued witness run first, which proves the
+ * system call was skipped; on AF_UNIX it makes the call and reads at once. */
 static void test_data_after_short_read(int tcp) {
     static const char *const ab[] = {"ab"};
     stream_pair(tcp);
-    run_reader(1, 1, ab, "cd", 1);
+    run_reader(1, 1, ab, "cd", tcp);
 }
 
 static void test_data_after_short_read_unix(void) { test_data_after_short_read(0); }
@@ -133,11 +134,43 @@ static void test_datagrams_are_not_dry(void) {
     run_reader(0, 2, two, "two", 0);
 }
 
+/* An AF_UNIX stream read stops at a message that carries an fd, short,
+ * with the next message already queued and its event already taken: the
+ * read after it gets that message at once (it waited for the registration
+ * check's second when AF_UNIX streams were taken as dry). */
+static void test_read_after_passed_fd_unix(void) {
+    stream_pair(0);
+    witness_ran = 0;
+    ASSERT(guv_spawn(read_twice_then_time, NULL) >= 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    ASSERT_EQ(send(fds[1], "x", 1, 0), 1);
+    ASSERT_EQ(guv_sleep(0.02), 0);
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {.iov_base = "ab", .iov_len = 2};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int passed = STDIN_FILENO;
+    memcpy(CMSG_DATA(c), &passed, sizeof passed);
+    ASSERT_EQ(sendmsg(fds[1], &msg, 0), 2);
+    ASSERT_EQ(send(fds[1], "cd", 2, 0), 2);
+    ASSERT_EQ(guv_run(), 0);
+    ASSERT_EQ(got[1], 2);
+    ASSERT_EQ(got[2], 2);
+    ASSERT(memcmp(data[2], "cd", 2) == 0);
+    ASSERT(waited < 0.5);
+    io_close2(fds);
+}
+
 int main(void) {
     RUN(test_end_after_short_read_unix);
     RUN(test_end_after_short_read_tcp);
     RUN(test_data_after_short_read_unix);
     RUN(test_data_after_short_read_tcp);
+    RUN(test_read_after_passed_fd_unix);
     RUN(test_datagrams_are_not_dry);
     return 0;
 }
