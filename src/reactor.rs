@@ -142,12 +142,10 @@ pub(crate) struct FdFacts {
     /// Tokio makes the same inference (tokio-rs/tokio#5866). A hang-up or an
     /// error is a state that no later event announces again: once one is
     /// seen, the registration is never taken as dry (a short read of the
-    /// last data must not make the read of the end wait). Not AF_UNIX: its
-    /// read stops short at a message that carries fds, with more queued. A
-    /// TCP read also stops short at urgent data's mark (MSG_OOB, out of
-    /// line); the read after it then waits for the fd's next event or the
-    /// registration check (`verify`, about a second): the one cost of the
-    /// inference, for a TCP feature next to nobody uses.
+    /// last data must not make the read of the end wait). Nor once urgent
+    /// data (MSG_OOB, EPOLLPRI) is: a TCP read stops short at its mark with
+    /// the rest queued. Not AF_UNIX: its read stops short at a message that
+    /// carries fds, with more queued.
     pub drained: bool,
 }
 
@@ -185,8 +183,9 @@ struct FdState {
     hint: ModeHint,
     /// `mode.tcp`, beside the hint: whether a short read empties it.
     tcp: bool,
-    /// This registration (`reg`) reported a hang-up or an error: never taken as dry.
-    ended: bool,
+    /// This registration (`reg`) reported a hang-up, an error or urgent
+    /// data (NOT_DRY): never taken as dry.
+    not_dry: bool,
     mode: Option<FdMode>,
     /// An error the kernel reported after a call had already made progress
     /// (and so returned its count): the fd's next call reports it, as the
@@ -331,7 +330,8 @@ impl Reactor {
         if reg != 0 && !rearm {
             return Ok(Armed::Watched);
         }
-        let interests = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        // PRIORITY: urgent data wakes a reader, and ends the dry-read inference (NOT_DRY).
+        let interests = mio::Interest::READABLE | mio::Interest::WRITABLE | mio::Interest::PRIORITY;
         let registry = self.poll.registry();
         if reg != 0 {
             match registry.reregister(&mut SourceFd(&fd), token(fd, reg), interests) {
@@ -349,7 +349,7 @@ impl Reactor {
         let armed = arm_result(r)?;
         if let Armed::Watched = armed {
             let st = self.state(fd);
-            (st.reg, st.ended) = (reg, false);
+            (st.reg, st.not_dry) = (reg, false);
         }
         Ok(armed)
     }
@@ -369,7 +369,7 @@ impl Reactor {
                 None => Ok(FdFacts {
                     kind: st.kind,
                     mode: st.hint,
-                    drained: dry == fd && st.tcp && st.reg != 0 && !st.ended,
+                    drained: dry == fd && st.tcp && st.reg != 0 && !st.not_dry,
                 }),
             },
         }
@@ -547,8 +547,8 @@ impl Reactor {
             // Hang-up and error count as ready: the next I/O call reports them, as poll(2) does.
             let readable = bits & READABLE != 0;
             let writable = bits & WRITABLE != 0;
-            if bits & ENDED != 0 {
-                st.ended = true;
+            if bits & NOT_DRY != 0 {
+                st.not_dry = true;
             }
             if let Some(w) = st.reader {
                 if st.writer == Some(w) {
@@ -579,9 +579,10 @@ const READABLE: u32 =
     (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
 /// ... and a writer: room to write, a hang-up or an error.
 const WRITABLE: u32 = (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32;
-/// The peer's shutdown, a hang-up or an error: states that last, which no
-/// later event announces again (see `FdFacts::drained`).
-const ENDED: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32;
+/// After these a short read does not mean the fd was read dry (see
+/// `FdFacts::drained`): the peer's shutdown, a hang-up or an error (states
+/// that no later event announces again), urgent data (a read stops at its mark).
+const NOT_DRY: u32 = (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) as u32;
 
 fn token(fd: i32, reg: u32) -> Token {
     Token(((reg as usize) << 32) | fd as u32 as usize)
