@@ -229,11 +229,32 @@ static int require_loaded(void)
 /* Raises, in main, an exception a green thread handed over (guv._runtime.raise_pending). */
 static PyObject *raise_pending;
 
+/* guv._runtime._watch_signals: takes the signal wakeup fd and hands it to
+ * watch_signals(). Called at the first blocking call of each OS thread's
+ * main, not at import: `import guv` changes nothing process-wide. */
+static PyObject *arm_signals;
+static _Thread_local int signals_asked;
+
 /* The signal watcher of this process, started by main's first blocking call. */
 static int watch_fd = -1;
 static pthread_t watch_owner;
 static int watching;
 static void start_signal_watch(void);
+
+/* Before main first waits in the hub, have guv._runtime take the wakeup fd.
+ * A signal that came before the fd was ours wrote no byte the watcher will
+ * see: its handler runs here, not after the wait. */
+static int ask_for_signals(void)
+{
+    signals_asked = 1;
+    PyObject *none = PyObject_CallNoArgs(arm_signals);
+    if (none == NULL) {
+        signals_asked = 0; /* a handler's exception (Ctrl-C already): ask again next time */
+        return -1;
+    }
+    Py_DECREF(none);
+    return PyErr_CheckSignals();
+}
 
 typedef int (*timed_call)(void *ctx, double timeout);
 
@@ -250,6 +271,8 @@ static int blocking(timed_call call, void *ctx, double timeout)
 {
     if (g.current() != 0)
         return call(ctx, timeout);
+    if (!signals_asked && ask_for_signals() < 0)
+        return -1;
     if (!watching && watch_fd >= 0 && pthread_equal(pthread_self(), watch_owner))
         start_signal_watch();
     double until = timeout > 0 ? g.now() + timeout : timeout;
@@ -1045,11 +1068,14 @@ static void start_signal_watch(void)
         fprintf(stderr, "guv: no signal watcher (%s): Ctrl-C waits for the hub to wake\n", strerror(rc));
 }
 
-/* A forked child has no watcher thread: its main's next blocking call starts one. */
+/* A forked child has no watcher thread: its main's next blocking call starts
+ * one, and asks for the wakeup fd if the parent had not taken it (the child's
+ * one thread may be another than the one that asked in the parent). */
 static void signal_watch_after_fork(void)
 {
     watching = 0;
     watched_hub = NULL;
+    signals_asked = 0;
 }
 
 /* ---- module functions ---- */
@@ -1060,9 +1086,6 @@ static PyObject *core_watch_signals(PyObject *self, PyObject *arg)
     int fd;
     if (as_int(arg, &fd) < 0)
         return NULL;
-    static int registered;
-    if (!registered && pthread_atfork(NULL, NULL, signal_watch_after_fork) == 0)
-        registered = 1;
     watch_owner = pthread_self();
     watch_fd = fd;
     Py_RETURN_NONE;
@@ -1563,8 +1586,8 @@ static PyObject *core_load(PyObject *self, PyObject *args)
 {
     (void)self;
     const char *path;
-    PyObject *killed, *expired, *pending;
-    if (!PyArg_ParseTuple(args, "sOOO", &path, &killed, &expired, &pending))
+    PyObject *killed, *expired, *pending, *arm;
+    if (!PyArg_ParseTuple(args, "sOOOO", &path, &killed, &expired, &pending, &arm))
         return NULL;
     if (loaded)
         Py_RETURN_NONE;
@@ -1621,11 +1644,14 @@ static PyObject *core_load(PyObject *self, PyObject *args)
     Py_INCREF(killed);
     Py_INCREF(expired);
     Py_INCREF(pending);
+    Py_INCREF(arm);
     Killed = killed;
     raise_pending = pending;
     Expired = expired;
+    arm_signals = arm;
     keep_frame_chunks();
-    if (pthread_atfork(NULL, NULL, after_fork_in_child) != 0)
+    if (pthread_atfork(NULL, NULL, after_fork_in_child) != 0 ||
+        pthread_atfork(NULL, NULL, signal_watch_after_fork) != 0)
         return raise_errno(ENOMEM);
     loaded = 1;
     Py_RETURN_NONE;
@@ -1640,7 +1666,7 @@ static PyMethodDef core_methods[] = {
     {"set_block_report", core_set_block_report, METH_VARARGS,
      "set_block_report(seconds, report): the blocking detector, and report(id, os_thread, seconds, frame)."},
     {"load", core_load, METH_VARARGS,
-     "load(path, killed, Expired, raise_pending): bind libguv at path."},
+     "load(path, killed, Expired, raise_pending, watch_signals): bind libguv at path."},
     {"set_never_started", core_set_never_started, METH_O,
      "set_never_started(fn): fn(func, arg) for each spawn(func, arg) whose OS thread exited before it started."},
     {"spawn", (PyCFunction)(void (*)(void))core_spawn, METH_FASTCALL,

@@ -3,6 +3,7 @@ thread (or main) until another wakes it, and handing SystemExit and
 KeyboardInterrupt raised in a green thread to the main program."""
 import os
 import signal
+import sys
 import threading
 from _thread import get_ident as _os_thread
 
@@ -75,10 +76,7 @@ def raise_pending():
                 raise item
 
 
-_core.load(find_libguv(), _killed, _Expired, raise_pending)
-
-
-# The signal wakeup fd pair we installed: (read end, write end).
+# The signal wakeup fd pair we installed: (read end, write end, our pid).
 _wakeup = None
 
 
@@ -86,26 +84,37 @@ def _watch_signals():
     """Ctrl-C while main waits in the hub: CPython's C handler only notes
     the signal and writes to its wakeup fd, and no Python runs while the hub
     idles. guv._core watches a wakeup fd we own from an OS thread of its own
-    and interrupts main's blocking call, which then runs the handlers. Left
-    alone when the program has its own wakeup fd. A forked child gets a pipe
-    of its own: sharing the parent's, either could drain the other's signals."""
+    and interrupts main's blocking call, which then runs the handlers.
+
+    guv._core calls this at main's first blocking call, not at import: a
+    program that imports guv and never waits in its hub keeps its process as
+    it was. Left alone when the program has its own wakeup fd. A forked child
+    of a process that took it gets a pipe of its own at once: sharing the
+    parent's, either could drain the other's signals."""
     global _wakeup
-    if threading.current_thread() is not threading.main_thread():
+    if _os_thread() != threading.main_thread().ident:  # current_thread() would make a _DummyThread
         return
-    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    if _wakeup is not None and _wakeup[2] == os.getpid():
+        return
+    try:
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        print(f"guv: no signal watcher ({e.strerror}): Ctrl-C waits for the hub to wake", file=sys.stderr)
+        return
     previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
     if previous != -1 and (_wakeup is None or previous != _wakeup[1]):
         signal.set_wakeup_fd(previous)
         os.close(r), os.close(w)
         return
-    if _wakeup is not None:
+    if _wakeup is None:
+        os.register_at_fork(after_in_child=_watch_signals)
+    else:
         os.close(_wakeup[0]), os.close(_wakeup[1])
-    _wakeup = (r, w)
+    _wakeup = (r, w, os.getpid())
     _core.watch_signals(r)
 
 
-_watch_signals()
-os.register_at_fork(after_in_child=lambda: _wakeup is not None and _watch_signals())
+_core.load(find_libguv(), _killed, _Expired, raise_pending, _watch_signals)
 
 
 def park(waiters, timeout=None):

@@ -38,6 +38,37 @@ def test_import_guv_leaves_psycopg2_alone(script):
     assert r.returncode == 0, r.stderr
 
 
+def test_import_guv_changes_nothing_process_wide(script):
+    # Not even the signal wakeup fd or an OS thread: both wait for main's first wait in the hub.
+    r = script("""
+        import os, select, signal, socket, sys, threading, time, _thread
+
+        def snapshot():
+            return {
+                "signal handlers": {s: signal.getsignal(s) for s in signal.valid_signals()
+                                    if s not in (signal.SIGKILL, signal.SIGSTOP)},
+                "signal mask": signal.pthread_sigmask(signal.SIG_BLOCK, []),
+                "wakeup fd": signal.set_wakeup_fd(-1),  # -1 before; after, any other fails the test
+                "OS threads": len(os.listdir("/proc/self/task")),
+                "open fds": sorted(os.listdir("/proc/self/fd")),
+                "hooks": (sys.excepthook, sys.unraisablehook, sys.gettrace(), sys.getprofile(),
+                          threading.excepthook, sys.getswitchinterval()),
+                "functions": (socket.socket, socket.create_connection, time.sleep, select.select,
+                              threading.Thread, threading.Lock, _thread.start_new_thread,
+                              _thread.get_ident, os.fork, os.read),
+            }
+
+        before = snapshot()
+        import guv
+        after = snapshot()
+        changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+        assert not changed, changed
+        guv.sleep(0)
+        assert signal.set_wakeup_fd(-1) != -1, "main waited in the hub without the wakeup fd: Ctrl-C would wait"
+    """)
+    assert r.returncode == 0, r.stderr
+
+
 def test_monkey_patch_switches_psycopg2_support_on_unless_told_not_to(script):
     r = script("""
         import sys, guv, psycopg2.extensions
