@@ -107,6 +107,10 @@
 /**
  * A thread-safe handle to one OS thread's hub, for handing it work from
  * other threads. Obtained with guv_hub_self(), released with guv_hub_release().
+ * Another thread may call with a handle it does not own while the owner
+ * cannot have released it yet (the hub's thread releasing its own after
+ * guv_run() returns, which the last guv_hub_unhold() allows): each call
+ * keeps a reference of its own until it returns.
  */
 typedef struct guv_hub guv_hub;
 

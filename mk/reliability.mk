@@ -5,7 +5,7 @@
 ## make test-reliability-tsan   test_threads.c under ThreadSanitizer, its reports shown (test-c-tsan fails on one)
 REL_TESTS := $(basename $(notdir $(wildcard $(ROOT)/tests/reliability/test_*.c)))
 # The core C tests that cover the most of the API per second under valgrind.
-REL_VG_TESTS := test_misuse test_trampoline test_timeout test_join test_kill test_close test_park test_hub_remote
+REL_VG_TESTS := test_misuse test_trampoline test_timeout test_join test_kill test_close test_park test_hub_remote test_unhold_race
 # test_thread_exit counts the cleanups a forced unwind runs.
 $(OUT)/reliability/test_thread_exit: EXTRA_CFLAGS := -fexceptions
 # Stable rustc instruments the core with SanitizerCoverage (cargo-fuzz needs nightly); clang

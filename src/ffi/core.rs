@@ -29,6 +29,10 @@ pub type guv_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
 
 /// A thread-safe handle to one OS thread's hub, for handing it work from
 /// other threads. Obtained with guv_hub_self(), released with guv_hub_release().
+/// Another thread may call with a handle it does not own while the owner
+/// cannot have released it yet (the hub's thread releasing its own after
+/// guv_run() returns, which the last guv_hub_unhold() allows): each call
+/// keeps a reference of its own until it returns.
 pub struct guv_hub {
     _opaque: [u8; 0],
 }
@@ -37,10 +41,24 @@ fn interest(events: c_int) -> Result<Interest> {
     Interest::from_bits(events).ok_or(Errno::EINVAL)
 }
 
-fn hub_ref<'a>(h: *const guv_hub) -> Result<&'a HubHandle> {
-    // SAFETY: a non-null guv_hub* comes from guv_hub_self (Arc::into_raw) and
-    // the caller holds it until guv_hub_release.
-    unsafe { h.cast::<HubHandle>().as_ref() }.ok_or(Errno::EINVAL)
+/// A reference of the call's own to the hub behind `h`. The reference the
+/// caller uses may be another thread's, released as soon as this call's
+/// change is seen: the hub's thread releases its own when guv_run returns,
+/// which an unhold (or a green thread's end) allows before the call's
+/// wake-up of the hub is done with the handle.
+fn hub_ref(h: *const guv_hub) -> Result<Arc<HubHandle>> {
+    if h.is_null() {
+        return Err(Errno::EINVAL);
+    }
+    let h = h.cast::<HubHandle>();
+    // SAFETY: a non-null guv_hub* comes from guv_hub_self (Arc::into_raw),
+    // and a reference to it is held until guv_hub_release, which cannot
+    // come before this call's start; the count taken here is given back
+    // when the Arc made of it drops.
+    unsafe {
+        Arc::increment_strong_count(h);
+        Ok(Arc::from_raw(h))
+    }
 }
 
 /// Schedule `func(arg)` as a new green thread on this OS thread's hub (created
@@ -459,7 +477,7 @@ pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_voi
     boundary("guv_hub_spawn", || {
         let (hub, f) = (hub_ref(hub)?, func.ok_or(Errno::EINVAL)?);
         // SAFETY: the caller vouches that func(arg) may be called on the hub's thread.
-        unsafe { remote::remote_spawn(hub, f, arg) }.map(|()| 0)
+        unsafe { remote::remote_spawn(&*hub, f, arg) }.map(|()| 0)
     })
 }
 
@@ -470,7 +488,7 @@ pub extern "C" fn guv_hub_spawn(hub: *mut guv_hub, func: guv_fn, arg: *mut c_voi
 /// hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_kill(hub: *mut guv_hub, id: i64) -> c_int {
-    boundary("guv_hub_kill", || remote::remote_kill(hub_ref(hub)?, id).map(|()| 0))
+    boundary("guv_hub_kill", || remote::remote_kill(&*hub_ref(hub)?, id).map(|()| 0))
 }
 
 /// Thread-safe guv_unpark() of green thread `id` (0: the hub thread's main)
@@ -478,7 +496,7 @@ pub extern "C" fn guv_hub_kill(hub: *mut guv_hub, id: i64) -> c_int {
 /// NULL), ESRCH (`id` is not of this hub, or the hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_unpark(hub: *mut guv_hub, id: i64) -> c_int {
-    boundary("guv_hub_unpark", || remote::remote_unpark(hub_ref(hub)?, id).map(|()| 0))
+    boundary("guv_hub_unpark", || remote::remote_unpark(&*hub_ref(hub)?, id).map(|()| 0))
 }
 
 /// Thread-safe guv_interrupt() of green thread `id` (0: the hub thread's
@@ -487,7 +505,7 @@ pub extern "C" fn guv_hub_unpark(hub: *mut guv_hub, id: i64) -> c_int {
 /// hub, or the hub's thread has exited).
 #[no_mangle]
 pub extern "C" fn guv_hub_interrupt(hub: *mut guv_hub, id: i64) -> c_int {
-    boundary("guv_hub_interrupt", || remote::remote_interrupt(hub_ref(hub)?, id).map(|()| 0))
+    boundary("guv_hub_interrupt", || remote::remote_interrupt(&*hub_ref(hub)?, id).map(|()| 0))
 }
 
 /// Thread-safe: keep `hub`'s guv_run() waiting for submissions even when no
