@@ -5,6 +5,7 @@
 ## make test-c-valgrind    the same under memcheck, leaks checked (test-reliability runs a subset)
 ## make test-io [T=poll]   the I/O layer's C tests, then the echo example over loopback
 ## make bench-io [IO_ROUNDS=3 IO_SECONDS=2 IO_CONNS=100,1]   ping-pong, TCP echo (guv vs epoll vs Go), callgrind counts: benches/results/io.md
+## make bench-io-ab [AB_ROUNDS=21 AB_SECONDS=2]   guv's echo server against the epoll server side by side, medians with 95 % intervals (printed)
 ## make bench-detector [DETECTOR_BASE=echo_server]   its cost on the echo server: benches/results/observability.md
 C_TESTS  := $(if $(T),test_$(T),$(basename $(notdir $(wildcard $(ROOT)/tests/c/test_*.c))))
 C_TSAN   := $(basename $(notdir $(wildcard $(ROOT)/tests/c/tsan_*.c)))
@@ -50,6 +51,8 @@ bench-io: $(addprefix $(IO_BENCH)/,pingpong epoll_echo load_client echo_server e
 	$(call deps,valgrind)
 	python3 $(ROOT)/benches/io/run.py $(IO_BENCH) $(ROOT)/benches/results/io.md --rounds $(or $(IO_ROUNDS),3) \
 	  --seconds $(or $(IO_SECONDS),2) $(if $(IO_CONNS),--conns $(IO_CONNS))
+bench-io-ab: $(addprefix $(IO_BENCH)/,epoll_echo load_client echo_server)
+	python3 $(ROOT)/benches/io/ab.py $(IO_BENCH) --together --rounds $(or $(AB_ROUNDS),21) --seconds $(or $(AB_SECONDS),2)
 bench-detector: $(IO_BENCH)/echo_server $(IO_BENCH)/load_client
 	python3 $(ROOT)/benches/io/detector.py $(IO_BENCH) $(ROOT)/benches/results/observability.md \
 	  --rounds $(or $(DETECTOR_ROUNDS),5) $(if $(DETECTOR_BASE),--base $(DETECTOR_BASE))
