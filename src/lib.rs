@@ -10,8 +10,8 @@
 //! `stack` (arenas, guards), `timer`, `reactor` (fd state, epoll), `fd`
 //! (fd waits and the hub's fd books), `io` (greenified POSIX calls),
 //! `callbacks` (per-task callbacks for bindings), `remote` (other threads),
-//! `offload` (thread pool), `lock` (the Mutex, TSan-aware), `sys` (kernel
-//! seams), `ffi` (C surface).
+//! `offload` (thread pool), `lock` (the Mutex, TSan-aware), `registry`
+//! (every hub, for a forked child), `sys` (kernel seams), `ffi` (C surface).
 
 pub mod callbacks;
 mod clock;
@@ -25,6 +25,7 @@ mod monitor;
 mod offload;
 mod ops;
 mod reactor;
+mod registry;
 mod remote;
 pub mod stack;
 mod sys;

@@ -22,6 +22,7 @@ use crate::clock::{self, NEVER};
 use crate::errno::{Errno, Result};
 use crate::monitor::Watch;
 use crate::reactor::{Reactor, WAKER};
+use crate::registry::Registry;
 use crate::remote::{HubHandle, Msg, Submission};
 use crate::stack::{Pools, PooledStack, Warm};
 use crate::sys::overflow::{self, Running};
@@ -68,6 +69,10 @@ static LEFT_AT_FORK: std::sync::Mutex<Vec<Kept>> = std::sync::Mutex::new(Vec::ne
 /// locking it there could leave it locked in a child forked meanwhile.
 static ANY_LEFT_AT_FORK: AtomicBool = AtomicBool::new(false);
 
+/// Every hub of the process: in a forked child, it keeps those of the
+/// threads that did not follow it, which the child never drops.
+static HUBS: Registry<Hub> = Registry::new();
+
 /// A suspended coroutine's home, kept (never read again).
 struct Kept(#[allow(dead_code)] std::ptr::NonNull<Home>);
 // SAFETY: the pointer is only kept, never used, on any thread.
@@ -91,6 +96,8 @@ impl Drop for Owner {
             // SAFETY: `hub` came from Box::into_raw in `make_hub` and is freed
             // only here, once; nothing runs on this thread's hub any more.
             callbacks::dropping_hub(|| drop(unsafe { Box::from_raw(hub) }));
+            // Only now: a child forked during the drop keeps what is left of it.
+            HUBS.remove(hub);
         }
     }
 }
@@ -99,6 +106,7 @@ impl Drop for Owner {
 #[cold]
 pub(super) fn make_hub(l: &Local) -> Result<*mut Hub> {
     let hub = Box::into_raw(Box::new(Hub::new()?));
+    HUBS.enter(hub);
     l.hub.set(hub);
     // On a thread already past its thread-local destructors the hub is never freed.
     let _ = OWNER.try_with(|_| ());
@@ -472,13 +480,16 @@ extern "C" fn forked_child() {
     FORK_EPOCH.fetch_add(1, Ordering::Relaxed);
     crate::offload::after_fork_child();
     crate::monitor::after_fork_child();
+    HUBS.keep_all_but(local().hub.get());
     keep_only_the_forker();
 }
 
 /// As fork(2) copies only the calling OS thread, the child's hub keeps only
 /// the calling green thread: the others end here, without running again
 /// (at once, before any switch could resume one). A hub of another OS
-/// thread needs nothing: no thread is left in the child to run it.
+/// thread needs nothing: no thread is left in the child to run it. It is
+/// not dropped either, as that thread may have been using it or held its
+/// locks at the fork: HUBS keeps it (`forked_child`), with its memory and fds.
 fn keep_only_the_forker() {
     let l = local();
     let hub = l.hub.get();

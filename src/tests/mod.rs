@@ -8,4 +8,5 @@ mod fd_checks;
 mod ids;
 mod interest;
 mod rare;
+mod registry;
 mod timer;
