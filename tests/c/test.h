@@ -8,6 +8,7 @@
  *   RUN(test_fn)              runs one test under a watchdog, then checks that
  *                             it left no green thread behind on this hub
  *   test_capture_begin/_end   collect what is written to stderr in between
+ *   test_under_valgrind()     whether the program runs under valgrind
  *
  * A failure prints file:line and the test's name, and ends the process with
  * exit status 1 from whichever thread or green thread it happens in. A test
@@ -156,6 +157,13 @@ static inline void test_count(void *arg) { ++*(int *)arg; }
 static inline void test_sleep_forever(void *arg) {
     (void)arg;
     while (guv_sleep(1e9) == 0) {}
+}
+
+/* Valgrind preloads its vgpreload_*.so into the program: this needs no
+ * valgrind header at build time, when valgrind may not be installed yet. */
+static inline int test_under_valgrind(void) {
+    const char *preload = getenv("LD_PRELOAD");
+    return preload && strstr(preload, "vgpreload");
 }
 
 /* stderr goes to a memfd between test_capture_begin and test_capture_end

@@ -124,8 +124,7 @@ static void test_out_of_memory_is_enomem(void) {
     /* ASan reserves terabytes of shadow address space: RLIMIT_AS cannot work. */
     printf("   (skipped under ASan)\n");
 #else
-    const char *preload = getenv("LD_PRELOAD");
-    if (preload && strstr(preload, "vgpreload")) {
+    if (test_under_valgrind()) {
         /* Valgrind manages the address space itself and spins under RLIMIT_AS. */
         printf("   (skipped under valgrind)\n");
         return;
