@@ -111,17 +111,12 @@ pub extern "C" fn guv_run() -> c_int {
 /// was killed: a loop that only computes and yields can be cancelled too),
 /// ETIMEDOUT (a guv_timeout_begin() deadline passed), EPERM (inside a
 /// guv_call_on_hub() callback), EACCES (may_switch refused).
+// Not `return_by_jump!` as guv_sleep and guv_park are: a yield returns
+// after one round of the ready tasks, and its plain return was as fast or
+// faster in every case measured (benches/results/core.md, session 6):
+// main <-> green thread 52 -> 37 ns, two green threads 27.7 -> 26.6 ns.
 #[no_mangle]
-// SAFETY: the body is `return_by_jump!`, which keeps the C ABI (see there).
-#[cfg_attr(target_arch = "x86_64", unsafe(naked))]
 pub extern "C" fn guv_yield() -> c_int {
-    #[cfg(target_arch = "x86_64")]
-    super::return_by_jump!(yield_now);
-    #[cfg(not(target_arch = "x86_64"))]
-    yield_now()
-}
-
-extern "C" fn yield_now() -> c_int {
     boundary("guv_yield", || ops::yield_now().map(|()| 0))
 }
 

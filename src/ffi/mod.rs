@@ -18,9 +18,9 @@ pub use self::core::*;
 pub use self::introspect::*;
 pub use self::io::*;
 
-/// The body of an export that may suspend the caller (guv_yield, guv_sleep,
-/// guv_park), on x86_64, where the export is a naked function: it calls
-/// `$body` (the export's real body, same arguments) and returns to its C
+/// The body of an export that suspends the caller until another wakes it
+/// (guv_sleep, guv_park), on x86_64, where the export is a naked function:
+/// it calls `$body` (the export's real body, same arguments) and returns to its C
 /// caller with a pop and a jump rather than `ret`. The green thread that
 /// suspended last called from somewhere else, and its call is what the
 /// CPU's return stack predicts, so a `ret` here mispredicted at every

@@ -1,7 +1,7 @@
 /* A stack walk that starts inside a blocking call (a hook's switch_out, as a
  * profiler's or a binding's would) reaches the green thread's own function:
- * the unwinder steps through guv_yield, guv_sleep and guv_park, which on
- * x86_64 return to their caller by a jump and carry their own CFI.
+ * the unwinder steps through guv_yield, and through guv_sleep and guv_park,
+ * which on x86_64 return to their caller by a jump and carry their own CFI.
  * Built with -rdynamic (mk/c.mk) so that dladdr names the test's functions. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
