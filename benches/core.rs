@@ -10,7 +10,9 @@
 //!   park/unpark wake round trip;
 //! - instructions per operation under callgrind (when `GUV_BENCH_COST`
 //!   names benches/io/cost.c built against this library), which do not
-//!   drift with load;
+//!   drift with load, and the same program's yield, spawn and wake times
+//!   through the C API, beside libdill's (a C caller pays the export's
+//!   boundary and its saved registers, which the Rust API inlines away);
 //! - RSS per green thread and time to spawn and park, with 1,000,000 of
 //!   them asleep (child processes, GUV_STACK_SIZE=65536, three rounds), each
 //!   beside the kernel's share alone (`-- --sleepers 5`: just those rounds).
@@ -280,14 +282,16 @@ fn sleepers_rounds(rounds: usize) -> String {
     rows
 }
 
-/// libdill's figures for one round (yield, spawn, chan), from benches/dill_core.c.
-fn dill_round(exe: &str) -> Option<[f64; 3]> {
-    let out = Command::new(exe).arg(N.to_string()).output().ok()?;
+/// One round of a C program's figures (CPU ns per operation, one "name ns"
+/// line each): libdill's (benches/dill_core.c: yield, spawn, chan) or guv's
+/// through its C API (benches/io/cost.c's `time`: yield, spawn, wake).
+fn c_round(exe: &str, args: &[&str], names: [&str; 3]) -> Option<[f64; 3]> {
+    let out = Command::new(exe).args(args).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let get = |k: &str| -> Option<f64> {
-        text.lines().find_map(|l| l.strip_prefix(k)?.trim().parse().ok())
+        text.lines().find_map(|l| l.strip_prefix(k)?.strip_prefix(' ')?.trim().parse().ok())
     };
-    Some([get("yield ")?, get("spawn ")?, get("chan ")?])
+    Some([get(names[0])?, get(names[1])?, get(names[2])?])
 }
 
 /// Instructions per operation of benches/io/cost.c under callgrind: the
@@ -360,11 +364,16 @@ fn main() {
     }
     let (mut raw, mut yields, mut mains, mut sleeps, mut spawns, mut wakes) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let mut dills: Vec<[f64; 3]> = vec![];
+    let cost = std::env::var("GUV_BENCH_COST").ok().filter(|p| std::path::Path::new(p).exists());
+    let n = N.to_string();
+    let (mut dills, mut cs): (Vec<[f64; 3]>, Vec<[f64; 3]>) = (vec![], vec![]);
     for r in 0..ROUNDS {
         raw.push(raw_switch(N));
-        if let Some(d) = dill.as_deref().and_then(dill_round) {
+        if let Some(d) = dill.as_deref().and_then(|e| c_round(e, &[&n], ["yield", "spawn", "chan"])) {
             dills.push(d);
+        }
+        if let Some(c) = cost.as_deref().and_then(|e| c_round(e, &["time", &n], ["yield", "spawn", "wake"])) {
+            cs.push(c);
         }
         yields.push(guv_yield(N));
         mains.push(guv_main_yield(N));
@@ -375,12 +384,13 @@ fn main() {
     }
     let (raw, y, m, s0, sp, w) =
         (median(raw), median(yields), median(mains), median(sleeps), median(spawns), median(wakes));
-    let d = |i: usize| (!dills.is_empty()).then(|| median(dills.iter().map(|d| d[i]).collect()));
-    let (dy, dsp, dch) = (d(0), d(1), d(2));
+    let med = |v: &[[f64; 3]], i: usize| (!v.is_empty()).then(|| median(v.iter().map(|d| d[i]).collect()));
+    let (dy, dsp, dch) = (med(&dills, 0), med(&dills, 1), med(&dills, 2));
+    let (cy, csp, cw) = (med(&cs, 0), med(&cs, 1), med(&cs, 2));
     let cell = |v: Option<f64>| v.map_or("skipped".to_string(), |v| format!("{v:.1}"));
     let ratio = |g: f64, v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.2}", g / v));
 
-    let counts = std::env::var("GUV_BENCH_COST").ok().filter(|p| std::path::Path::new(p).exists()).map(|exe| {
+    let counts = cost.as_deref().map(|exe| {
         ["yield", "hooks1", "hooks2", "main", "wake", "sleep0", "spawn", "pingpong"]
             .map(|w| (w, instructions(&exe, w, 20_000)))
     });
@@ -392,28 +402,39 @@ fn main() {
          {ROUNDS} rounds, medians; every system measured in each round, interleaved. Times are CPU \
          time of the process per operation (CLOCK_PROCESS_CPUTIME_ID, so a loaded machine's waits \
          for a CPU do not count), release build. Load average {load_before} before, {} after.\n\n\
-         | what | guv ns | libdill ns | guv / libdill | guv / raw |\n|---|---|---|---|---|\n\
-         | raw corosensei resume+suspend | | | | 1.00 ({raw:.1} ns) |\n\
-         | yield round trip A→B→A, two green threads | {y:.1} | {} | {} | {:.1} |\n\
-         | yield round trip main→green thread→main | {m:.1} | | | {:.1} |\n\
-         | sleep(0), one green thread alone | {s0:.1} | | | |\n\
-         | spawn + exit of an empty green thread (batches of 1000, run included) | {sp:.1} | {} | {} | |\n\
-         | wake round trip (park/unpark ping-pong; libdill: channel ping-pong) | {w:.1} | {} | {} | |\n\n",
+         | what | guv ns | libdill ns | guv / libdill | guv / raw | guv's C API ns | C API / libdill |\n\
+         |---|---|---|---|---|---|---|\n\
+         | raw corosensei resume+suspend | | | | 1.00 ({raw:.1} ns) | | |\n\
+         | yield round trip A→B→A, two green threads | {y:.1} | {} | {} | {:.1} | {} | {} |\n\
+         | yield round trip main→green thread→main | {m:.1} | | | {:.1} | | |\n\
+         | sleep(0), one green thread alone | {s0:.1} | | | | | |\n\
+         | spawn + exit of an empty green thread (batches of 1000, run included) | {sp:.1} | {} | {} | | {} | {} |\n\
+         | wake round trip (park/unpark ping-pong; libdill: channel ping-pong) | {w:.1} | {} | {} | | {} | {} |\n\n",
         loadavg(),
         cell(dy),
         ratio(y, dy),
         y / raw,
+        cell(cy),
+        cy.map_or("—".to_string(), |c| ratio(c, dy)),
         m / raw,
         cell(dsp),
         ratio(sp, dsp),
+        cell(csp),
+        csp.map_or("—".to_string(), |c| ratio(c, dsp)),
         cell(dch),
         ratio(w, dch),
+        cell(cw),
+        cw.map_or("—".to_string(), |c| ratio(c, dch)),
     );
     if dy.is_none() {
         report += "libdill: SKIPPED (LIBDILL_DIR was not set; see mk/core.mk).\n\n";
     } else {
         report += "libdill: benches/dill_core.c against libdill built from its public sources \
                    outside the repository (-O3 -DNDEBUG, see the notes below for how), same machine, same rounds.\n\n";
+    }
+    if cy.is_some() {
+        report += "guv's C API: benches/io/cost.c `time` (guv_yield, guv_spawn, guv_park/guv_unpark called from \
+                   C, against the release libguv.a), timed as benches/dill_core.c times libdill, same rounds.\n\n";
     }
     if let Some(c) = counts {
         report += "Instructions per operation (callgrind; (Ir(2n) - Ir(n)) / n, n = 20,000; \

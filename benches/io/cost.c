@@ -12,11 +12,17 @@
  *   cost pingpong N   N one-byte round trips over a socketpair (guv_read/guv_write)
  *
  * Run twice (N and 2N) and divide the difference by N: startup cancels out.
+ *
+ *   cost time N       times yield, spawn and wake through the C API instead:
+ *                     "yield|spawn|wake NS" lines, CPU ns per operation, as
+ *                     benches/dill_core.c times libdill (make bench-core)
  */
 #include <guv.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 
 static long n;
 static int sv[2];
@@ -79,9 +85,44 @@ static void ping(void *arg) {
     shutdown(sv[0], SHUT_WR);
 }
 
+/* CPU time of the process, as benches/core.rs and benches/dill_core.c measure. */
+static double cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* CPU ns per operation of a guv_run() of `ops` operations. */
+static double timed_run(long ops) {
+    double t = cpu_ns();
+    if (guv_run() != 0) exit(1);
+    return (cpu_ns() - t) / ops;
+}
+
+static int time_all(void) {
+    guv_spawn(yielder, NULL);
+    guv_spawn(yielder, NULL);
+    printf("yield %.2f\n", timed_run(n));
+    /* One batch untimed first, which makes its stacks, as the Rust rounds
+     * after the first find them made. */
+    for (int j = 0; j < 1000; j++) guv_spawn(empty, NULL);
+    if (guv_run() != 0) return 1;
+    double t = cpu_ns();
+    for (long i = 0; i < n / 1000; i++) {
+        for (int j = 0; j < 1000; j++) guv_spawn(empty, NULL);
+        if (guv_run() != 0) return 1;
+    }
+    printf("spawn %.2f\n", (cpu_ns() - t) / (n / 1000 * 1000));
+    pong_id = guv_spawn(parker, NULL);
+    peer = guv_spawn(unparker, NULL);
+    printf("wake %.2f\n", timed_run(n));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) return 2;
     n = atol(argv[2]);
+    if (strcmp(argv[1], "time") == 0) return time_all();
     if (strcmp(argv[1], "yield") == 0) {
         guv_spawn(yielder, NULL);
         guv_spawn(yielder, NULL);
