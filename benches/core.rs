@@ -389,6 +389,7 @@ fn main() {
     let (cy, csp, cw) = (med(&cs, 0), med(&cs, 1), med(&cs, 2));
     let cell = |v: Option<f64>| v.map_or("skipped".to_string(), |v| format!("{v:.1}"));
     let ratio = |g: f64, v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.2}", g / v));
+    let c_ratio = |c: Option<f64>, v: Option<f64>| c.map_or("—".to_string(), |c| ratio(c, v));
 
     let counts = cost.as_deref().map(|exe| {
         ["yield", "hooks1", "hooks2", "main", "wake", "sleep0", "spawn", "pingpong"]
@@ -415,16 +416,16 @@ fn main() {
         ratio(y, dy),
         y / raw,
         cell(cy),
-        cy.map_or("—".to_string(), |c| ratio(c, dy)),
+        c_ratio(cy, dy),
         m / raw,
         cell(dsp),
         ratio(sp, dsp),
         cell(csp),
-        csp.map_or("—".to_string(), |c| ratio(c, dsp)),
+        c_ratio(csp, dsp),
         cell(dch),
         ratio(w, dch),
         cell(cw),
-        cw.map_or("—".to_string(), |c| ratio(c, dch)),
+        c_ratio(cw, dch),
     );
     if dy.is_none() {
         report += "libdill: SKIPPED (LIBDILL_DIR was not set; see mk/core.mk).\n\n";

@@ -99,19 +99,24 @@ static double timed_run(long ops) {
     return (cpu_ns() - t) / ops;
 }
 
+/* `batches` times: 1000 spawns of an empty green thread, then guv_run(). */
+static int spawn_batches(long batches) {
+    for (long i = 0; i < batches; i++) {
+        for (int j = 0; j < 1000; j++) guv_spawn(empty, NULL);
+        if (guv_run() != 0) return 1;
+    }
+    return 0;
+}
+
 static int time_all(void) {
     guv_spawn(yielder, NULL);
     guv_spawn(yielder, NULL);
     printf("yield %.2f\n", timed_run(n));
     /* One batch untimed first, which makes its stacks, as the Rust rounds
      * after the first find them made. */
-    for (int j = 0; j < 1000; j++) guv_spawn(empty, NULL);
-    if (guv_run() != 0) return 1;
+    if (spawn_batches(1) != 0) return 1;
     double t = cpu_ns();
-    for (long i = 0; i < n / 1000; i++) {
-        for (int j = 0; j < 1000; j++) guv_spawn(empty, NULL);
-        if (guv_run() != 0) return 1;
-    }
+    if (spawn_batches(n / 1000) != 0) return 1;
     printf("spawn %.2f\n", (cpu_ns() - t) / (n / 1000 * 1000));
     pong_id = guv_spawn(parker, NULL);
     peer = guv_spawn(unparker, NULL);
@@ -144,10 +149,7 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[1], "sleep0") == 0) {
         guv_spawn(sleeper, NULL);
     } else if (strcmp(argv[1], "spawn") == 0) {
-        for (long i = 0; i < n / 1000; i++) {
-            for (int j = 0; j < 1000; j++) guv_spawn(empty, NULL);
-            if (guv_run() != 0) return 1;
-        }
+        if (spawn_batches(n / 1000) != 0) return 1;
     } else {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 1;
         guv_spawn(pong, NULL);
