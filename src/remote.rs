@@ -87,7 +87,14 @@ impl HubHandle {
         self.send_with(|_| Ok(m))
     }
 
-    /// Queues the message `make` builds under the inbox's lock, and wakes the hub.
+    /// Queues the message `make` builds under the inbox's lock, and wakes the
+    /// hub unless an earlier sender's wake is still to come.
+    ///
+    /// `pending` goes false → true only after a push and true → false only
+    /// before the hub's `drain` takes the lock: so a sender that finds it
+    /// already true pushed before that drain's lock, and the sender that set
+    /// it wakes the hub after. A burst of submissions makes one eventfd
+    /// write, not one each (and does not queue on the waker's lock).
     fn send_with(&self, make: impl FnOnce(&mut Inbox) -> Result<Msg>) -> Result<()> {
         {
             let mut inbox = self.inbox.lock();
@@ -97,8 +104,9 @@ impl HubHandle {
             let m = make(&mut inbox)?;
             inbox.msgs.push(m);
         }
-        self.pending.store(true, Ordering::Release);
-        self.wake();
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            self.wake();
+        }
         Ok(())
     }
 
