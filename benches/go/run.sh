@@ -26,7 +26,8 @@ a green thread, a cgo callback on the hub stack, a channel wake-up.
 $(grep '^Benchmark' "$out/bench.txt")
 \`\`\`
 
-\`pgsleep\` (bindings/go/examples/pgsleep): peak OS threads of the process (/proc/self/status).
+\`pgsleep\` (bindings/go/examples/pgsleep): peak OS threads of the process, and of them blocked
+in poll(2), where libpq waits (/proc/self/task/*/syscall).
 
 \`\`\`
 $(cat "$out/pgsleep.txt")

@@ -15,6 +15,7 @@ package main
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <guv/pq.h>
 
 // Everything a query routine needs, in C memory: C keeps it while the
@@ -59,6 +60,36 @@ static int pgq_run(void *p)
 
 static void *pgq_run_fn(void) { return (void *)pgq_run; }
 
+// A query's C memory, made and freed in one cgo call each: every cgo call
+// is a point where Go may hand the goroutine's P to a new OS thread.
+static pgq *pgq_new(const char *conninfo, _GoString_ sql, PGconn *conn)
+{
+	size_t len = _GoStringLen(sql);
+	pgq *q = calloc(1, sizeof *q + len + 1);
+	if (q == NULL)
+		return NULL;
+	char *text = (char *)(q + 1);
+	memcpy(text, _GoStringPtr(sql), len);
+	q->conninfo = conninfo;
+	q->sql = text;
+	q->conn = conn;
+	return q;
+}
+
+// Frees q and returns its connection if it is usable: pq.h leaves one
+// usable after a cancelled query; one that is not (or never connected) is
+// closed, and NULL tells the pool to reconnect on next use.
+static PGconn *pgq_free(pgq *q)
+{
+	PGconn *conn = q->conn;
+	if (conn != NULL && PQstatus(conn) != CONNECTION_OK) {
+		PQfinish(conn);
+		conn = NULL;
+	}
+	free(q);
+	return conn;
+}
+
 // The naive way: libpq blocking the calling OS thread from connect to result.
 static int pg_blocking(const char *conninfo, const char *sql, char *msg, size_t len)
 {
@@ -87,9 +118,9 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -121,21 +152,18 @@ func (p *Pool) Query(ctx context.Context, sql string) (int, error) {
 	case <-ctx.Done():
 		return -1, ctx.Err()
 	}
-	q := (*C.pgq)(C.calloc(1, C.sizeof_pgq))
-	defer C.free(unsafe.Pointer(q))
-	q.conninfo, q.conn = p.conninfo, conn
-	q.sql = C.CString(sql)
-	defer C.free(unsafe.Pointer(q.sql))
-	rows, err := p.hub.Run(ctx, C.pgq_run_fn(), unsafe.Pointer(q))
-	// pq.h leaves a connection usable after a cancelled query; one that is
-	// not (or never was) is dropped and its slot reconnects on next use.
-	if q.conn != nil && C.PQstatus(q.conn) != C.CONNECTION_OK {
-		C.PQfinish(q.conn)
-		q.conn = nil
+	q := C.pgq_new(p.conninfo, sql, conn)
+	if q == nil {
+		p.slots <- conn
+		return -1, fmt.Errorf("query: %w", syscall.ENOMEM)
 	}
-	p.slots <- q.conn
+	rows, err := p.hub.Run(ctx, C.pgq_run_fn(), unsafe.Pointer(q))
 	if err != nil {
-		return -1, fmt.Errorf("%s: %w", strings.TrimSpace(C.GoString(&q.msg[0])), err)
+		err = fmt.Errorf("%s: %w", strings.TrimSpace(C.GoString(&q.msg[0])), err)
+	}
+	p.slots <- C.pgq_free(q)
+	if err != nil {
+		return -1, err
 	}
 	return rows, nil
 }
@@ -163,6 +191,7 @@ type Report struct {
 	Took        time.Duration
 	BaseThreads int // OS threads of the process before the run
 	PeakThreads int // and at most during it
+	PeakInPoll  int // most OS threads at once blocked in poll(2): libpq waiting on its socket
 }
 
 // RunGuv runs n goroutines, each one query of pg_sleep(sleep), through a
@@ -201,15 +230,18 @@ func RunNaive(conninfo string, n int, sleep float64) (Report, error) {
 	})
 }
 
-// measure runs work in n goroutines at once, sampling the OS thread count.
+// measure runs work in n goroutines at once, sampling the OS threads.
 func measure(n int, work func(i int) error) (Report, error) {
-	r := Report{Queries: n, BaseThreads: osThreads()}
+	r := Report{Queries: n}
+	r.BaseThreads, _ = threads()
 	r.PeakThreads = r.BaseThreads
 	stop, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(sampled)
 		for {
-			r.PeakThreads = max(r.PeakThreads, osThreads())
+			all, inPoll := threads()
+			r.PeakThreads = max(r.PeakThreads, all)
+			r.PeakInPoll = max(r.PeakInPoll, inPoll)
 			select {
 			case <-stop:
 				return
@@ -234,19 +266,27 @@ func measure(n int, work func(i int) error) (Report, error) {
 	return r, errors.Join(errs...)
 }
 
-// osThreads is the process's OS thread count, as the kernel reports it.
-func osThreads() int {
-	b, err := os.ReadFile("/proc/self/status")
+// threads counts the process's OS threads, and those of them blocked in
+// poll(2), as /proc/self/task/<tid>/syscall shows them. libpq's blocking
+// calls wait there; guv's hub waits in epoll_wait and Go's idle threads in
+// futex, so a thread in poll is a query holding an OS thread while it waits.
+func threads() (all, inPoll int) {
+	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return -1
+		return -1, -1
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/syscall")
+		if err != nil {
+			continue // the thread has exited
+		}
+		all++
+		// The syscall number, or "running"; 7 is poll and 271 ppoll on x86-64.
+		if nr, _, _ := strings.Cut(string(b), " "); nr == "7" || nr == "271" {
+			inPoll++
 		}
 	}
-	return -1
+	return all, inPoll
 }
 
 // Conninfo is the server the example and its test use.
@@ -269,14 +309,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("guv:   %d goroutines, pg_sleep(%g) over %d connections: %.2f s, OS threads %d before, peak %d\n",
-		r.Queries, *sleep, *conns, r.Took.Seconds(), r.BaseThreads, r.PeakThreads)
+	fmt.Printf("guv:   %d goroutines, pg_sleep(%g) over %d connections: %.2f s, OS threads %d before, peak %d, peak in poll(2) %d\n",
+		r.Queries, *sleep, *conns, r.Took.Seconds(), r.BaseThreads, r.PeakThreads, r.PeakInPoll)
 	if *naive > 0 {
 		r, err := RunNaive(Conninfo(), *naive, *naiveSleep)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("naive: %d goroutines, blocking PQexec(pg_sleep(%g)): %.2f s, OS threads %d before, peak %d\n",
-			r.Queries, *naiveSleep, r.Took.Seconds(), r.BaseThreads, r.PeakThreads)
+		fmt.Printf("naive: %d goroutines, blocking PQexec(pg_sleep(%g)): %.2f s, OS threads %d before, peak %d, peak in poll(2) %d\n",
+			r.Queries, *naiveSleep, r.Took.Seconds(), r.BaseThreads, r.PeakThreads, r.PeakInPoll)
 	}
 }
