@@ -25,12 +25,25 @@ use std::process::Command;
 
 use corosensei::{Coroutine, CoroutineResult};
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 const N: u64 = 2_000_000;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
+}
+
+/// The median of the rounds' ratios a / b, with their range, over the
+/// rounds that have both: the machine's slow phases (minutes long, up to
+/// 50 % slower) move both sides of one round together, and a ratio of two
+/// medians taken rounds apart does not cancel them. "—" when none has both.
+fn ratio_cell(a: &[Option<f64>], b: &[Option<f64>]) -> String {
+    let r: Vec<f64> = a.iter().zip(b).filter_map(|(a, b)| Some((*a)? / (*b)?)).collect();
+    if r.is_empty() {
+        return "—".to_string();
+    }
+    let (lo, hi) = r.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    format!("{:.2} ({lo:.2}–{hi:.2})", median(r))
 }
 
 /// CPU time of this process in ns.
@@ -366,15 +379,12 @@ fn main() {
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let cost = std::env::var("GUV_BENCH_COST").ok().filter(|p| std::path::Path::new(p).exists());
     let n = N.to_string();
-    let (mut dills, mut cs): (Vec<[f64; 3]>, Vec<[f64; 3]>) = (vec![], vec![]);
+    // Per round: libdill's and guv's C API's (yield, spawn, wake) when they ran.
+    let (mut dills, mut cs): (Vec<Option<[f64; 3]>>, Vec<Option<[f64; 3]>>) = (vec![], vec![]);
     for r in 0..ROUNDS {
         raw.push(raw_switch(N));
-        if let Some(d) = dill.as_deref().and_then(|e| c_round(e, &[&n], ["yield", "spawn", "chan"])) {
-            dills.push(d);
-        }
-        if let Some(c) = cost.as_deref().and_then(|e| c_round(e, &["time", &n], ["yield", "spawn", "wake"])) {
-            cs.push(c);
-        }
+        dills.push(dill.as_deref().and_then(|e| c_round(e, &[&n], ["yield", "spawn", "chan"])));
+        cs.push(cost.as_deref().and_then(|e| c_round(e, &["time", &n], ["yield", "spawn", "wake"])));
         yields.push(guv_yield(N));
         mains.push(guv_main_yield(N));
         sleeps.push(guv_sleep0(N));
@@ -382,14 +392,28 @@ fn main() {
         wakes.push(guv_wake(N / 2));
         eprintln!("round {}: yield {:.1} ns, spawn {:.1} ns", r + 1, yields[r], spawns[r]);
     }
-    let (raw, y, m, s0, sp, w) =
-        (median(raw), median(yields), median(mains), median(sleeps), median(spawns), median(wakes));
-    let med = |v: &[[f64; 3]], i: usize| (!v.is_empty()).then(|| median(v.iter().map(|d| d[i]).collect()));
-    let (dy, dsp, dch) = (med(&dills, 0), med(&dills, 1), med(&dills, 2));
-    let (cy, csp, cw) = (med(&cs, 0), med(&cs, 1), med(&cs, 2));
-    let cell = |v: Option<f64>| v.map_or("skipped".to_string(), |v| format!("{v:.1}"));
-    let ratio = |g: f64, v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.2}", g / v));
-    let c_ratio = |c: Option<f64>, v: Option<f64>| c.map_or("—".to_string(), |c| ratio(c, v));
+    // Column i of the rounds that ran a C program, and its median (None: it never ran).
+    let col = |v: &[Option<[f64; 3]>], i: usize| v.iter().map(|d| d.map(|d| d[i])).collect::<Vec<_>>();
+    let med = |v: &[Option<f64>]| {
+        let ran: Vec<f64> = v.iter().flatten().copied().collect();
+        (!ran.is_empty()).then(|| median(ran))
+    };
+    let (dy, dsp, dch) = (col(&dills, 0), col(&dills, 1), col(&dills, 2));
+    let (cy, csp, cw) = (col(&cs, 0), col(&cs, 1), col(&cs, 2));
+    let cell = |v: &[Option<f64>]| med(v).map_or("skipped".to_string(), |v| format!("{v:.1}"));
+    let each = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
+    let raw_each = each(&raw);
+    let (y_raw, m_raw) = (ratio_cell(&each(&yields), &raw_each), ratio_cell(&each(&mains), &raw_each));
+    let (y_dill, sp_dill, w_dill) =
+        (ratio_cell(&each(&yields), &dy), ratio_cell(&each(&spawns), &dsp), ratio_cell(&each(&wakes), &dch));
+    let (raw_med, y, m, s0, sp, w) = (
+        median(raw.clone()),
+        median(yields.clone()),
+        median(mains.clone()),
+        median(sleeps.clone()),
+        median(spawns.clone()),
+        median(wakes.clone()),
+    );
 
     let counts = cost.as_deref().map(|exe| {
         ["yield", "hooks1", "hooks2", "main", "wake", "sleep0", "spawn", "pingpong"]
@@ -400,40 +424,36 @@ fn main() {
 
     let mut report = format!(
         "## Core (benches/core.rs, `make bench-core`)\n\n\
-         {ROUNDS} rounds, medians; every system measured in each round, interleaved. Times are CPU \
+         {ROUNDS} rounds, medians; every system measured in each round, interleaved. Ratios are \
+         the median of the rounds' own ratios, with their range in brackets. Times are CPU \
          time of the process per operation (CLOCK_PROCESS_CPUTIME_ID, so a loaded machine's waits \
          for a CPU do not count), release build. Load average {load_before} before, {} after.\n\n\
          | what | guv ns | libdill ns | guv / libdill | guv / raw | guv's C API ns | C API / libdill |\n\
          |---|---|---|---|---|---|---|\n\
-         | raw corosensei resume+suspend | | | | 1.00 ({raw:.1} ns) | | |\n\
-         | yield round trip A→B→A, two green threads | {y:.1} | {} | {} | {:.1} | {} | {} |\n\
-         | yield round trip main→green thread→main | {m:.1} | | | {:.1} | | |\n\
+         | raw corosensei resume+suspend | | | | 1.00 ({raw_med:.1} ns) | | |\n\
+         | yield round trip A→B→A, two green threads | {y:.1} | {} | {y_dill} | {y_raw} | {} | {} |\n\
+         | yield round trip main→green thread→main | {m:.1} | | | {m_raw} | | |\n\
          | sleep(0), one green thread alone | {s0:.1} | | | | | |\n\
-         | spawn + exit of an empty green thread (batches of 1000, run included) | {sp:.1} | {} | {} | | {} | {} |\n\
-         | wake round trip (park/unpark ping-pong; libdill: channel ping-pong) | {w:.1} | {} | {} | | {} | {} |\n\n",
+         | spawn + exit of an empty green thread (batches of 1000, run included) | {sp:.1} | {} | {sp_dill} | | {} | {} |\n\
+         | wake round trip (park/unpark ping-pong; libdill: channel ping-pong) | {w:.1} | {} | {w_dill} | | {} | {} |\n\n",
         loadavg(),
-        cell(dy),
-        ratio(y, dy),
-        y / raw,
-        cell(cy),
-        c_ratio(cy, dy),
-        m / raw,
-        cell(dsp),
-        ratio(sp, dsp),
-        cell(csp),
-        c_ratio(csp, dsp),
-        cell(dch),
-        ratio(w, dch),
-        cell(cw),
-        c_ratio(cw, dch),
+        cell(&dy),
+        cell(&cy),
+        ratio_cell(&cy, &dy),
+        cell(&dsp),
+        cell(&csp),
+        ratio_cell(&csp, &dsp),
+        cell(&dch),
+        cell(&cw),
+        ratio_cell(&cw, &dch),
     );
-    if dy.is_none() {
+    if med(&dy).is_none() {
         report += "libdill: SKIPPED (LIBDILL_DIR was not set; see mk/core.mk).\n\n";
     } else {
         report += "libdill: benches/dill_core.c against libdill built from its public sources \
                    outside the repository (-O3 -DNDEBUG, see the notes below for how), same machine, same rounds.\n\n";
     }
-    if cy.is_some() {
+    if med(&cy).is_some() {
         report += "guv's C API: benches/io/cost.c `time` (guv_yield, guv_spawn, guv_park/guv_unpark called from \
                    C, against the release libguv.a), timed as benches/dill_core.c times libdill, same rounds.\n\n";
     }
