@@ -62,6 +62,10 @@ pub(crate) struct Hub {
     /// The run queue, linked through `Task::next` (NIL: empty).
     head: u32,
     tail: u32,
+    /// The home of `head` (null for main or an empty queue), read when it
+    /// became the head: the loop's next resume starts from it rather than
+    /// from a load of the task's `home` that waits for `head`.
+    head_home: *mut task::Home,
     timers: crate::timer::Timers,
     reactor: Reactor,
     /// When the stack pools (in the handle: other threads take from them)
@@ -117,6 +121,12 @@ fn at(tasks: &mut [Task], slot: u32) -> &mut Task {
     debug_assert!((slot as usize) < tasks.len());
     // SAFETY: per the above, `slot` indexes the table, which never shrinks.
     unsafe { tasks.get_unchecked_mut(slot as usize) }
+}
+
+/// The home of `t` as a raw pointer, null for main.
+#[inline(always)]
+fn home_ptr(t: &Task) -> *mut task::Home {
+    t.home.map_or(std::ptr::null_mut(), |h| h.as_ptr())
 }
 
 /// The `Local::hub` of a thread whose hub was freed at its exit.
@@ -204,24 +214,30 @@ impl Hub {
     }
 
     fn push_back(&mut self, slot: u32) {
-        at(&mut self.tasks, slot).next = NIL;
+        let t = at(&mut self.tasks, slot);
+        t.next = NIL;
+        let home = home_ptr(t);
         match self.tail {
-            NIL => self.head = slot,
+            NIL => (self.head, self.head_home) = (slot, home),
             tail => at(&mut self.tasks, tail).next = slot,
         }
         self.tail = slot;
     }
 
-    /// The next ready task, NIL when none.
-    fn pop_front(&mut self) -> u32 {
-        let slot = self.head;
+    /// The next ready task and its home (null for main), NIL when none.
+    #[inline(always)]
+    fn pop_front(&mut self) -> (u32, *mut task::Home) {
+        let (slot, home) = (self.head, self.head_home);
         if slot != NIL {
-            self.head = at(&mut self.tasks, slot).next;
-            if self.head == NIL {
-                self.tail = NIL;
+            let next = at(&mut self.tasks, slot).next;
+            self.head = next;
+            if next == NIL {
+                (self.tail, self.head_home) = (NIL, std::ptr::null_mut());
+            } else {
+                self.head_home = home_ptr(at(&mut self.tasks, next));
             }
         }
-        slot
+        (slot, home)
     }
 
     fn runq_is_empty(&self) -> bool {
@@ -436,7 +452,7 @@ fn run_ready(l: &Local, hub: *mut Hub, loop_fiber: tsan::Fiber) -> Option<Resume
         // has suspended, so no other reference to the hub is live. This one
         // ends before the next task is resumed.
         let h = unsafe { &mut *hub };
-        let slot = h.pop_front();
+        let (slot, home) = h.pop_front();
         if slot == NIL {
             return None;
         }
@@ -448,8 +464,9 @@ fn run_ready(l: &Local, hub: *mut Hub, loop_fiber: tsan::Fiber) -> Option<Resume
             return Some(t.result);
         }
         let (val, fiber) = (t.result, t.fiber);
-        let Some(home) = t.home else { unreachable!("a ready task has its home") };
-        let home = home.as_ptr();
+        // A queued green thread has its home: `slot_on` gives a slot one
+        // before its first task can be queued, and it is never taken away.
+        debug_assert!(!home.is_null(), "a ready task has its home");
         // SAFETY: `running` is this thread's overflow cell (see Hub::running).
         let running = unsafe { &*h.running };
         // SAFETY: the home outlives the slot's coroutine, which is live: a

@@ -135,6 +135,7 @@ impl Hub {
             bare: Vec::new(),
             head: NIL,
             tail: NIL,
+            head_home: std::ptr::null_mut(),
             timers: Default::default(),
             reactor,
             pools_trim_due: NEVER,
@@ -521,7 +522,7 @@ impl Hub {
             }
         }
         // Only the forker runs now; the queue holds the others.
-        (self.head, self.tail) = (NIL, NIL);
+        (self.head, self.tail, self.head_home) = (NIL, NIL, std::ptr::null_mut());
         let mut left = LEFT_AT_FORK.lock().unwrap_or_else(|e| e.into_inner());
         for slot in 1..self.tasks.len() as u32 {
             let t = &mut self.tasks[slot as usize];
