@@ -190,10 +190,16 @@ pub(crate) static MAIN_CURRENT: MainCurrent = MainCurrent(Current::MAIN);
 /// its coroutine, which must not move while it runs even if the task table
 /// grows, and what the running green thread and the overflow handler read
 /// of it through a pointer set at each resume.
+///
+/// Laid out for the switch: aligned to a cache line, with `cur` and the
+/// coroutine's first fields (its stack and the stack pointer a resume
+/// reads) in the first line, so that a yield touches one line of its home;
+/// `running` (read only by the overflow handler) fills the second.
+#[repr(C, align(64))]
 pub(crate) struct Home {
+    pub cur: Current,
     /// Live while `Task::has_co`.
     pub co: std::mem::MaybeUninit<Co>,
-    pub cur: Current,
     /// Its stack bounds, for the overflow handler.
     pub running: Running,
 }
