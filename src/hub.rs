@@ -59,6 +59,8 @@ pub(crate) struct Hub {
     primed_next_trim: Deadline,
     /// Free slots without a coroutine.
     bare: Vec<u32>,
+    /// The slots' ThreadSanitizer fibers, made once per slot; empty without TSan.
+    fibers: Vec<tsan::Fiber>,
     /// The run queue, linked through `Task::next` (NIL: empty).
     head: u32,
     tail: u32,
@@ -463,7 +465,8 @@ fn run_ready(l: &Local, hub: *mut Hub, loop_fiber: tsan::Fiber) -> Option<Resume
         if slot == MAIN {
             return Some(t.result);
         }
-        let (val, fiber) = (t.result, t.fiber);
+        let val = t.result;
+        let fiber = h.fibers.get(slot as usize).copied().unwrap_or(std::ptr::null_mut());
         // A queued green thread has its home: `slot_on` gives a slot one
         // before its first task can be queued, and it is never taken away.
         debug_assert!(!home.is_null(), "a ready task has its home");

@@ -329,53 +329,78 @@ impl<T> Rare<T> {
     }
 }
 
+/// What guv_dump tells of a wait besides its kind: when it ends at the
+/// latest, and the fd's interest bits or the joined task's id.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitDetail {
+    pub until: Deadline,
+    pub arg: i64,
+}
+
+impl Request {
+    /// What guv_dump shows of this request once it waits.
+    pub fn detail(self) -> WaitDetail {
+        let (until, arg) = match self {
+            Request::Sleep { until } | Request::Park { until } => (until, 0),
+            Request::Fd { interest, until, .. } => (until, interest.bits() as i64),
+            Request::Join { id, until } => (until, id),
+            Request::Reap { id } => (NEVER, id),
+            Request::Yield | Request::Offload { .. } | Request::RunAll => (NEVER, 0),
+        };
+        WaitDetail { until, arg }
+    }
+}
+
 /// The slot of one task. Slot 0 is main, which has no coroutine.
+///
+/// Laid out for the switch: 128 bytes aligned to a cache line, with what
+/// a yield, a wake and the loop's resume read and write in the first line
+/// and what a spawn, a join, a name or guv_dump use in the second.
+#[repr(C, align(64))]
 pub(crate) struct Task {
     /// The next task in the run queue (NIL: the last, or not queued).
     pub next: u32,
-    /// What the slot's coroutine runs when it next starts a task.
-    pub func: Option<Func>,
-    /// Stack size of the slot's coroutine (0: none).
-    pub stack_size: usize,
-    /// Generation of the id now (or last) issued for this slot; 0 = never used.
-    pub gen: u32,
+    /// Passed to the task when it is next resumed.
+    pub result: Resume,
     /// Moves on at every wake-up; timer and waiter entries carry it, so
     /// entries of an earlier wait are recognised as stale.
     pub wait_gen: u32,
-    /// Whether `home` holds a coroutine. It outlives the task: a free slot
-    /// keeps it primed for the next spawn.
-    pub has_co: bool,
-    // The four flags a task's end clears are declared together, so that
-    // they lie together and one store clears them.
-    pub in_use: bool,
+    /// Generation of the id now (or last) issued for this slot; 0 = never used.
+    pub gen: u32,
+    pub wait: Wait,
+    /// The earliest of the nested deadlines opened by guv_timeout_begin.
+    pub deadline: Deadline,
+    /// When the task entered its present state (running, ready or its wait),
+    /// on the hub's clock (see `Hub::now`); for guv_dump.
+    pub since: u64,
     /// This slot's heap cell (None for main and slots never used), reached
     /// through a raw pointer so the loop can resume the coroutine while the
     /// task borrows the hub (malloc+free per spawn cost ~180 instructions).
     pub home: Option<std::ptr::NonNull<Home>>,
-    pub wait: Wait,
-    /// Passed to the task when it is next resumed.
-    pub result: Resume,
     pub killed: bool,
     /// guv_unpark came while the task was not parked: its next park returns at once.
     pub permit: bool,
     /// guv_interrupt came while the task was not blocked: its next blocking call fails with EINTR.
     pub interrupted: bool,
     pub has_timer: bool,
-    /// The earliest of the nested deadlines opened by guv_timeout_begin.
-    pub deadline: Deadline,
+    // The flags a task's end clears are declared together, so that they
+    // lie together and few stores clear them.
+    pub in_use: bool,
+    /// Whether `home` holds a coroutine. It outlives the task: a free slot
+    /// keeps it primed for the next spawn.
+    pub has_co: bool,
+    /// What the slot's coroutine runs when it next starts a task.
+    pub func: Option<Func>,
+    /// Stack size of the slot's coroutine (0: none).
+    pub stack_size: usize,
     pub deadlines: Rare<Deadline>,
     /// Tasks joining this one: (slot, wait_gen).
     pub joiners: Rare<(u32, u32)>,
-    /// When the task entered its present state (running, ready or its wait),
-    /// on the hub's clock (see `Hub::now`); for guv_dump.
-    pub since: u64,
-    /// The request of its present wait, for guv_dump's details.
-    pub req: Request,
+    /// Its present wait's details, for guv_dump.
+    pub detail: WaitDetail,
     /// Its name (guv_set_name), in a cell the slot keeps for good so that the
     /// signal handlers can read it through `running.name`.
     pub name: Option<Box<crate::introspect::Name>>,
-    /// Its ThreadSanitizer fiber, made once per slot (null without TSan).
-    pub fiber: crate::sys::tsan::Fiber,
 }
 
 impl Task {
@@ -412,9 +437,8 @@ impl Task {
             deadlines: Rare::default(),
             joiners: Rare::default(),
             since: 0,
-            req: Request::Yield,
+            detail: WaitDetail { until: NEVER, arg: 0 },
             name: None,
-            fiber: std::ptr::null_mut(),
         }
     }
 }
@@ -429,7 +453,7 @@ mod tests {
     /// of them shows here before it shows in the benchmarks.
     #[test]
     fn per_thread_sizes() {
-        assert!(size_of::<Task>() <= 144, "Task is {} bytes", size_of::<Task>());
+        assert!(size_of::<Task>() <= 128, "Task is {} bytes: two cache lines no longer", size_of::<Task>());
         assert!(size_of::<Home>() <= 128, "Home is {} bytes: two cache lines no longer", size_of::<Home>());
         assert!(size_of::<Current>() <= 40, "Current is {} bytes", size_of::<Current>());
     }

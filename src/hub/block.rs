@@ -81,7 +81,7 @@ impl Hub {
     #[inline(always)]
     fn wait_until(&mut self, slot: u32, wait: Wait, req: Request, until: Deadline) -> Option<Resume> {
         let t = at(&mut self.tasks, slot);
-        (t.wait, t.req, t.since) = (wait, req, self.now);
+        (t.wait, t.detail, t.since) = (wait, req.detail(), self.now);
         let when = until.min(t.deadline);
         self.arm_timer(slot, when);
         None
@@ -189,7 +189,7 @@ impl Hub {
         }
         let t = at(&mut self.tasks, slot);
         let wg = t.wait_gen;
-        (t.wait, t.req, t.since) = (Wait::Reap, Request::Reap { id }, self.now);
+        (t.wait, t.detail, t.since) = (Wait::Reap, Request::Reap { id }.detail(), self.now);
         self.tasks[target as usize].joiners.push((slot, wg));
         None
     }

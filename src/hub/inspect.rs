@@ -6,7 +6,7 @@ use crate::errno::{Errno, Result};
 use crate::introspect::{self, guv_stats, Line, Name, State};
 use crate::stack::GUARD_SIZE;
 use crate::sys::overflow::Running;
-use crate::task::{Request, Wait};
+use crate::task::Wait;
 
 impl Hub {
     /// The slot `id` names for naming: 0 is the caller, green thread or main.
@@ -46,26 +46,18 @@ impl Hub {
             if !t.in_use {
                 continue;
             }
-            let until = |u: u64| u.min(t.deadline);
-            let state = match (t.wait, t.req) {
+            let d = t.detail;
+            let until = d.until.min(t.deadline);
+            let state = match t.wait {
                 _ if running == Some(slot as u32) => State::Running,
-                (Wait::None, _) => State::Ready,
-                (Wait::Sleep, Request::Sleep { until: u }) => State::Sleeping { until: until(u) },
-                (Wait::Fd { fd }, Request::Fd { interest, until: u, .. }) => {
-                    let bits = interest.bits();
-                    State::Fd { fd, read: bits & 1 != 0, write: bits & 2 != 0, until: until(u) }
-                }
-                (Wait::Join, Request::Join { id, until: u }) => {
-                    State::Joining { target: id, until: until(u) }
-                }
-                (Wait::Reap, Request::Reap { id }) => {
-                    State::Joining { target: id, until: crate::clock::NEVER }
-                }
-                (Wait::Park, Request::Park { until: u }) => State::Parked { until: until(u) },
-                (Wait::Offload, _) => State::Offload,
-                (Wait::RunAll, _) => State::Run,
-                // A wait always comes with its request; never seen.
-                _ => State::Ready,
+                Wait::None => State::Ready,
+                Wait::Sleep => State::Sleeping { until },
+                Wait::Fd { fd } => State::Fd { fd, read: d.arg & 1 != 0, write: d.arg & 2 != 0, until },
+                Wait::Join => State::Joining { target: d.arg, until },
+                Wait::Reap => State::Joining { target: d.arg, until: crate::clock::NEVER },
+                Wait::Park => State::Parked { until },
+                Wait::Offload => State::Offload,
+                Wait::RunAll => State::Run,
             };
             let (id, r) = match t.home {
                 // SAFETY: a live task's home, only read here.

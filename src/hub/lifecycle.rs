@@ -133,6 +133,7 @@ impl Hub {
             primed: Vec::new(),
             primed_next_trim: 0,
             bare: Vec::new(),
+            fibers: Vec::new(),
             head: NIL,
             tail: NIL,
             head_home: std::ptr::null_mut(),
@@ -323,8 +324,12 @@ impl Hub {
         }
         t.has_co = true;
         t.stack_size = stack_size;
-        if t.fiber.is_null() {
-            t.fiber = crate::sys::tsan::create_fiber();
+        if self.fibers.get(slot as usize).is_none_or(|f| f.is_null()) {
+            let fiber = crate::sys::tsan::create_fiber();
+            if !fiber.is_null() {
+                self.fibers.resize(self.fibers.len().max(slot as usize + 1), std::ptr::null_mut());
+                self.fibers[slot as usize] = fiber;
+            }
         }
         slot
     }
