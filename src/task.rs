@@ -377,15 +377,15 @@ pub(crate) struct Task {
     /// through a raw pointer so the loop can resume the coroutine while the
     /// task borrows the hub (malloc+free per spawn cost ~180 instructions).
     pub home: Option<std::ptr::NonNull<Home>>,
+    // The four flags a task's end clears are declared together, so that
+    // they lie together and one store clears them.
+    pub in_use: bool,
     pub killed: bool,
     /// guv_unpark came while the task was not parked: its next park returns at once.
     pub permit: bool,
     /// guv_interrupt came while the task was not blocked: its next blocking call fails with EINTR.
     pub interrupted: bool,
     pub has_timer: bool,
-    // The flags a task's end clears are declared together, so that they
-    // lie together and few stores clear them.
-    pub in_use: bool,
     /// Whether `home` holds a coroutine. It outlives the task: a free slot
     /// keeps it primed for the next spawn.
     pub has_co: bool,
