@@ -448,7 +448,7 @@ mod tests {
     use super::{Current, Home, Task};
 
     /// Besides its stack, every green thread costs a Task and a Home (a
-    /// million sleepers: 4.29 KiB each in all, benches/results/core.md), and
+    /// million sleepers: 4.28 KiB each in all, benches/results/core.md), and
     /// a blocking call reads its Current in one go: a field that grows one
     /// of them shows here before it shows in the benchmarks.
     #[test]
