@@ -425,7 +425,7 @@ fn main() {
     let mut report = format!(
         "## Core (benches/core.rs, `make bench-core`)\n\n\
          {ROUNDS} rounds, medians; every system measured in each round, interleaved. Ratios are \
-         the median of the rounds' own ratios, with their range in brackets. Times are CPU \
+         the median of the rounds' own ratios, with their range in parentheses. Times are CPU \
          time of the process per operation (CLOCK_PROCESS_CPUTIME_ID, so a loaded machine's waits \
          for a CPU do not count), release build. Load average {load_before} before, {} after.\n\n\
          | what | guv ns | libdill ns | guv / libdill | guv / raw | guv's C API ns | C API / libdill |\n\

@@ -469,7 +469,9 @@ fn run_ready(l: &Local, hub: *mut Hub, loop_fiber: tsan::Fiber) -> Option<Resume
         let fiber = h.fibers.get(slot as usize).copied().unwrap_or(std::ptr::null_mut());
         // A queued green thread has its home: `slot_on` gives a slot one
         // before its first task can be queued, and it is never taken away.
-        debug_assert!(!home.is_null(), "a ready task has its home");
+        if home.is_null() {
+            unreachable!("a ready task has its home");
+        }
         // SAFETY: `running` is this thread's overflow cell (see Hub::running).
         let running = unsafe { &*h.running };
         // SAFETY: the home outlives the slot's coroutine, which is live: a

@@ -555,6 +555,7 @@ impl Hub {
     fn park_gone_main(&mut self) {
         let m = &mut self.tasks[super::MAIN as usize];
         (m.wait, m.permit, m.interrupted, m.killed) = (Wait::Park, false, false, false);
+        m.detail = crate::task::Request::Park { until: NEVER }.detail(); // parked for good, as guv_dump says
     }
 }
 

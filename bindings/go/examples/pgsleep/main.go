@@ -69,7 +69,8 @@ static pgq *pgq_new(const char *conninfo, _GoString_ sql, PGconn *conn)
 	if (q == NULL)
 		return NULL;
 	char *text = (char *)(q + 1);
-	memcpy(text, _GoStringPtr(sql), len);
+	if (len > 0)
+		memcpy(text, _GoStringPtr(sql), len);
 	q->conninfo = conninfo;
 	q->sql = text;
 	q->conn = conn;
@@ -118,6 +119,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -126,6 +128,9 @@ import (
 
 	"guv.dev/guv"
 )
+
+// pgq_run as a routine for Hub.Run, fetched once rather than by a cgo call per query.
+var pgqRun = C.pgq_run_fn()
 
 // Pool runs queries on a guv hub over at most Size connections, opened on
 // first use and reopened after one breaks.
@@ -157,7 +162,7 @@ func (p *Pool) Query(ctx context.Context, sql string) (int, error) {
 		p.slots <- conn
 		return -1, fmt.Errorf("query: %w", syscall.ENOMEM)
 	}
-	rows, err := p.hub.Run(ctx, C.pgq_run_fn(), unsafe.Pointer(q))
+	rows, err := p.hub.Run(ctx, pgqRun, unsafe.Pointer(q))
 	if err != nil {
 		err = fmt.Errorf("%s: %w", strings.TrimSpace(C.GoString(&q.msg[0])), err)
 	}
@@ -191,7 +196,7 @@ type Report struct {
 	Took        time.Duration
 	BaseThreads int // OS threads of the process before the run
 	PeakThreads int // and at most during it
-	PeakInPoll  int // most OS threads at once blocked in poll(2): libpq waiting on its socket
+	PeakInPoll  int // most OS threads at once blocked in poll(2): libpq waiting on its socket (-1: no census)
 }
 
 // RunGuv runs n goroutines, each one query of pg_sleep(sleep), through a
@@ -240,8 +245,12 @@ func measure(n int, work func(i int) error) (Report, error) {
 		defer close(sampled)
 		for {
 			all, inPoll := threads()
-			r.PeakThreads = max(r.PeakThreads, all)
-			r.PeakInPoll = max(r.PeakInPoll, inPoll)
+			if all < 0 || r.PeakInPoll < 0 {
+				r.PeakThreads, r.PeakInPoll = -1, -1 // no census: say so, once and for all
+			} else {
+				r.PeakThreads = max(r.PeakThreads, all)
+				r.PeakInPoll = max(r.PeakInPoll, inPoll)
+			}
 			select {
 			case <-stop:
 				return
@@ -267,12 +276,16 @@ func measure(n int, work func(i int) error) (Report, error) {
 }
 
 // threads counts the process's OS threads, and those of them blocked in
-// poll(2), as /proc/self/task/<tid>/syscall shows them. libpq's blocking
-// calls wait there; guv's hub waits in epoll_wait and Go's idle threads in
-// futex, so a thread in poll is a query holding an OS thread while it waits.
+// poll(2), as /proc/self/task/<tid>/syscall shows them; -1, -1 when it
+// cannot tell. libpq's blocking calls wait in poll; guv's hub waits in
+// epoll_wait and Go's idle threads in futex, so a thread in poll is a
+// query holding an OS thread while it waits. (On arm64, which has only
+// ppoll, guv's blocking monitor, off unless GUV_BLOCK_REPORT or
+// GUV_DUMP_SIGNAL is set, would count too.)
 func threads() (all, inPoll int) {
+	poll, known := map[string]string{"amd64": "7", "arm64": "73"}[runtime.GOARCH]
 	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
+	if !known || err != nil {
 		return -1, -1
 	}
 	for _, t := range tasks {
@@ -281,10 +294,13 @@ func threads() (all, inPoll int) {
 			continue // the thread has exited
 		}
 		all++
-		// The syscall number, or "running"; 7 is poll and 271 ppoll on x86-64.
-		if nr, _, _ := strings.Cut(string(b), " "); nr == "7" || nr == "271" {
+		// The syscall's number, or "running".
+		if nr, _, _ := strings.Cut(string(b), " "); nr == poll {
 			inPoll++
 		}
+	}
+	if all == 0 {
+		return -1, -1
 	}
 	return all, inPoll
 }
